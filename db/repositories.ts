@@ -1,0 +1,158 @@
+// Storage interfaces the domain depends on: plain records, Promises, no drizzle or fastify types,
+// so that another database can be added without touching domain code or routes.
+
+export interface UserRecord {
+  id: string
+  email: string
+  username: string
+  passwordHash: string | null
+  isActive: boolean
+  isStaff: boolean
+  isSuperuser: boolean
+  isBanned: boolean
+  banReason: string | null
+  bannedUntil: Date | null
+  emailVerified: boolean
+  dateJoined: Date
+  lastLogin: Date | null
+}
+
+export interface NewUser {
+  id: string
+  email: string
+  username: string
+  passwordHash: string | null
+  dateJoined: Date
+  emailVerified?: boolean
+  isStaff?: boolean
+  isSuperuser?: boolean
+}
+
+export type UserPatch = Partial<Pick<UserRecord,
+  'email' | 'username' | 'passwordHash' | 'isActive' | 'isStaff' | 'isSuperuser' | 'isBanned' |
+  'banReason' | 'bannedUntil' | 'emailVerified' | 'lastLogin'>>
+
+export interface SessionRecord {
+  id: string
+  userId: string
+  createdAt: Date
+  lastUsedAt: Date
+  expiresAt: Date
+  revokedAt: Date | null
+  userAgent: string | null
+  ip: string | null
+}
+
+export interface RefreshTokenRecord {
+  id: string
+  sessionId: string
+  parentId: string | null
+  createdAt: Date
+  expiresAt: Date
+  rotatedAt: Date | null
+}
+
+/** A refresh token about to be stored: only its hash, never the token. */
+export interface NewRefreshToken {
+  id: string
+  tokenHash: string
+  expiresAt: Date
+}
+
+export interface NewSession {
+  id: string
+  userId: string
+  createdAt: Date
+  userAgent: string | null
+  ip: string | null
+  firstToken: NewRefreshToken
+}
+
+export interface RotationRequest {
+  tokenHash: string
+  now: Date
+  /** A replay of a rotated token within this many ms of its rotation returns the same successor. */
+  graceMs: number
+  successor: NewRefreshToken & {
+    /** The successor sealed with a key only the presented token can derive. */
+    sealed: string
+  }
+  ip: string | null
+  userAgent: string | null
+}
+
+/**
+ * What happened to a presented refresh token, decided atomically:
+ * - `rotated`: it was live; the successor given in the request is now the live token.
+ * - `replayed`: it was rotated within the grace window and its successor is still live; the
+ *   sealed successor is returned so the caller can hand the same token out again.
+ * - `reused`: it was rotated earlier (or its successor already moved on): the session is revoked.
+ * - `invalid`: unknown, expired, or its session is revoked or expired.
+ */
+export type RotationOutcome =
+  | { kind: 'rotated', session: SessionRecord, user: UserRecord }
+  | { kind: 'replayed', session: SessionRecord, user: UserRecord, sealedSuccessor: string, successorExpiresAt: Date }
+  | { kind: 'reused', sessionId: string }
+  | { kind: 'invalid' }
+
+export interface UserRepository {
+  /** Throws UniqueViolation when the email or username is taken. */
+  create (user: NewUser): Promise<UserRecord>
+  findById (id: string): Promise<UserRecord | undefined>
+  findByEmail (email: string): Promise<UserRecord | undefined>
+  findByUsername (username: string): Promise<UserRecord | undefined>
+  /** Throws UniqueViolation when a new email or username is taken. */
+  update (id: string, patch: UserPatch): Promise<UserRecord | undefined>
+}
+
+export interface SessionRepository {
+  /** Creates the session and its first refresh token together. */
+  create (session: NewSession): Promise<SessionRecord>
+  /** The live session with its user, for authenticating an access token (one indexed lookup). */
+  findWithUser (sessionId: string): Promise<{ session: SessionRecord, user: UserRecord } | undefined>
+  /** The session a refresh token belongs to, with its user. */
+  findByTokenHash (tokenHash: string): Promise<{ token: RefreshTokenRecord, session: SessionRecord, user: UserRecord } | undefined>
+  rotate (request: RotationRequest): Promise<RotationOutcome>
+  /** Sessions that are neither revoked nor expired at `now`, newest first. */
+  listLive (userId: string, now: Date): Promise<SessionRecord[]>
+  /** Revokes one session of this user; false when there is no such live session. */
+  revoke (userId: string, sessionId: string, now: Date, reason: string): Promise<boolean>
+  /** Revokes every live session of the user except `keepSessionId`; returns how many. */
+  revokeAll (userId: string, now: Date, reason: string, keepSessionId?: string): Promise<number>
+  /** Deletes at most `limit` expired tokens and sessions, and sessions revoked before `revokedBefore`. */
+  prune (now: Date, revokedBefore: Date, limit: number): Promise<number>
+}
+
+export interface SigningKeyRecord {
+  kid: string
+  algorithm: string
+  privateKey: string
+  publicJwk: string
+  createdAt: Date
+  retiredAt: Date | null
+}
+
+export interface SigningKeyRepository {
+  list (): Promise<SigningKeyRecord[]>
+  insert (key: SigningKeyRecord): Promise<void>
+}
+
+export interface HealthRepository {
+  /** Throws when the database cannot answer. */
+  ping (): Promise<void>
+}
+
+export interface Repositories {
+  users: UserRepository
+  sessions: SessionRepository
+  signingKeys: SigningKeyRepository
+  health: HealthRepository
+}
+
+/** A unique constraint refused the write; `field` names the API field at fault. */
+export class UniqueViolation extends Error {
+  constructor (readonly field: 'email' | 'username') {
+    super(`${field} already exists`)
+    this.name = 'UniqueViolation'
+  }
+}

@@ -1,0 +1,77 @@
+// Every table of the service, in drizzle's SQLite dialect (camelCase here, snake_case in SQL).
+import { sqliteTable, text, integer, index, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+const timestamp = (name?: string) => name ? integer(name, { mode: 'timestamp_ms' }) : integer({ mode: 'timestamp_ms' })
+
+export const users = sqliteTable('users', {
+  id: text().primaryKey(),
+  /** Stored trimmed and lower-cased, so equality is case-insensitive. */
+  email: text().notNull(),
+  username: text().notNull(),
+  /** The username folded for comparison: uniqueness and look-ups are case-insensitive. */
+  usernameKey: text().notNull(),
+  /** Null for an account with no usable password (social-only). */
+  passwordHash: text(),
+  isActive: integer({ mode: 'boolean' }).notNull().default(true),
+  isStaff: integer({ mode: 'boolean' }).notNull().default(false),
+  isSuperuser: integer({ mode: 'boolean' }).notNull().default(false),
+  isBanned: integer({ mode: 'boolean' }).notNull().default(false),
+  banReason: text(),
+  bannedUntil: timestamp(),
+  emailVerified: integer({ mode: 'boolean' }).notNull().default(false),
+  dateJoined: timestamp().notNull(),
+  lastLogin: timestamp()
+}, t => [
+  uniqueIndex('users_email_unique').on(t.email),
+  uniqueIndex('users_username_key_unique').on(t.usernameKey)
+])
+
+/** A session is the chain of refresh tokens descended from one login. */
+export const sessions = sqliteTable('sessions', {
+  id: text().primaryKey(),
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: timestamp().notNull(),
+  lastUsedAt: timestamp().notNull(),
+  /** The expiry of the newest refresh token: the session is dead after it. */
+  expiresAt: timestamp().notNull(),
+  revokedAt: timestamp(),
+  revokedReason: text(),
+  userAgent: text(),
+  ip: text()
+}, t => [
+  index('sessions_user_id_idx').on(t.userId),
+  index('sessions_expires_at_idx').on(t.expiresAt),
+  index('sessions_revoked_at_idx').on(t.revokedAt)
+])
+
+export const refreshTokens = sqliteTable('refresh_tokens', {
+  id: text().primaryKey(),
+  sessionId: text().notNull().references(() => sessions.id, { onDelete: 'cascade' }),
+  /** SHA-256 of the token: the token itself is never stored. */
+  tokenHash: text().notNull(),
+  parentId: text(),
+  createdAt: timestamp().notNull(),
+  expiresAt: timestamp().notNull(),
+  /** Set when this token was exchanged for its successor. */
+  rotatedAt: timestamp(),
+  successorId: text(),
+  /**
+   * The successor token sealed with a key derived from this token: lets a replay within the grace
+   * window get the same successor back, without the server ever storing a usable token.
+   */
+  successorSealed: text()
+}, t => [
+  uniqueIndex('refresh_tokens_token_hash_unique').on(t.tokenHash),
+  index('refresh_tokens_session_id_idx').on(t.sessionId),
+  index('refresh_tokens_expires_at_idx').on(t.expiresAt)
+])
+
+export const signingKeys = sqliteTable('signing_keys', {
+  kid: text().primaryKey(),
+  algorithm: text().notNull(),
+  /** PKCS#8 PEM. Generated on first start when no key is configured. */
+  privateKey: text().notNull(),
+  publicJwk: text().notNull(),
+  createdAt: timestamp().notNull(),
+  retiredAt: timestamp()
+})

@@ -1,0 +1,22 @@
+// Builds every repository over one SQLite connection.
+import type { Repositories } from '../repositories.js'
+import type { SqliteDb } from './connection.js'
+import { sqliteSessionRepository } from './sessions.js'
+import { sqliteSigningKeyRepository } from './signing-keys.js'
+import { sqliteUserRepository } from './users.js'
+
+export { openDatabase, databasePath, type SqliteDb } from './connection.js'
+
+export function sqliteRepositories (db: SqliteDb): Repositories {
+  const ping = db.$client.prepare('SELECT 1')
+  return {
+    users: sqliteUserRepository(db),
+    sessions: sqliteSessionRepository(db),
+    signingKeys: sqliteSigningKeyRepository(db),
+    health: {
+      async ping () {
+        ping.get()
+      }
+    }
+  }
+}

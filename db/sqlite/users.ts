@@ -1,0 +1,61 @@
+// The users repository on SQLite.
+import { eq, sql } from 'drizzle-orm'
+import { usernameKey } from '../../src/identifiers.js'
+import { UniqueViolation, type NewUser, type UserPatch, type UserRecord, type UserRepository } from '../repositories.js'
+import { users } from '../schema.js'
+import type { SqliteDb } from './connection.js'
+import { toUser } from './records.js'
+
+/** Turns SQLite's unique-constraint failure on users into a UniqueViolation naming the field. */
+function rethrowUnique (err: unknown): never {
+  const cause = (err as { cause?: unknown }).cause ?? err
+  const message = String((cause as Error).message ?? '')
+  if ((cause as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    if (message.includes('users.email')) throw new UniqueViolation('email')
+    if (message.includes('users.username_key')) throw new UniqueViolation('username')
+  }
+  throw err
+}
+
+export function sqliteUserRepository (db: SqliteDb): UserRepository {
+  const byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare()
+  const byEmail = db.select().from(users).where(eq(users.email, sql.placeholder('email'))).prepare()
+  const byUsernameKey = db.select().from(users).where(eq(users.usernameKey, sql.placeholder('key'))).prepare()
+
+  return {
+    async create (user: NewUser): Promise<UserRecord> {
+      try {
+        const row = db.insert(users).values({ ...user, usernameKey: usernameKey(user.username) }).returning().get()
+        return toUser(row)
+      } catch (err) {
+        rethrowUnique(err)
+      }
+    },
+
+    async findById (id) {
+      const row = byId.get({ id })
+      return row && toUser(row)
+    },
+
+    async findByEmail (email) {
+      const row = byEmail.get({ email })
+      return row && toUser(row)
+    },
+
+    async findByUsername (username) {
+      const row = byUsernameKey.get({ key: usernameKey(username) })
+      return row && toUser(row)
+    },
+
+    async update (id: string, patch: UserPatch) {
+      if (Object.keys(patch).length === 0) return this.findById(id)
+      const values = patch.username === undefined ? patch : { ...patch, usernameKey: usernameKey(patch.username) }
+      try {
+        const row = db.update(users).set(values).where(eq(users.id, id)).returning().get()
+        return row && toUser(row)
+      } catch (err) {
+        rethrowUnique(err)
+      }
+    }
+  }
+}

@@ -1,0 +1,24 @@
+// Composes what the domain functions need (repositories, hasher, signer, clock) into one object.
+import fp from 'fastify-plugin'
+import type { AuthDeps } from '../src/auth-deps.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    auth: AuthDeps
+  }
+}
+
+export interface AuthPluginOptions {
+  /** Tests inject a clock to move through expiry windows. */
+  now?: () => Date
+}
+
+export default fp(async function auth (fastify, options: AuthPluginOptions) {
+  fastify.decorate('auth', {
+    config: fastify.config,
+    repositories: fastify.repositories,
+    hasher: fastify.passwordHasher,
+    signAccessToken: fastify.signAccessToken,
+    now: options.now ?? (() => new Date())
+  })
+}, { name: 'auth', dependencies: ['config', 'db', 'password-hasher', 'keys'] })

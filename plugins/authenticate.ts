@@ -1,0 +1,58 @@
+// The `authenticate` guard: a valid access token in `Authorization: Bearer`, a live session, an able account.
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { UserRecord } from '../db/repositories.js'
+import { canAuthenticate } from '../src/account-state.js'
+import { errors } from '../src/errors.js'
+import type { VerifiedAccessToken } from './keys.js'
+
+export interface Principal {
+  user: UserRecord
+  sessionId: string
+  claims: VerifiedAccessToken
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticate (request: FastifyRequest, reply: FastifyReply): Promise<void>
+    /** The live session and able user behind verified claims; throws token_not_valid or user_inactive. */
+    loadPrincipal (claims: VerifiedAccessToken): Promise<Principal>
+  }
+  interface FastifyRequest {
+    /** Set by `authenticate`; routes behind the guard read it with `request.principal!`. */
+    principal: Principal | null
+  }
+}
+
+const BEARER = /^Bearer +(\S+) *$/i
+
+export default fp(async function authenticate (fastify) {
+  fastify.decorateRequest('principal', null)
+
+  fastify.decorate('authenticate', async function (request: FastifyRequest) {
+    const header = request.headers.authorization
+    if (header === undefined || !/^Bearer(\s|$)/i.test(header)) throw errors.notAuthenticated()
+    if (!BEARER.test(header)) throw errors.tokenNotValid('The Authorization header must be "Bearer <token>".')
+
+    let claims: VerifiedAccessToken
+    try {
+      claims = await request.jwtVerify<VerifiedAccessToken>()
+    } catch {
+      throw errors.tokenNotValid()
+    }
+    request.principal = await fastify.loadPrincipal(claims)
+  })
+
+  fastify.decorate('loadPrincipal', async function (claims: VerifiedAccessToken): Promise<Principal> {
+    if (claims.token_type !== 'access') throw errors.tokenNotValid('The token is not an access token.')
+    // Portcullis checks its own state, not the claims: a logout, ban or deletion applies at once here.
+    const found = await fastify.repositories.sessions.findWithUser(claims.sid)
+    if (found === undefined || found.user.id !== claims.sub) {
+      const user = await fastify.repositories.users.findById(claims.sub)
+      throw user === undefined ? errors.userInactive() : errors.tokenNotValid('The session of this token has ended.')
+    }
+    if (!canAuthenticate(found.user, fastify.auth.now())) throw errors.userInactive()
+    if (found.session.revokedAt !== null) throw errors.tokenNotValid('The session of this token has been revoked.')
+    return { user: found.user, sessionId: found.session.id, claims }
+  })
+}, { name: 'authenticate', dependencies: ['keys', 'db', 'auth'] })

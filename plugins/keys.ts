@@ -1,0 +1,102 @@
+// Loads the signing keys and wires @fastify/jwt: RFC 9068 access tokens, algorithm pinned, claims required.
+import fp from 'fastify-plugin'
+import jwt, { type FastifyJWTOptions } from '@fastify/jwt'
+import type { JWK } from 'jose'
+import { ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS, type AccessTokenClaims } from '../src/access-tokens.js'
+import { loadKeySet } from '../src/signing-keys.js'
+
+export interface VerifiedAccessToken extends AccessTokenClaims {
+  iss: string
+  aud: string
+  iat: number
+  exp: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The public keys for the JWKS (empty with HS256: a shared secret is never published). */
+    publicJwks: JWK[]
+    signAccessToken (claims: AccessTokenClaims): string
+    /** Verifies a token given other than in the Authorization header; throws when it is not valid. */
+    verifyAccessToken (token: string): Promise<VerifiedAccessToken>
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: AccessTokenClaims
+    user: VerifiedAccessToken
+  }
+}
+
+export default fp(async function keys (fastify) {
+  const { config } = fastify
+  let privateKey: string
+  let publicKeyFor: (kid: unknown) => string
+  let kid: string | undefined
+
+  if (config.jwtAlgorithm === 'HS256') {
+    const secret = config.jwtSecret as string
+    privateKey = secret
+    publicKeyFor = () => secret
+    fastify.decorate('publicJwks', [])
+  } else {
+    const keySet = await loadKeySet({
+      algorithm: config.jwtAlgorithm,
+      configuredKey: config.jwtPrivateKey,
+      repository: fastify.repositories.signingKeys,
+      now: new Date(),
+      retentionMs: (config.accessTokenTtl + 300) * 1000
+    })
+    const publicPems = new Map(keySet.published.map(k => [k.kid, k.publicPem]))
+    privateKey = keySet.active.privatePem
+    kid = keySet.active.kid
+    publicKeyFor = (tokenKid) => {
+      // An unknown kid is simply an invalid token: no fallback to the active key.
+      const pem = typeof tokenKid === 'string' ? publicPems.get(tokenKid) : undefined
+      if (pem === undefined) throw new Error('unknown signing key')
+      return pem
+    }
+    fastify.decorate('publicJwks', keySet.published.map(k => k.publicJwk))
+  }
+
+  const verifyOptions = {
+    // RFC 8725: pin the algorithm, require the claims, check issuer, audience and the token type.
+    algorithms: [config.jwtAlgorithm],
+    allowedIss: config.jwtIssuer,
+    allowedAud: config.jwtAudience,
+    requiredClaims: REQUIRED_CLAIMS,
+    checkTyp: ACCESS_TOKEN_TYPE,
+    cache: 10_000
+  }
+
+  // fast-jwt takes `typ` and `checkTyp`; @fastify/jwt's types do not list them yet.
+  const signOptions = {
+    algorithm: config.jwtAlgorithm,
+    ...(kid !== undefined && { kid }),
+    typ: ACCESS_TOKEN_TYPE,
+    iss: config.jwtIssuer,
+    aud: config.jwtAudience,
+    // @fastify/jwt reads a number here as seconds.
+    expiresIn: config.accessTokenTtl
+  } as FastifyJWTOptions['sign']
+
+  await fastify.register(jwt, {
+    secret: {
+      private: privateKey,
+      // Must return a Promise (or call back): @fastify/jwt ignores a plain return value.
+      public: async (_request: unknown, token: unknown) => publicKeyFor((token as { header?: { kid?: unknown } }).header?.kid)
+    },
+    decode: { complete: true },
+    sign: signOptions,
+    verify: verifyOptions as FastifyJWTOptions['verify']
+    // No `cookie` option: the refresh cookie must never be read as an access token.
+  })
+
+  fastify.decorate('signAccessToken', (claims: AccessTokenClaims) => fastify.jwt.sign(claims))
+  fastify.decorate('verifyAccessToken', async (token: string) => {
+    const decoded = fastify.jwt.decode<{ header: { kid?: unknown } }>(token, { complete: true })
+    if (decoded === null) throw new Error('malformed token')
+    return fastify.jwt.verify<VerifiedAccessToken>(token, { key: publicKeyFor(decoded.header.kid) } as object)
+  })
+}, { name: 'keys', dependencies: ['config', 'db'] })

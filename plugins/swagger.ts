@@ -1,0 +1,44 @@
+// The OpenAPI 3.1 document (/docs/json) and Swagger UI (/docs), with the shared schemas as components.
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { sharedSchemas } from '../src/schemas/shared.js'
+
+export default fp(async function openapi (fastify, options: { version: string }) {
+  for (const schema of sharedSchemas) fastify.addSchema(schema)
+
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Portcullis',
+        version: options.version,
+        description: 'Authentication service: registration, login with short-lived access JWTs and rotating refresh tokens, sessions, and a JWKS for services that verify tokens offline. Every error is `application/problem+json` with a stable `code`.'
+      },
+      servers: [{ url: fastify.config.publicUrl }],
+      tags: [
+        { name: 'auth', description: 'Registration, login and tokens' },
+        { name: 'account', description: 'The signed-in user: profile, password, sessions' },
+        { name: 'keys', description: 'Public keys and discovery for token verifiers' },
+        { name: 'health', description: 'Liveness and readiness probes' }
+      ],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from login or refresh.' },
+          refreshCookie: { type: 'apiKey', in: 'cookie', name: 'refresh_token', description: 'The HttpOnly refresh cookie set by login and refresh.' }
+        }
+      }
+    },
+    // Name components after their $id (User, Problem, ...) instead of def-0, def-1.
+    refResolver: {
+      buildLocalReference (json, _baseUri, _fragment, i) {
+        return typeof json.$id === 'string' ? json.$id : `def-${i}`
+      }
+    }
+  })
+
+  await fastify.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { persistAuthorization: true, deepLinking: true }
+  })
+}, { name: 'swagger', dependencies: ['config'] })

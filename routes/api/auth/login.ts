@@ -1,0 +1,49 @@
+// POST /api/auth/login: email or username plus password → access JWT, refresh token (body and cookie).
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { clientInfo } from '../../../src/client-info.js'
+import { errors } from '../../../src/errors.js'
+import { trimEmailField } from '../../../src/identifiers.js'
+import { Email, Password, Username } from '../../../src/schemas/fields.js'
+import { bodyErrors, problems } from '../../../src/schemas/responses.js'
+import { LoginResponse, ref } from '../../../src/schemas/shared.js'
+import { login, type Credentials } from '../../../src/sessions.js'
+
+export const LoginBody = Type.Object({
+  email: Type.Optional(Email),
+  username: Type.Optional(Username),
+  password: Password
+}, {
+  additionalProperties: false,
+  description: 'Exactly one of `email` and `username`, with the password.',
+  examples: [{ email: 'ada@example.com', password: 'correct horse battery' }, { username: 'ada', password: 'correct horse battery' }]
+})
+
+const route: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post('/login', {
+    schema: {
+      operationId: 'login',
+      summary: 'Log in with email or username and password',
+      description: 'Returns a short-lived access token and a long-lived refresh token; the refresh token is also set as the HttpOnly `refresh_token` cookie (Path=/api/auth). An unknown account and a wrong password get the same answer in similar time; account state (disabled, banned) is only revealed after a correct password.',
+      tags: ['auth'],
+      body: LoginBody,
+      response: {
+        200: { ...ref(LoginResponse), description: 'Logged in. Sets the `refresh_token` cookie; `Cache-Control: no-store`.' },
+        ...problems(...bodyErrors,
+          [401, '`invalid_credentials`: no active account with these credentials.'],
+          [403, '`account_disabled` or `account_banned` (only after a correct password).'],
+          [503, '`server_busy`: too many logins are being checked at once.'])
+      }
+    },
+    preValidation: async (request) => trimEmailField(request.body)
+  }, async (request, reply) => {
+    const { email, username, password } = request.body
+    if ((email === undefined) === (username === undefined)) {
+      throw errors.validation([{ field: email === undefined ? 'email' : 'username', message: 'give exactly one of email and username' }], 'Give exactly one of email and username.')
+    }
+    const credentials: Credentials = email !== undefined ? { email, password } : { username: username as string, password }
+    const { sessionId: _sessionId, ...result } = await login(fastify.auth, credentials, clientInfo(request))
+    return reply.deliverTokens(result)
+  })
+}
+
+export default route

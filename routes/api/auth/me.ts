@@ -1,0 +1,44 @@
+// GET and PATCH /api/auth/me: the signed-in user's profile.
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { updateProfile } from '../../../src/accounts.js'
+import { Username } from '../../../src/schemas/fields.js'
+import { bodyErrors, problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
+import { ref, User } from '../../../src/schemas/shared.js'
+import { userView } from '../../../src/user-view.js'
+
+export const UpdateMeBody = Type.Object({
+  username: Type.Optional(Username)
+}, { additionalProperties: false, examples: [{ username: 'ada_lovelace' }] })
+
+const route: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/me', {
+    schema: {
+      operationId: 'getMe',
+      summary: 'The signed-in user',
+      tags: ['account'],
+      security: [{ bearerAuth: [] }],
+      response: {
+        200: { ...ref(User), description: 'The user of the access token.' },
+        ...problems(UNAUTHENTICATED)
+      }
+    },
+    onRequest: [fastify.authenticate]
+  }, async (request) => userView(request.principal!.user))
+
+  fastify.patch('/me', {
+    schema: {
+      operationId: 'updateMe',
+      summary: 'Change the signed-in user\'s profile',
+      tags: ['account'],
+      security: [{ bearerAuth: [] }],
+      body: UpdateMeBody,
+      response: {
+        200: { ...ref(User), description: 'The updated user.' },
+        ...problems(...bodyErrors, UNAUTHENTICATED, [409, '`username_taken`.'])
+      }
+    },
+    onRequest: [fastify.authenticate]
+  }, async (request) => userView(await updateProfile(fastify.auth, request.principal!.user, request.body)))
+}
+
+export default route

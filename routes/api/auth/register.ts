@@ -1,0 +1,44 @@
+// POST /api/auth/register: create an account (never storing or returning the password).
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { register } from '../../../src/accounts.js'
+import { trimEmailField } from '../../../src/identifiers.js'
+import { Email, NewPassword, Username } from '../../../src/schemas/fields.js'
+import { bodyErrors, problems } from '../../../src/schemas/responses.js'
+import { ref, User } from '../../../src/schemas/shared.js'
+import { userView } from '../../../src/user-view.js'
+
+export const RegisterBody = Type.Object({
+  email: Email,
+  username: Username,
+  password: NewPassword
+}, { additionalProperties: false, examples: [{ email: 'ada@example.com', username: 'ada', password: 'correct horse battery' }] })
+
+const RegisterResponse = Type.Object({
+  user: ref(User),
+  detail: Type.String({ description: 'What happens next, for people.' })
+}, { additionalProperties: false })
+
+const route: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post('/register', {
+    schema: {
+      operationId: 'register',
+      summary: 'Create an account',
+      description: 'Creates a user with email, username and password. The password must be 8 characters or more, at most 72 bytes in UTF-8, not entirely numeric, and not the email or username. The account starts with an unverified email.',
+      tags: ['auth'],
+      body: RegisterBody,
+      response: {
+        201: RegisterResponse,
+        ...problems(...bodyErrors, [409, '`email_taken` or `username_taken`.'])
+      }
+    },
+    preValidation: async (request) => trimEmailField(request.body)
+  }, async (request, reply) => {
+    const user = await register(fastify.auth, request.body)
+    return reply.code(201).send({
+      user: userView(user),
+      detail: 'Account created. Check your email to verify your address.'
+    })
+  })
+}
+
+export default route

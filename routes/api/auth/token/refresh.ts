@@ -1,0 +1,49 @@
+// POST /api/auth/token/refresh: rotate a refresh token (from the cookie or the body) into a new pair.
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { clientInfo } from '../../../../src/client-info.js'
+import { errors } from '../../../../src/errors.js'
+import { emptyBodyAsObject } from '../../../../src/optional-body.js'
+import { RefreshTokenField } from '../../../../src/schemas/fields.js'
+import { problems, TOO_LARGE, UNSUPPORTED } from '../../../../src/schemas/responses.js'
+import { ref, TokenPair } from '../../../../src/schemas/shared.js'
+import { refresh } from '../../../../src/sessions.js'
+
+export const RefreshBody = Type.Object({
+  refresh: Type.Optional(RefreshTokenField)
+}, { additionalProperties: false, description: 'Optional: browsers send the `refresh_token` cookie and no body.' })
+
+const route: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post('/refresh', {
+    schema: {
+      operationId: 'refreshToken',
+      summary: 'Exchange a refresh token for a new token pair',
+      description: 'The presented refresh token is rotated: the answer carries a new one and the old one is dead. Presenting a rotated token again revokes the whole session, except within a short grace window after its rotation, which returns the same successor (racing tabs, lost responses). A request that uses the cookie and sends an `Origin` that is not allowed is refused with `csrf_failed`.',
+      tags: ['auth'],
+      security: [{ refreshCookie: [] }, {}],
+      body: RefreshBody,
+      response: {
+        200: { ...ref(TokenPair), description: 'A new pair. Sets the new `refresh_token` cookie; `Cache-Control: no-store`.' },
+        ...problems(
+          [400, '`validation_failed`: no refresh token in the cookie or the body, or unknown fields.'],
+          [401, '`token_not_valid`: unknown, expired, revoked or reused refresh token, or a disabled account.'],
+          [403, '`csrf_failed`: the cookie was sent from an origin that is not allowed.'],
+          TOO_LARGE, UNSUPPORTED)
+      }
+    },
+    preValidation: emptyBodyAsObject
+  }, async (request, reply) => {
+    const presented = fastify.presentedRefreshToken(request, request.body.refresh)
+    if (presented === undefined) {
+      throw errors.validation([{ field: 'refresh', message: 'is required (as the refresh_token cookie or in the body)' }], 'No refresh token was provided.')
+    }
+    try {
+      return reply.deliverTokens(await refresh(fastify.auth, presented, clientInfo(request)))
+    } catch (err) {
+      // A dead token is useless to the browser: drop the cookie so it stops sending it.
+      reply.clearRefreshCookie()
+      throw err
+    }
+  })
+}
+
+export default route

@@ -1,0 +1,95 @@
+// GET /.well-known/jwks.json and /.well-known/openid-configuration: what token verifiers need.
+import { createHash } from 'node:crypto'
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+
+export const autoPrefix = '/.well-known'
+
+const Jwk = Type.Object({
+  kty: Type.String({ description: 'Key type: RSA, EC or OKP.' }),
+  kid: Type.String({ description: 'Key id: the RFC 7638 thumbprint, matched against the token header.' }),
+  alg: Type.String({ description: 'RS256, ES256 or EdDSA.' }),
+  use: Type.Literal('sig', { description: 'Always `sig`.' }),
+  n: Type.Optional(Type.String({ description: 'RSA modulus.' })),
+  e: Type.Optional(Type.String({ description: 'RSA exponent.' })),
+  crv: Type.Optional(Type.String({ description: 'Curve: P-256 or Ed25519.' })),
+  x: Type.Optional(Type.String({ description: 'Curve point x.' })),
+  y: Type.Optional(Type.String({ description: 'Curve point y (EC only).' }))
+}, { $id: 'Jwk', additionalProperties: false, description: 'A public signing key. Private members are never published.' })
+
+const Jwks = Type.Object({
+  keys: Type.Array(Type.Unsafe(Type.Ref('Jwk')), { description: 'Every public key that may have signed a live token.' })
+}, { $id: 'Jwks', additionalProperties: false })
+
+const DiscoveryDocument = Type.Object({
+  issuer: Type.String({ description: 'The `iss` of every token.' }),
+  jwks_uri: Type.String({ description: 'Where the public keys are.' }),
+  token_endpoint: Type.String({ description: 'Refresh endpoint (token rotation).' }),
+  revocation_endpoint: Type.String({ description: 'Logout endpoint.' }),
+  userinfo_endpoint: Type.String({ description: 'The signed-in user.' }),
+  registration_endpoint: Type.String({ description: 'Account registration.' }),
+  login_endpoint: Type.String({ description: 'Password login.' }),
+  token_verification_endpoint: Type.String({ description: 'Online check of an access token.' }),
+  id_token_signing_alg_values_supported: Type.Array(Type.String(), { description: 'The signing algorithm of issued tokens.' }),
+  access_token_signing_alg_values_supported: Type.Array(Type.String(), { description: 'The signing algorithm of issued tokens.' }),
+  subject_types_supported: Type.Array(Type.String(), { description: 'Always `public`.' }),
+  response_types_supported: Type.Array(Type.String(), { description: 'No browser authorization flow here yet.' }),
+  grant_types_supported: Type.Array(Type.String(), { description: 'Grants this service issues tokens for.' }),
+  audience: Type.String({ description: 'The `aud` of every access token.' })
+}, { additionalProperties: false })
+
+const JWKS_MAX_AGE = 300
+
+const route: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.addSchema(Jwk)
+  fastify.addSchema(Jwks)
+  const { config } = fastify
+  const jwks = { keys: fastify.publicJwks }
+  const jwksBody = JSON.stringify(jwks)
+  const etag = `"${createHash('sha256').update(jwksBody).digest('base64url').slice(0, 27)}"`
+
+  fastify.get('/jwks.json', {
+    schema: {
+      operationId: 'getJwks',
+      summary: 'The public keys that verify access tokens',
+      description: 'Cache it for the `max-age`; on a token with an unknown `kid`, fetch again. Empty with HS256 (a shared secret is never published).',
+      tags: ['keys'],
+      response: { 200: Type.Unsafe<{ keys: object[] }>(Type.Ref('Jwks')), 304: Type.Null({ description: 'Not modified (If-None-Match).' }) }
+    }
+  }, async (request, reply) => {
+    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}`).header('etag', etag)
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send(null)
+    return jwks
+  })
+
+  const base = config.publicUrl
+  const discovery = {
+    issuer: config.jwtIssuer,
+    jwks_uri: `${base}/.well-known/jwks.json`,
+    token_endpoint: `${base}/api/auth/token/refresh`,
+    revocation_endpoint: `${base}/api/auth/logout`,
+    userinfo_endpoint: `${base}/api/auth/me`,
+    registration_endpoint: `${base}/api/auth/register`,
+    login_endpoint: `${base}/api/auth/login`,
+    token_verification_endpoint: `${base}/api/auth/token/verify`,
+    id_token_signing_alg_values_supported: [config.jwtAlgorithm],
+    access_token_signing_alg_values_supported: [config.jwtAlgorithm],
+    subject_types_supported: ['public'],
+    response_types_supported: [],
+    grant_types_supported: ['password', 'refresh_token'],
+    audience: config.jwtAudience
+  }
+
+  fastify.get('/openid-configuration', {
+    schema: {
+      operationId: 'getDiscoveryDocument',
+      summary: 'Discovery document: issuer, key set, endpoints, algorithms',
+      tags: ['keys'],
+      response: { 200: DiscoveryDocument }
+    }
+  }, async (_request, reply) => {
+    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}`)
+    return discovery
+  })
+}
+
+export default route

@@ -1,0 +1,44 @@
+// The claims of an access token (RFC 9068 profile). iss, aud, iat and exp are added by the signer.
+import { randomUUID } from 'node:crypto'
+import type { UserRecord } from '../db/repositories.js'
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt'
+
+export interface AccessTokenClaims {
+  sub: string
+  /** The same as sub, for clients written against djangorestframework-simplejwt. */
+  user_id: string
+  jti: string
+  sid: string
+  token_type: 'access'
+  email: string
+  username: string
+  email_verified: boolean
+  is_staff: boolean
+  groups: string[]
+  permissions: string[]
+}
+
+/** Verification requires all of these; `token_type` must also be "access". */
+export const REQUIRED_CLAIMS = ['exp', 'iat', 'iss', 'aud', 'sub', 'jti', 'sid', 'token_type']
+
+export interface Authorization {
+  groups: string[]
+  permissions: string[]
+}
+
+export function accessTokenClaims (user: UserRecord, sessionId: string, authorization: Authorization): AccessTokenClaims {
+  return {
+    sub: user.id,
+    user_id: user.id,
+    jti: randomUUID(),
+    sid: sessionId,
+    token_type: 'access',
+    email: user.email,
+    username: user.username,
+    email_verified: user.emailVerified,
+    is_staff: user.isStaff,
+    groups: [...authorization.groups].sort(),
+    permissions: [...authorization.permissions].sort()
+  }
+}

@@ -1,0 +1,62 @@
+// Registration, profile changes and password changes.
+import { randomUUID } from 'node:crypto'
+import { UniqueViolation, type UserRecord } from '../db/repositories.js'
+import type { AuthDeps } from './auth-deps.js'
+import { errors } from './errors.js'
+import { normaliseEmail } from './identifiers.js'
+import { passwordProblems, type PasswordContext } from './password-policy.js'
+
+function assertPasswordAcceptable (field: string, password: string, context: PasswordContext): void {
+  const problems = passwordProblems(password, context)
+  if (problems.length > 0) {
+    throw errors.validation(problems.map(message => ({ field, message })), `The ${field.replace('_', ' ')} is not acceptable: ${problems.join('; ')}.`)
+  }
+}
+
+function uniqueConflict (err: unknown): never {
+  if (err instanceof UniqueViolation) throw err.field === 'email' ? errors.emailTaken() : errors.usernameTaken()
+  throw err
+}
+
+export interface Registration {
+  email: string
+  username: string
+  password: string
+}
+
+export async function register (deps: AuthDeps, input: Registration): Promise<UserRecord> {
+  const email = normaliseEmail(input.email)
+  const { users } = deps.repositories
+  assertPasswordAcceptable('password', input.password, { email, username: input.username })
+  // Cheap checks before the expensive hash; the unique indexes still decide a race.
+  if (await users.findByEmail(email)) throw errors.emailTaken()
+  if (await users.findByUsername(input.username)) throw errors.usernameTaken()
+  const passwordHash = await deps.hasher.hash(input.password)
+  try {
+    return await users.create({ id: randomUUID(), email, username: input.username, passwordHash, dateJoined: deps.now() })
+  } catch (err) {
+    uniqueConflict(err)
+  }
+}
+
+export async function updateProfile (deps: AuthDeps, user: UserRecord, patch: { username?: string }): Promise<UserRecord> {
+  try {
+    return await deps.repositories.users.update(user.id, patch) ?? user
+  } catch (err) {
+    uniqueConflict(err)
+  }
+}
+
+/** Changes the password after checking the current one; every other session of the user is revoked. */
+export async function changePassword (
+  deps: AuthDeps,
+  user: UserRecord,
+  currentSessionId: string,
+  input: { currentPassword: string, newPassword: string }
+): Promise<void> {
+  assertPasswordAcceptable('new_password', input.newPassword, { email: user.email, username: user.username })
+  if (!await deps.hasher.verify(input.currentPassword, user.passwordHash)) throw errors.wrongCurrentPassword()
+  const passwordHash = await deps.hasher.hash(input.newPassword)
+  await deps.repositories.users.update(user.id, { passwordHash })
+  await deps.repositories.sessions.revokeAll(user.id, deps.now(), 'password_changed', currentSessionId)
+}

@@ -1,0 +1,19 @@
+// What the domain functions need, passed in explicitly so a test can call them without HTTP.
+import type { Config } from './config.js'
+import type { PasswordHasher } from './password-hasher.js'
+import type { Repositories } from '../db/repositories.js'
+import type { AccessTokenClaims } from './access-tokens.js'
+
+export interface AuthDeps {
+  config: Config
+  repositories: Repositories
+  hasher: PasswordHasher
+  signAccessToken (claims: AccessTokenClaims): string
+  now (): Date
+}
+
+/** Where a request came from, recorded on its session. */
+export interface ClientInfo {
+  ip: string | null
+  userAgent: string | null
+}

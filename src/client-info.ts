@@ -1,0 +1,13 @@
+// What a request tells about its client, as recorded on sessions.
+import type { FastifyRequest } from 'fastify'
+import type { ClientInfo } from './auth-deps.js'
+
+const MAX_USER_AGENT = 512
+
+export function clientInfo (request: FastifyRequest): ClientInfo {
+  const userAgent = request.headers['user-agent']
+  return {
+    ip: request.ip ?? null,
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, MAX_USER_AGENT) : null
+  }
+}

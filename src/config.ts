@@ -1,0 +1,182 @@
+// The service configuration: its schema, and loadConfig(env) that reads and validates the environment.
+import { availableParallelism } from 'node:os'
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import { parseDuration } from './durations.js'
+
+export const SigningAlgorithm = Type.Union([
+  Type.Literal('RS256'),
+  Type.Literal('ES256'),
+  Type.Literal('EdDSA'),
+  Type.Literal('HS256')
+])
+export type SigningAlgorithm = Static<typeof SigningAlgorithm>
+
+export const LogLevel = Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)))
+
+export const Config = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  host: Type.String({ minLength: 1 }),
+  databaseUrl: Type.String({ minLength: 1, description: '`file:<path>` or `:memory:`' }),
+  publicUrl: Type.String({ minLength: 1 }),
+  jwtIssuer: Type.String({ minLength: 1 }),
+  jwtAudience: Type.String({ minLength: 1 }),
+  jwtAlgorithm: SigningAlgorithm,
+  jwtPrivateKey: Type.Optional(Type.String({ minLength: 1, description: 'PEM or JWK (JSON) private key' })),
+  jwtSecret: Type.Optional(Type.String({ minLength: 32, description: 'HS256 shared secret' })),
+  accessTokenTtl: Type.Integer({ minimum: 1, description: 'seconds' }),
+  refreshTokenTtl: Type.Integer({ minimum: 1, description: 'seconds' }),
+  refreshReuseGrace: Type.Integer({ minimum: 0, description: 'seconds' }),
+  refreshTokenInBody: Type.Boolean(),
+  cookieSecure: Type.Boolean(),
+  allowedOrigins: Type.Array(Type.String()),
+  bcryptCost: Type.Integer({ minimum: 4, maximum: 17 }),
+  hashWorkers: Type.Integer({ minimum: 1, maximum: 64 }),
+  logLevel: LogLevel,
+  pruneIntervalSeconds: Type.Integer({ minimum: 0, description: '0 turns the background pruner off' })
+}, { additionalProperties: false })
+export type Config = Static<typeof Config>
+
+export class ConfigError extends Error {
+  constructor (readonly variable: string, message: string) {
+    super(`Invalid configuration: ${variable} ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+function read (env: Env, name: string): string | undefined {
+  const value = env[name]
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+function integer (env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`)
+  const value = Number(raw)
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+function duration (env: Env, name: string, fallback: string, min: number): number {
+  const raw = read(env, name) ?? fallback
+  const seconds = parseDuration(raw)
+  if (seconds === undefined) throw new ConfigError(name, `must be a duration such as 30s, 5m, 12h or 7d, got "${raw}"`)
+  if (seconds < min) throw new ConfigError(name, `must be at least ${min} seconds, got "${raw}"`)
+  return seconds
+}
+
+function boolean (env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  const lower = raw.toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(lower)) return true
+  if (['false', '0', 'no', 'off'].includes(lower)) return false
+  throw new ConfigError(name, `must be true or false, got "${raw}"`)
+}
+
+function url (env: Env, name: string, fallback: string): string {
+  const raw = read(env, name) ?? fallback
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new ConfigError(name, `must be an absolute http(s) URL, got "${raw}"`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(name, `must be an absolute http(s) URL, got "${raw}"`)
+  }
+  return raw.replace(/\/+$/, '')
+}
+
+function origins (env: Env, name: string): string[] {
+  const raw = read(env, name)
+  if (raw === undefined) return []
+  return raw.split(',').map(s => s.trim()).filter(Boolean).map(origin => {
+    try {
+      return new URL(origin).origin
+    } catch {
+      throw new ConfigError(name, `must be a comma-separated list of origins such as https://app.example.com, got "${origin}"`)
+    }
+  })
+}
+
+function oneOf<T extends string> (env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = read(env, name) ?? fallback
+  const match = allowed.find(a => a.toLowerCase() === raw.toLowerCase())
+  if (match === undefined) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`)
+  return match
+}
+
+function databaseUrl (env: Env): string {
+  const raw = read(env, 'DATABASE_URL') ?? 'file:./data/portcullis.db'
+  if (raw !== ':memory:' && !(raw.startsWith('file:') && raw.length > 'file:'.length)) {
+    throw new ConfigError('DATABASE_URL', `must be file:<path> or :memory:, got "${raw}"`)
+  }
+  return raw
+}
+
+/** Reads the private key from JWT_PRIVATE_KEY or the file JWT_PRIVATE_KEY_FILE names. */
+function privateKey (env: Env, readFile: (path: string) => string): string | undefined {
+  const inline = read(env, 'JWT_PRIVATE_KEY')
+  const file = read(env, 'JWT_PRIVATE_KEY_FILE')
+  if (inline !== undefined && file !== undefined) {
+    throw new ConfigError('JWT_PRIVATE_KEY_FILE', 'cannot be set together with JWT_PRIVATE_KEY')
+  }
+  if (file === undefined) return inline?.replace(/\\n/g, '\n')
+  try {
+    return readFile(file)
+  } catch (err) {
+    throw new ConfigError('JWT_PRIVATE_KEY_FILE', `cannot be read: ${(err as Error).message}`)
+  }
+}
+
+export interface LoadConfigOptions {
+  readFile?: (path: string) => string
+}
+
+export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
+  const readFile = options.readFile ?? (() => { throw new Error('reading files is not available') })
+  const port = integer(env, 'PORT', 3000, 0, 65535)
+  const publicUrl = url(env, 'PUBLIC_URL', `http://localhost:${port}`)
+  const jwtAlgorithm = oneOf(env, 'JWT_ALGORITHM', 'RS256', ['RS256', 'ES256', 'EdDSA', 'HS256'] as const)
+  const jwtSecret = read(env, 'JWT_SECRET')
+  if (jwtAlgorithm === 'HS256' && (jwtSecret === undefined || Buffer.byteLength(jwtSecret) < 32)) {
+    throw new ConfigError('JWT_SECRET', 'must be set to at least 32 bytes when JWT_ALGORITHM is HS256')
+  }
+  const jwtPrivateKey = privateKey(env, readFile)
+  if (jwtAlgorithm === 'HS256' && jwtPrivateKey !== undefined) {
+    throw new ConfigError('JWT_PRIVATE_KEY', 'cannot be used with JWT_ALGORITHM=HS256 (set JWT_SECRET instead)')
+  }
+
+  const config: Config = {
+    port,
+    host: read(env, 'HOST') ?? '127.0.0.1',
+    databaseUrl: databaseUrl(env),
+    publicUrl,
+    jwtIssuer: read(env, 'JWT_ISSUER') ?? publicUrl,
+    jwtAudience: read(env, 'JWT_AUDIENCE') ?? 'portcullis',
+    jwtAlgorithm,
+    ...(jwtPrivateKey !== undefined && { jwtPrivateKey }),
+    ...(jwtAlgorithm === 'HS256' && jwtSecret !== undefined && { jwtSecret }),
+    accessTokenTtl: duration(env, 'ACCESS_TOKEN_TTL', '5m', 1),
+    refreshTokenTtl: duration(env, 'REFRESH_TOKEN_TTL', '7d', 60),
+    refreshReuseGrace: duration(env, 'REFRESH_REUSE_GRACE', '10s', 0),
+    refreshTokenInBody: boolean(env, 'REFRESH_TOKEN_IN_BODY', true),
+    cookieSecure: boolean(env, 'COOKIE_SECURE', true),
+    allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
+    bcryptCost: integer(env, 'BCRYPT_COST', 10, 4, 17),
+    hashWorkers: integer(env, 'HASH_WORKERS', availableParallelism(), 1, 64),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    pruneIntervalSeconds: duration(env, 'PRUNE_INTERVAL', '60s', 0)
+  }
+  if (config.refreshReuseGrace >= config.refreshTokenTtl) {
+    throw new ConfigError('REFRESH_REUSE_GRACE', 'must be shorter than REFRESH_TOKEN_TTL')
+  }
+  // A last guard: the parsers above should make this impossible to fail.
+  const problem = Value.Errors(Config, config).First()
+  if (problem) throw new ConfigError(problem.path, problem.message)
+  return config
+}

@@ -1,0 +1,62 @@
+// Domain errors with stable codes; plugins/error-handler.ts turns them into problem+json.
+import { STATUS_CODES } from 'node:http'
+
+export interface FieldError {
+  field: string
+  message: string
+}
+
+export class ProblemError extends Error {
+  readonly statusCode: number
+  readonly code: string
+  readonly errors?: FieldError[]
+  readonly headers: Record<string, string>
+
+  constructor (statusCode: number, code: string, detail: string, options: { errors?: FieldError[], headers?: Record<string, string> } = {}) {
+    super(detail)
+    this.name = 'ProblemError'
+    this.statusCode = statusCode
+    this.code = code
+    this.errors = options.errors
+    this.headers = options.headers ?? {}
+  }
+
+  get title (): string {
+    return STATUS_CODES[this.statusCode] ?? 'Error'
+  }
+}
+
+const BEARER = 'Bearer realm="portcullis"'
+
+export const errors = {
+  validation: (errors: FieldError[], detail = 'The request is not valid.') =>
+    new ProblemError(400, 'validation_failed', detail, { errors }),
+  notAuthenticated: () =>
+    new ProblemError(401, 'not_authenticated', 'Authentication credentials were not provided.', { headers: { 'www-authenticate': BEARER } }),
+  tokenNotValid: (detail = 'The token is invalid or expired.') =>
+    new ProblemError(401, 'token_not_valid', detail, { headers: { 'www-authenticate': `${BEARER}, error="invalid_token"` } }),
+  userInactive: () =>
+    new ProblemError(401, 'user_inactive', 'The account of this token is disabled, banned or deleted.', { headers: { 'www-authenticate': `${BEARER}, error="invalid_token"` } }),
+  invalidCredentials: () =>
+    new ProblemError(401, 'invalid_credentials', 'No active account was found with the given credentials.', { headers: { 'www-authenticate': BEARER } }),
+  wrongCurrentPassword: () =>
+    new ProblemError(403, 'invalid_credentials', 'The current password is not correct.'),
+  accountDisabled: () =>
+    new ProblemError(403, 'account_disabled', 'This account is disabled.'),
+  accountBanned: () =>
+    new ProblemError(403, 'account_banned', 'This account is banned.'),
+  emailNotVerified: () =>
+    new ProblemError(403, 'email_not_verified', 'The email address of this account is not verified yet.'),
+  csrfFailed: () =>
+    new ProblemError(403, 'csrf_failed', 'The request origin is not allowed to use the refresh cookie.'),
+  emailTaken: () =>
+    new ProblemError(409, 'email_taken', 'An account with this email address already exists.', { errors: [{ field: 'email', message: 'is already registered' }] }),
+  usernameTaken: () =>
+    new ProblemError(409, 'username_taken', 'This username is already taken.', { errors: [{ field: 'username', message: 'is already taken' }] }),
+  notFound: (detail = 'Not found.') =>
+    new ProblemError(404, 'not_found', detail),
+  notReady: () =>
+    new ProblemError(503, 'not_ready', 'The database does not answer.'),
+  serverBusy: () =>
+    new ProblemError(503, 'server_busy', 'The server is busy; try again shortly.', { headers: { 'retry-after': '1' } })
+}

@@ -1,0 +1,38 @@
+// Field schemas reused across request bodies, each with the description OpenAPI shows.
+import { Type } from '@sinclair/typebox'
+
+export const Email = Type.String({
+  format: 'email',
+  maxLength: 254,
+  description: 'Email address; trimmed and compared case-insensitively.',
+  examples: ['ada@example.com']
+})
+
+export const Username = Type.String({
+  minLength: 1,
+  maxLength: 150,
+  pattern: '^[\\p{L}\\p{N}_.@+-]+$',
+  description: '1 to 150 letters, digits and `_ . @ + -`; unique, compared case-insensitively.',
+  examples: ['ada']
+})
+
+/** The policy (length in bytes, not numeric, not the email) is checked by the domain for clear messages. */
+export const NewPassword = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  description: 'At least 8 characters, at most 72 bytes in UTF-8, not entirely numeric, not the email or username.',
+  examples: ['correct horse battery']
+})
+
+export const Password = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  description: 'The account password.',
+  examples: ['correct horse battery']
+})
+
+export const RefreshTokenField = Type.String({
+  minLength: 1,
+  maxLength: 512,
+  description: 'A refresh token from login or refresh. Browsers send it as the `refresh_token` cookie instead.'
+})

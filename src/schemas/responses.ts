@@ -1,0 +1,22 @@
+// Response declarations shared by routes: problem+json errors and the headers they carry.
+import { STATUS_CODES } from 'node:http'
+import { Problem, ref } from './shared.js'
+
+const problemContent = { 'application/problem+json': { schema: ref(Problem) } }
+
+/** `{ 401: {...}, 409: {...} }`: problem+json responses for each status, documented for OpenAPI. */
+export function problems (...codes: Array<[number, string]>) {
+  const responses: Record<number, { description: string, content: typeof problemContent }> = {}
+  for (const [status, description] of codes) {
+    responses[status] = { description: `${STATUS_CODES[status]}: ${description}`, content: problemContent }
+  }
+  return responses
+}
+
+export const VALIDATION: [number, string] = [400, '`validation_failed` (unknown, missing or malformed fields), or a body that is not JSON.']
+export const TOO_LARGE: [number, string] = [413, '`payload_too_large`: the body is over 64 KiB.']
+export const UNSUPPORTED: [number, string] = [415, '`unsupported_media_type`: the body is not JSON.']
+export const UNAUTHENTICATED: [number, string] = [401, '`not_authenticated` (no token), `token_not_valid` (bad, expired or revoked) or `user_inactive`.']
+
+/** Errors every route with a JSON body can answer. */
+export const bodyErrors: Array<[number, string]> = [VALIDATION, TOO_LARGE, UNSUPPORTED]

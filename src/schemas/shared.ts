@@ -1,0 +1,57 @@
+// Named schemas shared by many routes; registered once so OpenAPI shows them as components.
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+/** A `$ref` to a named schema that still types as the schema it points to. */
+export function ref<T extends TSchema & { $id?: string }> (schema: T) {
+  if (schema.$id === undefined) throw new Error('ref() needs a schema with an $id')
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id))
+}
+
+export const FieldError = Type.Object({
+  field: Type.String({ description: 'The request field at fault, e.g. `email` or `body` for the whole body.' }),
+  message: Type.String({ description: 'What is wrong with it, for people.' })
+}, { $id: 'FieldError', additionalProperties: false })
+
+export const Problem = Type.Object({
+  type: Type.String({ description: 'Always `about:blank`: the `code` says what happened.', examples: ['about:blank'] }),
+  title: Type.String({ description: 'The HTTP status text.', examples: ['Unauthorized'] }),
+  status: Type.Integer({ description: 'The HTTP status code.', examples: [401] }),
+  code: Type.String({ description: 'Stable, machine-readable error key.', examples: ['not_authenticated'] }),
+  detail: Type.String({ description: 'What happened, for people.', examples: ['Authentication credentials were not provided.'] }),
+  instance: Type.Optional(Type.String({ description: 'The request path.' })),
+  errors: Type.Optional(Type.Array(FieldError, { description: 'Per-field problems of a `validation_failed` error.' }))
+}, { $id: 'Problem', description: 'An RFC 9457 problem document.' })
+
+export const User = Type.Object({
+  id: Type.String({ description: 'Opaque, stable, never reused.', examples: ['7f1c5f8e-8d8a-4f57-a8f1-0a4e1c3b7d21'] }),
+  email: Type.String({ format: 'email', description: 'Login identity; unique, stored lower-cased.', examples: ['ada@example.com'] }),
+  username: Type.String({ description: 'Unique, compared case-insensitively.', examples: ['ada'] }),
+  email_verified: Type.Boolean({ description: 'Whether the user proved control of the email address.' }),
+  is_active: Type.Boolean({ description: 'An inactive account cannot log in.' }),
+  is_staff: Type.Boolean({ description: 'May use staff tools.' }),
+  is_superuser: Type.Boolean({ description: 'Has every permission.' }),
+  date_joined: Type.String({ format: 'date-time', description: 'When the account was created.' }),
+  last_login: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'The last successful login, or null.' }),
+  groups: Type.Array(Type.String(), { description: 'Names of the groups the user belongs to.' }),
+  permissions: Type.Array(Type.String(), { description: 'Effective permission codenames: the user\'s own and its groups\'.' }),
+  providers: Type.Array(Type.String(), { description: 'Linked social login providers.' })
+}, { $id: 'User', additionalProperties: false, description: 'A user account. Never contains the password or its hash.' })
+export type User = Static<typeof User>
+
+export const TokenPair = Type.Object({
+  access: Type.String({ description: 'The access JWT, for `Authorization: Bearer`.' }),
+  refresh: Type.Optional(Type.String({ description: 'The refresh token (also set as the `refresh_token` cookie). Absent when the deployment delivers it by cookie only.' })),
+  token_type: Type.Literal('Bearer', { description: 'Always `Bearer`.' }),
+  expires_in: Type.Integer({ description: 'Seconds until the access token expires.', examples: [300] })
+}, { $id: 'TokenPair', additionalProperties: false })
+
+export const LoginResponse = Type.Object({
+  ...TokenPair.properties,
+  user: ref(User)
+}, { $id: 'LoginResponse', additionalProperties: false, description: 'The token pair and the user who logged in.' })
+
+export const Detail = Type.Object({
+  detail: Type.String({ description: 'A short message for people.' })
+}, { $id: 'Detail', additionalProperties: false })
+
+export const sharedSchemas = [FieldError, Problem, User, TokenPair, LoginResponse, Detail]

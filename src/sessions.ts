@@ -1,0 +1,153 @@
+// Login, refresh-token rotation, logout and the session list: the rules behind the token endpoints.
+import { randomUUID } from 'node:crypto'
+import type { SessionRecord, UserRecord } from '../db/repositories.js'
+import { accessTokenClaims } from './access-tokens.js'
+import { canAuthenticate, isBanned } from './account-state.js'
+import type { AuthDeps, ClientInfo } from './auth-deps.js'
+import { errors } from './errors.js'
+import { normaliseEmail } from './identifiers.js'
+import { hashRefreshToken, newRefreshToken, openSuccessor, sealSuccessor } from './refresh-tokens.js'
+import { userView, type UserView } from './user-view.js'
+
+export interface TokenPair {
+  access: string
+  refresh: string
+  token_type: 'Bearer'
+  /** Seconds until the access token expires. */
+  expires_in: number
+}
+
+export interface LoginResult extends TokenPair {
+  user: UserView
+  sessionId: string
+}
+
+export type Credentials = { email: string, password: string } | { username: string, password: string }
+
+function addSeconds (date: Date, seconds: number): Date {
+  return new Date(date.getTime() + seconds * 1000)
+}
+
+function tokenPair (deps: AuthDeps, user: UserRecord, sessionId: string, refresh: string): TokenPair {
+  const access = deps.signAccessToken(accessTokenClaims(user, sessionId, { groups: [], permissions: [] }))
+  return { access, refresh, token_type: 'Bearer', expires_in: deps.config.accessTokenTtl }
+}
+
+async function findByCredentials (deps: AuthDeps, credentials: Credentials): Promise<UserRecord | undefined> {
+  const { users } = deps.repositories
+  return 'email' in credentials
+    ? users.findByEmail(normaliseEmail(credentials.email))
+    : users.findByUsername(credentials.username)
+}
+
+export async function login (deps: AuthDeps, credentials: Credentials, client: ClientInfo): Promise<LoginResult> {
+  const found = await findByCredentials(deps, credentials)
+  // Always one full bcrypt compare, against a dummy hash for an unknown account, so that an unknown
+  // email and a wrong password cannot be told apart by answer or by time.
+  const passwordMatches = await deps.hasher.verify(credentials.password, found?.passwordHash)
+  if (found === undefined || !passwordMatches) throw errors.invalidCredentials()
+
+  const now = deps.now()
+  // Account state is revealed only to someone who knows the password.
+  if (isBanned(found, now)) throw errors.accountBanned()
+  if (!found.isActive) throw errors.accountDisabled()
+
+  const passwordHash = found.passwordHash !== null && deps.hasher.needsRehash(found.passwordHash)
+    ? await deps.hasher.hash(credentials.password)
+    : undefined
+  const user = await deps.repositories.users.update(found.id, { lastLogin: now, ...(passwordHash && { passwordHash }) }) ?? found
+
+  const refresh = newRefreshToken()
+  const session = await deps.repositories.sessions.create({
+    id: randomUUID(),
+    userId: user.id,
+    createdAt: now,
+    userAgent: client.userAgent,
+    ip: client.ip,
+    firstToken: { id: randomUUID(), tokenHash: hashRefreshToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) }
+  })
+  return { ...tokenPair(deps, user, session.id, refresh), user: userView(user), sessionId: session.id }
+}
+
+/**
+ * Exchanges a refresh token for a new pair. The presented token dies; replaying it within the grace
+ * window returns the same successor (racing tabs), replaying it later revokes the whole session.
+ */
+export async function refresh (deps: AuthDeps, presented: string, client: ClientInfo): Promise<TokenPair> {
+  const now = deps.now()
+  const successor = newRefreshToken()
+  const outcome = await deps.repositories.sessions.rotate({
+    tokenHash: hashRefreshToken(presented),
+    now,
+    graceMs: deps.config.refreshReuseGrace * 1000,
+    successor: {
+      id: randomUUID(),
+      tokenHash: hashRefreshToken(successor),
+      expiresAt: addSeconds(now, deps.config.refreshTokenTtl),
+      sealed: sealSuccessor(presented, successor)
+    },
+    ip: client.ip,
+    userAgent: client.userAgent
+  })
+
+  if (outcome.kind === 'invalid') throw errors.tokenNotValid('The refresh token is invalid, expired or revoked.')
+  if (outcome.kind === 'reused') throw errors.tokenNotValid('The refresh token was already used; the session has been revoked.')
+
+  if (!canAuthenticate(outcome.user, now)) {
+    await deps.repositories.sessions.revoke(outcome.user.id, outcome.session.id, now, 'account_disabled')
+    throw errors.tokenNotValid('The account of this refresh token is disabled or banned.')
+  }
+
+  const handedOut = outcome.kind === 'rotated' ? successor : openSuccessor(presented, outcome.sealedSuccessor)
+  if (handedOut === undefined) throw errors.tokenNotValid('The refresh token is invalid, expired or revoked.')
+  return tokenPair(deps, outcome.user, outcome.session.id, handedOut)
+}
+
+/** Revokes the session a refresh token belongs to. Unknown tokens are ignored: logout is idempotent. */
+export async function logout (deps: AuthDeps, presented: string): Promise<void> {
+  const found = await deps.repositories.sessions.findByTokenHash(hashRefreshToken(presented))
+  if (found === undefined) return
+  await deps.repositories.sessions.revoke(found.user.id, found.session.id, deps.now(), 'logout')
+}
+
+export async function logoutAll (deps: AuthDeps, userId: string): Promise<void> {
+  await deps.repositories.sessions.revokeAll(userId, deps.now(), 'logout_all')
+}
+
+export interface SessionView {
+  id: string
+  created_at: string
+  last_used_at: string
+  user_agent: string | null
+  ip: string | null
+  current: boolean
+}
+
+function sessionView (session: SessionRecord, currentSessionId: string): SessionView {
+  return {
+    id: session.id,
+    created_at: session.createdAt.toISOString(),
+    last_used_at: session.lastUsedAt.toISOString(),
+    user_agent: session.userAgent,
+    ip: session.ip,
+    current: session.id === currentSessionId
+  }
+}
+
+export async function listSessions (deps: AuthDeps, userId: string, currentSessionId: string): Promise<SessionView[]> {
+  const sessions = await deps.repositories.sessions.listLive(userId, deps.now())
+  return sessions.map(s => sessionView(s, currentSessionId))
+}
+
+/** Only the caller's own live sessions can be revoked; anything else is not found. */
+export async function revokeSession (deps: AuthDeps, userId: string, sessionId: string): Promise<void> {
+  const revoked = await deps.repositories.sessions.revoke(userId, sessionId, deps.now(), 'revoked_by_user')
+  if (!revoked) throw errors.notFound('No such session.')
+}
+
+/** Deletes a batch of dead sessions and tokens; revoked sessions are kept until their access tokens expired. */
+export async function pruneSessions (deps: AuthDeps, batchSize: number): Promise<number> {
+  const now = deps.now()
+  const revokedBefore = new Date(now.getTime() - deps.config.accessTokenTtl * 1000 - 60_000)
+  return deps.repositories.sessions.prune(now, revokedBefore, batchSize)
+}

@@ -1,0 +1,42 @@
+// The user as the API shows it (snake_case, no secrets).
+import type { UserRecord } from '../db/repositories.js'
+
+export interface UserView {
+  id: string
+  email: string
+  username: string
+  email_verified: boolean
+  is_active: boolean
+  is_staff: boolean
+  is_superuser: boolean
+  date_joined: string
+  last_login: string | null
+  groups: string[]
+  permissions: string[]
+  providers: string[]
+}
+
+export interface UserExtras {
+  groups: string[]
+  permissions: string[]
+  providers: string[]
+}
+
+const NO_EXTRAS: UserExtras = { groups: [], permissions: [], providers: [] }
+
+export function userView (user: UserRecord, extras: UserExtras = NO_EXTRAS): UserView {
+  return {
+    id: user.id,
+    email: user.email,
+    username: user.username,
+    email_verified: user.emailVerified,
+    is_active: user.isActive,
+    is_staff: user.isStaff,
+    is_superuser: user.isSuperuser,
+    date_joined: user.dateJoined.toISOString(),
+    last_login: user.lastLogin?.toISOString() ?? null,
+    groups: extras.groups,
+    permissions: extras.permissions,
+    providers: extras.providers
+  }
+}

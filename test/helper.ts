@@ -1,0 +1,69 @@
+// build(t, overrides): a fresh app on a fresh in-memory database, closed when the test ends.
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+
+export const TEST_ENV = {
+  DATABASE_URL: ':memory:',
+  BCRYPT_COST: '4',
+  HASH_WORKERS: '1',
+  LOG_LEVEL: 'silent',
+  PUBLIC_URL: 'http://portcullis.test',
+  PRUNE_INTERVAL: '0'
+}
+
+export function testConfig (overrides: Partial<Config> = {}, env: Record<string, string> = {}): Config {
+  return { ...loadConfig({ ...TEST_ENV, ...env }), ...overrides }
+}
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+export interface BuildOptions {
+  now?: () => Date
+  env?: Record<string, string>
+}
+
+export async function build (t: Teardown, overrides: Partial<Config> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = await buildApp({ config: testConfig(overrides, options.env), logger: false, now: options.now })
+  t.teardown(() => app.close())
+  await app.ready()
+  return app
+}
+
+export const PASSWORD = 'correct horse battery'
+
+let counter = 0
+/** A unique, valid registration body. */
+export function newUser (overrides: Partial<{ email: string, username: string, password: string }> = {}) {
+  counter += 1
+  return { email: `user${counter}@example.com`, username: `user${counter}`, password: PASSWORD, ...overrides }
+}
+
+export async function registerUser (app: FastifyInstance, body = newUser()) {
+  const res = await app.inject({ method: 'POST', url: '/api/auth/register', payload: body })
+  if (res.statusCode !== 201) throw new Error(`register failed: ${res.statusCode} ${res.body}`)
+  return { ...body, id: res.json().user.id as string }
+}
+
+export interface LoggedIn {
+  id: string
+  email: string
+  username: string
+  password: string
+  access: string
+  refresh: string
+  cookie: string
+}
+
+/** Registers a user and logs in, returning the tokens and the Set-Cookie value. */
+export async function loginUser (app: FastifyInstance, body = newUser()): Promise<LoggedIn> {
+  const user = await registerUser(app, body)
+  const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: body.email, password: body.password } })
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
+  const { access, refresh } = res.json()
+  return { ...user, access, refresh, cookie: String(res.headers['set-cookie']) }
+}
+
+export function bearer (token: string) {
+  return { authorization: `Bearer ${token}` }
+}
