@@ -1,4 +1,5 @@
 // build(t, overrides): a fresh app on a fresh in-memory database, closed when the test ends.
+import { generateKeyPairSync } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
@@ -12,8 +13,21 @@ export const TEST_ENV = {
   PRUNE_INTERVAL: '0'
 }
 
+let sharedKey: string | undefined
+/** One RSA key per test process: generating 2048-bit keys for every app would dominate test time. */
+export function testPrivateKey (): string {
+  sharedKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  return sharedKey
+}
+
+/**
+ * The test configuration: TEST_ENV plus `env`, then `overrides`. RS256 apps share one key unless the
+ * env sets its own key or algorithm (pass `{ JWT_PRIVATE_KEY: '' }` to exercise key generation).
+ */
 export function testConfig (overrides: Partial<Config> = {}, env: Record<string, string> = {}): Config {
-  return { ...loadConfig({ ...TEST_ENV, ...env }), ...overrides }
+  const usesDefaultKey = !('JWT_PRIVATE_KEY' in env) && !('JWT_PRIVATE_KEY_FILE' in env) && (env.JWT_ALGORITHM ?? 'RS256') === 'RS256'
+  const keyEnv = usesDefaultKey ? { JWT_PRIVATE_KEY: testPrivateKey() } : {}
+  return { ...loadConfig({ ...TEST_ENV, ...keyEnv, ...env }), ...overrides }
 }
 
 interface Teardown { teardown (fn: () => unknown): void }
