@@ -1,6 +1,12 @@
 import neostandard from 'neostandard'
 
-export default neostandard({
-  ts: true,
-  ignores: ['dist/**', 'coverage/**', '.tap/**', 'data/**', 'db/migrations/**']
-})
+export default [
+  ...neostandard({
+    ts: true,
+    ignores: ['dist/**', 'coverage/**', '.tap/**', 'data/**', 'db/migrations/**', 'bench/results/**']
+  }),
+  {
+    // TypeBox's idiom declares a schema and its static type under one name.
+    rules: { '@typescript-eslint/no-redeclare': 'off' }
+  }
+]
