@@ -13,7 +13,7 @@ import keysPlugin from '../plugins/keys.js'
 import authPlugin from '../plugins/auth.js'
 import authenticatePlugin from '../plugins/authenticate.js'
 import refreshCookiePlugin from '../plugins/refresh-cookie.js'
-import errorHandlerPlugin from '../plugins/error-handler.js'
+import errorHandlerPlugin, { frameworkError } from '../plugins/error-handler.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import sessionPrunerPlugin from '../plugins/session-pruner.js'
 import { version } from './version.js'
@@ -35,6 +35,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: frameworkError,
     ajv: {
       customOptions: {
         // Closed schemas must refuse unknown fields, not silently drop them; auth input is never coerced.
@@ -50,6 +51,13 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   app.removeContentTypeParser('text/plain')
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+  })
+  // While shutting down, answers close their keep-alive connections, so the drain ends as soon as
+  // the in-flight requests do instead of waiting for idle sockets to time out.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close')
   })
 
   // The registration order, in one place: config → db → keys → auth → swagger → routes.
