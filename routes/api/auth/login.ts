@@ -4,7 +4,7 @@ import { clientInfo } from '../../../src/client-info.js'
 import { errors } from '../../../src/errors.js'
 import { trimEmailField } from '../../../src/identifiers.js'
 import { Email, Password, Username } from '../../../src/schemas/fields.js'
-import { bodyErrors, problems } from '../../../src/schemas/responses.js'
+import { BUSY, bodyErrors, problems } from '../../../src/schemas/responses.js'
 import { LoginResponse, ref } from '../../../src/schemas/shared.js'
 import { login, type Credentials } from '../../../src/sessions.js'
 
@@ -31,7 +31,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         ...problems(...bodyErrors,
           [401, '`invalid_credentials`: no active account with these credentials.'],
           [403, '`account_disabled` or `account_banned` (only after a correct password).'],
-          [503, '`server_busy`: too many logins are being checked at once.'])
+          BUSY)
       }
     },
     preValidation: async (request) => trimEmailField(request.body)

@@ -3,7 +3,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { register } from '../../../src/accounts.js'
 import { trimEmailField } from '../../../src/identifiers.js'
 import { Email, NewPassword, Username } from '../../../src/schemas/fields.js'
-import { bodyErrors, problems } from '../../../src/schemas/responses.js'
+import { BUSY, bodyErrors, problems } from '../../../src/schemas/responses.js'
 import { ref, User } from '../../../src/schemas/shared.js'
 import { userView } from '../../../src/user-view.js'
 
@@ -28,7 +28,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       body: RegisterBody,
       response: {
         201: RegisterResponse,
-        ...problems(...bodyErrors, [409, '`email_taken` or `username_taken`.'])
+        ...problems(...bodyErrors, [409, '`email_taken` or `username_taken`.'], BUSY)
       }
     },
     preValidation: async (request) => trimEmailField(request.body)

@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { changePassword } from '../../../../src/accounts.js'
 import { NewPassword, Password } from '../../../../src/schemas/fields.js'
-import { bodyErrors, problems, UNAUTHENTICATED } from '../../../../src/schemas/responses.js'
+import { BUSY, bodyErrors, problems, UNAUTHENTICATED } from '../../../../src/schemas/responses.js'
 
 export const ChangePasswordBody = Type.Object({
   current_password: Password,
@@ -20,7 +20,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       body: ChangePasswordBody,
       response: {
         204: Type.Null({ description: 'Changed.' }),
-        ...problems(...bodyErrors, UNAUTHENTICATED, [403, '`invalid_credentials`: the current password is wrong.'])
+        ...problems(...bodyErrors, UNAUTHENTICATED, [403, '`invalid_credentials`: the current password is wrong.'], BUSY)
       }
     },
     onRequest: [fastify.authenticate]
