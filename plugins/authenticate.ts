@@ -51,8 +51,10 @@ export default fp(async function authenticate (fastify) {
       const user = await fastify.repositories.users.findById(claims.sub)
       throw user === undefined ? errors.userInactive() : errors.tokenNotValid('The session of this token has ended.')
     }
-    if (!canAuthenticate(found.user, fastify.auth.now())) throw errors.userInactive()
+    const now = fastify.auth.now()
+    if (!canAuthenticate(found.user, now)) throw errors.userInactive()
     if (found.session.revokedAt !== null) throw errors.tokenNotValid('The session of this token has been revoked.')
+    if (found.session.expiresAt <= now) throw errors.tokenNotValid('The session of this token has expired.')
     return { user: found.user, sessionId: found.session.id, claims }
   })
 }, { name: 'authenticate', dependencies: ['keys', 'db', 'auth'] })

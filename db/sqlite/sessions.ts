@@ -52,7 +52,8 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
       return { kind: 'rotated', session: toSession(updated), user: toUser(user) }
     }
 
-    const withinGrace = now.getTime() - token.rotatedAt.getTime() <= request.graceMs
+    // A zero grace window means none: a replay in the same millisecond is reuse too.
+    const withinGrace = request.graceMs > 0 && now.getTime() - token.rotatedAt.getTime() <= request.graceMs
     if (withinGrace && token.successorId !== null && token.successorSealed !== null) {
       const next = db.select().from(refreshTokens).where(eq(refreshTokens.id, token.successorId)).get()
       if (next !== undefined && next.rotatedAt === null && next.expiresAt > now) {
