@@ -66,6 +66,8 @@ export interface NewSession {
   userAgent: string | null
   ip: string | null
   firstToken: NewRefreshToken
+  /** A stronger hash of the password just verified, stored with the login. */
+  upgradedPasswordHash?: string
 }
 
 export interface RotationRequest {
@@ -106,7 +108,10 @@ export interface UserRepository {
 }
 
 export interface SessionRepository {
-  /** Creates the session and its first refresh token together. */
+  /**
+   * A login, in one transaction: the session, its first refresh token, and the user's `lastLogin`
+   * (and upgraded password hash, if any).
+   */
   create (session: NewSession): Promise<SessionRecord>
   /** The live session with its user, for authenticating an access token (one indexed lookup). */
   findWithUser (sessionId: string): Promise<{ session: SessionRecord, user: UserRecord } | undefined>

@@ -82,6 +82,17 @@ function sendProblem (reply: FastifyReply, request: FastifyRequest, body: Omit<P
   return reply.code(body.status).headers(headers).type('application/problem+json; charset=utf-8').send(JSON.stringify(problem))
 }
 
+/**
+ * The `frameworkErrors` server option: Fastify refuses a malformed URL (`/%`) or an over-long path
+ * parameter before routing, where neither the error handler nor the onRequest hooks run.
+ */
+export function frameworkError (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400
+  request.log.info({ err: error }, 'request refused')
+  reply.header('x-request-id', request.id)
+  return sendProblem(reply, request, { status, code: CODE_BY_STATUS[status] ?? `http_${status}`, detail: error.message })
+}
+
 export default fp(async function errorHandler (fastify) {
   fastify.setErrorHandler(function (error: FastifyError, request, reply) {
     if (error instanceof ProblemError) {

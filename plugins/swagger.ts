@@ -2,10 +2,19 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { emptyBodyAsObject } from '../src/optional-body.js'
 import { sharedSchemas } from '../src/schemas/shared.js'
 
 export default fp(async function openapi (fastify, options: { version: string }) {
   for (const schema of sharedSchemas) fastify.addSchema(schema)
+
+  // @fastify/swagger marks every body required; refresh and logout also take the token from the cookie alone.
+  const optionalBodies = new Set<string>()
+  fastify.addHook('onRoute', route => {
+    if (![route.preValidation].flat().includes(emptyBodyAsObject)) return
+    const path = route.url.replace(/:(\w+)/g, '{$1}')
+    for (const method of [route.method].flat()) optionalBodies.add(`${method.toLowerCase()} ${path}`)
+  })
 
   await fastify.register(swagger, {
     openapi: {
@@ -28,6 +37,16 @@ export default fp(async function openapi (fastify, options: { version: string })
           refreshCookie: { type: 'apiKey', in: 'cookie', name: 'refresh_token', description: 'The HttpOnly refresh cookie set by login and refresh.' }
         }
       }
+    },
+    transformObject (document) {
+      if (!('openapiObject' in document)) return document.swaggerObject
+      for (const [path, item] of Object.entries(document.openapiObject.paths ?? {})) {
+        for (const [method, operation] of Object.entries(item ?? {})) {
+          const body = (operation as { requestBody?: { required?: boolean } }).requestBody
+          if (body !== undefined && optionalBodies.has(`${method} ${path}`)) body.required = false
+        }
+      }
+      return document.openapiObject
     },
     // Name components after their $id (User, Problem, ...) instead of def-0, def-1.
     refResolver: {

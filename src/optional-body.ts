@@ -3,5 +3,6 @@ import type { FastifyRequest } from 'fastify'
 
 export async function emptyBodyAsObject (request: FastifyRequest): Promise<void> {
   // Fastify leaves a bodiless POST's body undefined, which an object schema would refuse.
-  if (request.body === undefined || request.body === null) request.body = {}
+  // A JSON `null` was sent on purpose: like any other non-object it is left for the schema to refuse.
+  if (request.body === undefined) request.body = {}
 }

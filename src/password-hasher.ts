@@ -63,7 +63,8 @@ export function createPasswordHasher (options: { cost: number, threads: number, 
       return cost !== undefined && cost < options.cost
     },
     async close () {
-      await pool.destroy()
+      // Let queued and running hashes finish (their requests are still being answered), then stop.
+      await pool.close()
     }
   }
 }

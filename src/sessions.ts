@@ -52,20 +52,21 @@ export async function login (deps: AuthDeps, credentials: Credentials, client: C
   if (isBanned(found, now)) throw errors.accountBanned()
   if (!found.isActive) throw errors.accountDisabled()
 
-  const passwordHash = found.passwordHash !== null && deps.hasher.needsRehash(found.passwordHash)
+  const upgradedPasswordHash = found.passwordHash !== null && deps.hasher.needsRehash(found.passwordHash)
     ? await deps.hasher.hash(credentials.password)
     : undefined
-  const user = await deps.repositories.users.update(found.id, { lastLogin: now, ...(passwordHash && { passwordHash }) }) ?? found
 
   const refresh = newRefreshToken()
   const session = await deps.repositories.sessions.create({
     id: randomUUID(),
-    userId: user.id,
+    userId: found.id,
     createdAt: now,
     userAgent: client.userAgent,
     ip: client.ip,
-    firstToken: { id: randomUUID(), tokenHash: hashRefreshToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) }
+    firstToken: { id: randomUUID(), tokenHash: hashRefreshToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) },
+    ...(upgradedPasswordHash !== undefined && { upgradedPasswordHash })
   })
+  const user: UserRecord = { ...found, lastLogin: now, passwordHash: upgradedPasswordHash ?? found.passwordHash }
   return { ...tokenPair(deps, user, session.id, refresh), user: userView(user), sessionId: session.id }
 }
 

@@ -6,14 +6,26 @@ import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm
 import type { NewSession, RotationOutcome, RotationRequest, SessionRepository } from '../repositories.js'
 import { refreshTokens, sessions, users } from '../schema.js'
 import type { SqliteDb } from './connection.js'
-import { toSession, toUser } from './records.js'
+import { toSession, toUser, userFromRaw, type RawUserRow } from './records.js'
+
+interface RawSessionColumns {
+  session_id: string
+  session_created_at: number
+  session_last_used_at: number
+  session_expires_at: number
+  session_revoked_at: number | null
+  session_user_agent: string | null
+  session_ip: string | null
+}
 
 export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
-  const sessionWithUser = db.select({ session: sessions, user: users })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.id, sql.placeholder('id')))
-    .prepare()
+  // The hot path of every authenticated request: raw SQL skips drizzle's per-row mapping.
+  const sessionWithUser = db.$client.prepare<[string], RawUserRow & RawSessionColumns>(`
+    SELECT u.*, s.id AS session_id, s.created_at AS session_created_at, s.last_used_at AS session_last_used_at,
+           s.expires_at AS session_expires_at, s.revoked_at AS session_revoked_at,
+           s.user_agent AS session_user_agent, s.ip AS session_ip
+      FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.id = ?`)
 
   const tokenWithSession = db.select({ token: refreshTokens, session: sessions, user: users })
     .from(refreshTokens)
@@ -21,6 +33,16 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(eq(refreshTokens.tokenHash, sql.placeholder('hash')))
     .prepare()
+
+  // Prepared once: rotation runs on every refresh, and building statements per call cost more than running them.
+  const client = db.$client
+  const statements = {
+    markRotated: client.prepare('UPDATE refresh_tokens SET rotated_at = ?, successor_id = ?, successor_sealed = ? WHERE id = ?'),
+    insertToken: client.prepare('INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    touchSession: client.prepare('UPDATE sessions SET last_used_at = ?, expires_at = ?, ip = ?, user_agent = ? WHERE id = ?'),
+    tokenState: client.prepare<[string], { rotated_at: number | null, expires_at: number }>('SELECT rotated_at, expires_at FROM refresh_tokens WHERE id = ?'),
+    revokeSession: client.prepare('UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ?')
+  }
 
   function rotateNow (request: RotationRequest): RotationOutcome {
     const { now, successor } = request
@@ -32,53 +54,43 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     }
 
     if (token.rotatedAt === null) {
-      db.update(refreshTokens)
-        .set({ rotatedAt: now, successorId: successor.id, successorSealed: successor.sealed })
-        .where(eq(refreshTokens.id, token.id))
-        .run()
-      db.insert(refreshTokens).values({
-        id: successor.id,
-        sessionId: session.id,
-        tokenHash: successor.tokenHash,
-        parentId: token.id,
-        createdAt: now,
-        expiresAt: successor.expiresAt
-      }).run()
-      const updated = db.update(sessions)
-        .set({ lastUsedAt: now, expiresAt: successor.expiresAt, ip: request.ip, userAgent: request.userAgent })
-        .where(eq(sessions.id, session.id))
-        .returning()
-        .get()
-      return { kind: 'rotated', session: toSession(updated), user: toUser(user) }
+      statements.markRotated.run(now.getTime(), successor.id, successor.sealed, token.id)
+      statements.insertToken.run(successor.id, session.id, successor.tokenHash, token.id, now.getTime(), successor.expiresAt.getTime())
+      statements.touchSession.run(now.getTime(), successor.expiresAt.getTime(), request.ip, request.userAgent, session.id)
+      const updated = { ...toSession(session), lastUsedAt: now, expiresAt: successor.expiresAt, ip: request.ip, userAgent: request.userAgent }
+      return { kind: 'rotated', session: updated, user: toUser(user) }
     }
 
     // A zero grace window means none: a replay in the same millisecond is reuse too.
     const withinGrace = request.graceMs > 0 && now.getTime() - token.rotatedAt.getTime() <= request.graceMs
     if (withinGrace && token.successorId !== null && token.successorSealed !== null) {
-      const next = db.select().from(refreshTokens).where(eq(refreshTokens.id, token.successorId)).get()
-      if (next !== undefined && next.rotatedAt === null && next.expiresAt > now) {
+      const next = statements.tokenState.get(token.successorId)
+      if (next !== undefined && next.rotated_at === null && next.expires_at > now.getTime()) {
         return {
           kind: 'replayed',
           session: toSession(session),
           user: toUser(user),
           sealedSuccessor: token.successorSealed,
-          successorExpiresAt: next.expiresAt
+          successorExpiresAt: new Date(next.expires_at)
         }
       }
     }
 
     // A rotated-away token came back: whoever holds the chain may be a thief, so end it.
-    db.update(sessions)
-      .set({ revokedAt: now, revokedReason: 'refresh_token_reuse' })
-      .where(eq(sessions.id, session.id))
-      .run()
+    statements.revokeSession.run(now.getTime(), 'refresh_token_reuse', session.id)
     return { kind: 'reused', sessionId: session.id }
   }
+  // better-sqlite3's own transaction wrapper: BEGIN IMMEDIATE … COMMIT around a synchronous function.
+  const rotateAtomically = db.$client.transaction(rotateNow)
 
   return {
     async create (input: NewSession) {
-      const { firstToken, ...session } = input
+      const { firstToken, upgradedPasswordHash, ...session } = input
       return db.transaction(tx => {
+        tx.update(users)
+          .set({ lastLogin: session.createdAt, ...(upgradedPasswordHash !== undefined && { passwordHash: upgradedPasswordHash }) })
+          .where(eq(users.id, session.userId))
+          .run()
         const row = tx.insert(sessions).values({
           ...session,
           lastUsedAt: session.createdAt,
@@ -96,8 +108,21 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     },
 
     async findWithUser (sessionId) {
-      const row = sessionWithUser.get({ id: sessionId })
-      return row && { session: toSession(row.session), user: toUser(row.user) }
+      const row = sessionWithUser.get(sessionId)
+      if (row === undefined) return undefined
+      return {
+        session: {
+          id: row.session_id,
+          userId: row.id,
+          createdAt: new Date(row.session_created_at),
+          lastUsedAt: new Date(row.session_last_used_at),
+          expiresAt: new Date(row.session_expires_at),
+          revokedAt: row.session_revoked_at === null ? null : new Date(row.session_revoked_at),
+          userAgent: row.session_user_agent,
+          ip: row.session_ip
+        },
+        user: userFromRaw(row)
+      }
     },
 
     async findByTokenHash (tokenHash) {
@@ -119,7 +144,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     },
 
     async rotate (request) {
-      return db.transaction(() => rotateNow(request), { behavior: 'immediate' })
+      return rotateAtomically.immediate(request)
     },
 
     async listLive (userId, now) {

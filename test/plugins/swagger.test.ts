@@ -1,0 +1,222 @@
+import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { build } from '../helper.js'
+
+interface Operation {
+  operationId?: string
+  summary?: string
+  tags?: string[]
+  security?: Array<Record<string, string[]>>
+  requestBody?: { required?: boolean, content: Record<string, { schema: JsonSchema }> }
+  responses?: Record<string, { description?: string, content?: Record<string, { schema: JsonSchema }> }>
+}
+
+interface JsonSchema {
+  $ref?: string
+  type?: string | string[]
+  properties?: Record<string, JsonSchema>
+  additionalProperties?: boolean | JsonSchema
+  items?: JsonSchema
+  anyOf?: JsonSchema[]
+  oneOf?: JsonSchema[]
+  allOf?: JsonSchema[]
+}
+
+interface OpenApiDocument {
+  openapi: string
+  info: { title: string, version: string }
+  paths: Record<string, Record<string, Operation>>
+  components: { schemas: Record<string, JsonSchema>, securitySchemes: Record<string, Record<string, string>> }
+}
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
+
+const EXPECTED_OPERATIONS = [
+  'changePassword', 'getDiscoveryDocument', 'getJwks', 'getLiveness', 'getMe', 'getReadiness', 'listSessions',
+  'login', 'logout', 'logoutAll', 'refreshToken', 'register', 'revokeSession', 'updateMe', 'verifyToken'
+]
+
+const PROTECTED_OPERATIONS = ['changePassword', 'getMe', 'listSessions', 'logoutAll', 'revokeSession', 'updateMe']
+
+async function openapi (app: FastifyInstance): Promise<OpenApiDocument> {
+  const res = await app.inject({ url: '/docs/json' })
+  if (res.statusCode !== 200) throw new Error(`GET /docs/json answered ${res.statusCode}`)
+  return res.json()
+}
+
+function operations (doc: OpenApiDocument): Array<{ method: string, path: string, op: Operation }> {
+  const result = []
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (METHODS.includes(method)) result.push({ method, path, op })
+    }
+  }
+  return result
+}
+
+/** Follows a `#/components/schemas/X` reference. */
+function resolve (doc: OpenApiDocument, schema: JsonSchema): JsonSchema {
+  if (schema.$ref === undefined) return schema
+  const name = schema.$ref.replace('#/components/schemas/', '')
+  const target = doc.components.schemas[name]
+  if (target === undefined) throw new Error(`dangling $ref ${schema.$ref}`)
+  return resolve(doc, target)
+}
+
+/** Every object schema (with properties) reachable from `schema`, with a path for messages. */
+function objectSchemas (doc: OpenApiDocument, schema: JsonSchema, at: string, seen = new Set<JsonSchema>()): Array<[string, JsonSchema]> {
+  const resolved = resolve(doc, schema)
+  if (seen.has(resolved)) return []
+  seen.add(resolved)
+  const found: Array<[string, JsonSchema]> = []
+  if (resolved.type === 'object' || resolved.properties !== undefined) found.push([at, resolved])
+  for (const [name, child] of Object.entries(resolved.properties ?? {})) found.push(...objectSchemas(doc, child, `${at}.${name}`, seen))
+  if (resolved.items) found.push(...objectSchemas(doc, resolved.items, `${at}[]`, seen))
+  for (const child of [...resolved.anyOf ?? [], ...resolved.oneOf ?? [], ...resolved.allOf ?? []]) found.push(...objectSchemas(doc, child, at, seen))
+  return found
+}
+
+t.test('GET /docs/json is an OpenAPI 3.1 document of the service', async t => {
+  const app = await build(t)
+  const res = await app.inject({ url: '/docs/json' })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^application\/json/)
+  const doc = res.json() as OpenApiDocument
+  t.match(doc.openapi, /^3\.1\.\d+$/)
+  t.equal(doc.info.title, 'Portcullis')
+  t.type(doc.info.version, 'string')
+  t.ok(Object.keys(doc.paths).length > 0)
+})
+
+t.test('every operation has an operationId, a summary, a tag and a 2xx or 4xx response', async t => {
+  const app = await build(t)
+  const doc = await openapi(app)
+  for (const { method, path, op } of operations(doc)) {
+    const name = `${method.toUpperCase()} ${path}`
+    t.type(op.operationId, 'string', `${name} has an operationId`)
+    t.match(op.operationId, /^[a-z][A-Za-z0-9]*$/, `${name} operationId is camelCase`)
+    t.type(op.summary, 'string', `${name} has a summary`)
+    t.ok(op.summary!.length > 0, `${name} summary is not empty`)
+    t.ok(Array.isArray(op.tags) && op.tags.length > 0, `${name} has a tag`)
+    const codes = Object.keys(op.responses ?? {})
+    t.ok(codes.some(code => /^[24]\d\d$/.test(code)), `${name} declares a 2xx or 4xx response: ${codes.join(', ')}`)
+    t.notOk(codes.includes('default'), `${name} lists its status codes instead of a default`)
+  }
+})
+
+t.test('the operationIds are unique and exactly the contract\'s', async t => {
+  const app = await build(t)
+  const ids = operations(await openapi(app)).map(({ op }) => op.operationId as string)
+  t.equal(new Set(ids).size, ids.length, `no duplicates in ${ids.join(', ')}`)
+  t.same(ids.slice().sort(), EXPECTED_OPERATIONS)
+})
+
+t.test('every tag used is declared at the top level', async t => {
+  const app = await build(t)
+  const res = await app.inject({ url: '/docs/json' })
+  const declared = new Set((res.json().tags as Array<{ name: string }>).map(tag => tag.name))
+  for (const { path, op } of operations(res.json())) {
+    for (const tag of op.tags ?? []) t.ok(declared.has(tag), `${path}: tag ${tag} is declared`)
+  }
+})
+
+t.test('bearerAuth is an http bearer scheme', async t => {
+  const app = await build(t)
+  const doc = await openapi(app)
+  t.match(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer' })
+})
+
+t.test('the shared schemas are named components, not def-N', async t => {
+  const app = await build(t)
+  const doc = await openapi(app)
+  const names = Object.keys(doc.components.schemas)
+  for (const name of ['User', 'Problem', 'TokenPair', 'LoginResponse']) t.ok(names.includes(name), `${name} is a component`)
+  t.notOk(names.some(name => /^def-\d+$/.test(name)), `no anonymous components in ${names.join(', ')}`)
+  const user = resolve(doc, doc.components.schemas.User)
+  t.same(Object.keys(user.properties ?? {}).sort(), [
+    'date_joined', 'email', 'email_verified', 'groups', 'id', 'is_active', 'is_staff', 'is_superuser',
+    'last_login', 'permissions', 'providers', 'username'
+  ])
+  const problem = resolve(doc, doc.components.schemas.Problem)
+  for (const field of ['type', 'title', 'status', 'code', 'detail', 'errors']) t.ok(problem.properties?.[field], `Problem has ${field}`)
+})
+
+t.test('protected operations declare bearerAuth and a 401 response', async t => {
+  const app = await build(t)
+  const byId = new Map(operations(await openapi(app)).map(({ op }) => [op.operationId, op]))
+  for (const id of PROTECTED_OPERATIONS) {
+    const op = byId.get(id)
+    t.ok(op, `${id} exists`)
+    t.same(op?.security, [{ bearerAuth: [] }], `${id} requires bearerAuth`)
+    t.ok(op?.responses?.['401'], `${id} documents 401`)
+  }
+  for (const id of ['register', 'login', 'getJwks', 'getLiveness']) {
+    const security = byId.get(id)?.security
+    t.notOk(security?.some(requirement => 'bearerAuth' in requirement), `${id} is public`)
+  }
+})
+
+t.test('every error response is application/problem+json with the Problem schema', async t => {
+  const app = await build(t)
+  const doc = await openapi(app)
+  let checked = 0
+  for (const { method, path, op } of operations(doc)) {
+    for (const [code, response] of Object.entries(op.responses ?? {})) {
+      if (Number(code) < 400) continue
+      const name = `${method.toUpperCase()} ${path} ${code}`
+      t.same(Object.keys(response.content ?? {}), ['application/problem+json'], `${name} is problem+json only`)
+      t.equal(response.content?.['application/problem+json']?.schema.$ref, '#/components/schemas/Problem', `${name} is a Problem`)
+      checked++
+    }
+  }
+  t.ok(checked >= 20, `checked ${checked} error responses`)
+})
+
+t.test('operations with a JSON body document 400, 413 and 415', async t => {
+  const app = await build(t)
+  for (const { method, path, op } of operations(await openapi(app))) {
+    if (op.requestBody === undefined) continue
+    for (const code of ['400', '413', '415']) t.ok(op.responses?.[code], `${method.toUpperCase()} ${path} documents ${code}`)
+  }
+})
+
+t.test('no request body schema accepts unknown fields', async t => {
+  const app = await build(t)
+  const doc = await openapi(app)
+  let bodies = 0
+  for (const { method, path, op } of operations(doc)) {
+    if (op.requestBody === undefined) continue
+    bodies++
+    t.same(Object.keys(op.requestBody.content), ['application/json'], `${path} takes JSON`)
+    for (const [, media] of Object.entries(op.requestBody.content)) {
+      const objects = objectSchemas(doc, media.schema, `${method.toUpperCase()} ${path}`)
+      t.ok(objects.length > 0, `${path} has an object body`)
+      for (const [at, schema] of objects) t.equal(schema.additionalProperties, false, `${at} is closed`)
+    }
+  }
+  t.equal(bodies, 7, 'register, login, refresh, verify, logout, password change and PATCH me take a body')
+})
+
+t.test('the optional bodies of refresh and logout are not marked required', async t => {
+  const app = await build(t)
+  const byId = new Map(operations(await openapi(app)).map(({ op }) => [op.operationId, op]))
+  // Browsers send the refresh cookie and no body: a generated client must not be forced to send one.
+  t.equal(byId.get('refreshToken')?.requestBody?.required, false)
+  t.equal(byId.get('logout')?.requestBody?.required, false)
+  t.equal(byId.get('login')?.requestBody?.required, true)
+  const noBody = await app.inject({ method: 'POST', url: '/api/auth/logout' })
+  t.equal(noBody.statusCode, 204, 'logout without a body works, as documented')
+})
+
+t.test('GET /docs serves the Swagger UI as HTML', async t => {
+  const app = await build(t)
+  let res = await app.inject({ url: '/docs' })
+  if (res.statusCode >= 300 && res.statusCode < 400) {
+    const location = String(res.headers.location)
+    t.match(location, /\/docs/)
+    res = await app.inject({ url: new URL(location, 'http://portcullis.test/docs/').pathname })
+  }
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^text\/html/)
+  t.match(res.body, /swagger-ui/i)
+})
