@@ -1,6 +1,7 @@
 // Loads the signing keys and wires @fastify/jwt: RFC 9068 access tokens, algorithm pinned, claims required.
 import fp from 'fastify-plugin'
 import jwt, { type FastifyJWTOptions } from '@fastify/jwt'
+import { createDecoder, createVerifier } from 'fast-jwt'
 import type { JWK } from 'jose'
 import { ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS, type AccessTokenClaims } from '../src/access-tokens.js'
 import { loadKeySet } from '../src/signing-keys.js'
@@ -34,6 +35,7 @@ export default fp(async function keys (fastify) {
   let privateKey: string
   let publicKeyFor: (kid: unknown) => string
   let kid: string | undefined
+  let publishedCount = 1
 
   if (config.jwtAlgorithm === 'HS256') {
     const secret = config.jwtSecret as string
@@ -57,6 +59,7 @@ export default fp(async function keys (fastify) {
       if (pem === undefined) throw new Error('unknown signing key')
       return pem
     }
+    publishedCount = keySet.published.length
     fastify.decorate('publicJwks', keySet.published.map(k => k.publicJwk))
   }
 
@@ -81,11 +84,14 @@ export default fp(async function keys (fastify) {
     expiresIn: config.accessTokenTtl
   } as FastifyJWTOptions['sign']
 
+  // With one live key, a static public key lets @fastify/jwt use its single cached verifier (the
+  // common case, and the fast one); with several, the key is picked by the token's kid.
+  const staticPublicKey = publishedCount === 1 ? publicKeyFor(kid) : undefined
   await fastify.register(jwt, {
     secret: {
       private: privateKey,
       // Must return a Promise (or call back): @fastify/jwt ignores a plain return value.
-      public: async (_request: unknown, token: unknown) => publicKeyFor((token as { header?: { kid?: unknown } }).header?.kid)
+      public: staticPublicKey ?? (async (_request: unknown, token: unknown) => publicKeyFor((token as { header?: { kid?: unknown } }).header?.kid))
     },
     decode: { complete: true },
     sign: signOptions,
@@ -94,9 +100,18 @@ export default fp(async function keys (fastify) {
   })
 
   fastify.decorate('signAccessToken', (claims: AccessTokenClaims) => fastify.jwt.sign(claims))
+  // Tokens given in a body (token/verify) use the same options, with one cached verifier per key:
+  // @fastify/jwt would build a new verifier on every call when given a key.
+  const decodeHeader = createDecoder({ complete: true })
+  const verifiers = new Map<string, (token: string) => VerifiedAccessToken>()
   fastify.decorate('verifyAccessToken', async (token: string) => {
-    const decoded = fastify.jwt.decode<{ header: { kid?: unknown } }>(token, { complete: true })
-    if (decoded === null) throw new Error('malformed token')
-    return fastify.jwt.verify<VerifiedAccessToken>(token, { key: publicKeyFor(decoded.header.kid) } as object)
+    const tokenKid = (decodeHeader(token) as { header: { kid?: unknown } }).header.kid
+    const cacheKey = typeof tokenKid === 'string' ? tokenKid : ''
+    let verifier = verifiers.get(cacheKey)
+    if (verifier === undefined) {
+      verifier = createVerifier({ ...verifyOptions, key: publicKeyFor(tokenKid) })
+      verifiers.set(cacheKey, verifier)
+    }
+    return verifier(token)
   })
 }, { name: 'keys', dependencies: ['config', 'db'] })

@@ -39,6 +39,13 @@ const DiscoveryDocument = Type.Object({
 
 const JWKS_MAX_AGE = 300
 
+/** If-None-Match (RFC 9110 §13.1.2): `*`, or a list of tags compared weakly (W/ ignored). */
+function matchesEtag (header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false
+  if (header.trim() === '*') return true
+  return header.split(',').some(tag => tag.trim().replace(/^W\//, '') === etag)
+}
+
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addSchema(Jwk)
   fastify.addSchema(Jwks)
@@ -53,11 +60,14 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'The public keys that verify access tokens',
       description: 'Cache it for the `max-age`; on a token with an unknown `kid`, fetch again. Empty with HS256 (a shared secret is never published).',
       tags: ['keys'],
-      response: { 200: Type.Unsafe<{ keys: object[] }>(Type.Ref('Jwks')), 304: Type.Null({ description: 'Not modified (If-None-Match).' }) }
+      response: {
+        200: { ...Type.Unsafe<{ keys: object[] }>(Type.Ref('Jwks')), description: 'The key set, with `Cache-Control: public, max-age` and an `ETag`.' },
+        304: Type.Null({ description: 'Not modified (If-None-Match).' })
+      }
     }
   }, async (request, reply) => {
     reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}`).header('etag', etag)
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send(null)
+    if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
     return jwks
   })
 
@@ -84,7 +94,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       operationId: 'getDiscoveryDocument',
       summary: 'Discovery document: issuer, key set, endpoints, algorithms',
       tags: ['keys'],
-      response: { 200: DiscoveryDocument }
+      response: { 200: { ...DiscoveryDocument, description: 'The discovery document.' } }
     }
   }, async (_request, reply) => {
     reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}`)

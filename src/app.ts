@@ -49,15 +49,27 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
 
   // Only JSON bodies: anything else is a 415, not a string the schemas never expected.
   app.removeContentTypeParser('text/plain')
-  app.addHook('onRequest', async (request, reply) => {
+  // An empty JSON body is no body (a browser fetch that always sets Content-Type, with the token in
+  // the cookie); routes that need one refuse it through their schema.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined)
+    else parseJson(request, body as string, done)
+  })
+
+  // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
   // While shutting down, answers close their keep-alive connections, so the drain ends as soon as
   // the in-flight requests do instead of waiting for idle sockets to time out.
   let closing = false
-  app.addHook('preClose', async () => { closing = true })
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('preClose', (done) => { closing = true; done() })
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
+    done(null, payload)
   })
 
   // The registration order, in one place: config → db → keys → auth → swagger → routes.

@@ -13,7 +13,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       operationId: 'getLiveness',
       summary: 'The process is up',
       tags: ['health'],
-      response: { 200: Status }
+      response: { 200: { ...Status, description: 'The process is up.' } }
     },
     logLevel: 'warn'
   }, async () => ({ status: 'ok' as const }))
@@ -23,7 +23,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       operationId: 'getReadiness',
       summary: 'The service can answer requests: the database responds',
       tags: ['health'],
-      response: { 200: Status, ...problems([503, '`not_ready`: the database does not answer.']) }
+      response: { 200: { ...Status, description: 'Ready: the database answers.' }, ...problems([503, '`not_ready`: the database does not answer.']) }
     },
     logLevel: 'warn'
   }, async (request) => {

@@ -194,3 +194,15 @@ t.test('the discovery issuer and algorithm follow the configuration', async t =>
   const { payload } = await jwtVerify(user.access, createLocalJWKSet(await jwks(app)), { issuer: doc.issuer, audience: doc.audience })
   t.equal(payload.iss, doc.issuer, 'a verifier configured from discovery accepts the tokens')
 })
+
+t.test('If-None-Match matches weak tags, lists and *', async t => {
+  const app = await build(t)
+  const first = await app.inject({ url: '/.well-known/jwks.json' })
+  const etag = String(first.headers.etag)
+  for (const header of [`W/${etag}`, `"other", ${etag}`, '*']) {
+    const res = await app.inject({ url: '/.well-known/jwks.json', headers: { 'if-none-match': header } })
+    t.equal(res.statusCode, 304, header)
+  }
+  const miss = await app.inject({ url: '/.well-known/jwks.json', headers: { 'if-none-match': '"other"' } })
+  t.equal(miss.statusCode, 200)
+})

@@ -27,7 +27,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['auth'],
       body: RegisterBody,
       response: {
-        201: RegisterResponse,
+        201: { ...RegisterResponse, description: 'Created. The user starts with an unverified email address.' },
         ...problems(...bodyErrors, [409, '`email_taken` or `username_taken`.'], BUSY)
       }
     },

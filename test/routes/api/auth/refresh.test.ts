@@ -395,3 +395,23 @@ t.test('a browser keeps its session across real HTTP requests by the cookie alon
   t.equal(stale.status, 401, 'a stale cookie is reuse')
   t.match(stale.headers.getSetCookie().join('\n'), /refresh_token=;.*Max-Age=0/)
 })
+
+t.test('a browser fetch with the cookie, Content-Type: application/json and no body refreshes', async t => {
+  const app = await build(t)
+  const user = await loginUser(app)
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/auth/token/refresh',
+    headers: { cookie: `refresh_token=${user.refresh}`, 'content-type': 'application/json' }
+  })
+  t.equal(res.statusCode, 200)
+  t.not(res.json().refresh, user.refresh)
+  const logout = await app.inject({
+    method: 'POST',
+    url: '/api/auth/logout',
+    headers: { cookie: `refresh_token=${res.json().refresh}`, 'content-type': 'application/json' }
+  })
+  t.equal(logout.statusCode, 204)
+  const after = await app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: res.json().refresh } })
+  t.equal(after.statusCode, 401, 'the logout revoked the session')
+})
