@@ -17,6 +17,16 @@ export interface UserRecord {
   lastLogin: Date | null
 }
 
+/** The user without its secrets and ban reason: what authenticating a request needs. */
+export type UserSummary = Omit<UserRecord, 'passwordHash' | 'banReason'>
+
+/** What authenticating an access token needs about its session. */
+export interface SessionState {
+  id: string
+  revokedAt: Date | null
+  expiresAt: Date
+}
+
 export interface NewUser {
   id: string
   email: string
@@ -113,8 +123,8 @@ export interface SessionRepository {
    * (and upgraded password hash, if any).
    */
   create (session: NewSession): Promise<SessionRecord>
-  /** The live session with its user, for authenticating an access token (one indexed lookup). */
-  findWithUser (sessionId: string): Promise<{ session: SessionRecord, user: UserRecord } | undefined>
+  /** The session's state and its user, for authenticating an access token (one indexed lookup). */
+  findAuthState (sessionId: string): Promise<{ session: SessionState, user: UserSummary } | undefined>
   /** The session a refresh token belongs to, with its user. */
   findByTokenHash (tokenHash: string): Promise<{ token: RefreshTokenRecord, session: SessionRecord, user: UserRecord } | undefined>
   rotate (request: RotationRequest): Promise<RotationOutcome>

@@ -1,13 +1,13 @@
 // The `authenticate` guard: a valid access token in `Authorization: Bearer`, a live session, an able account.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { UserRecord } from '../db/repositories.js'
+import type { UserSummary } from '../db/repositories.js'
 import { canAuthenticate } from '../src/account-state.js'
 import { errors } from '../src/errors.js'
 import type { VerifiedAccessToken } from './keys.js'
 
 export interface Principal {
-  user: UserRecord
+  user: UserSummary
   sessionId: string
   claims: VerifiedAccessToken
 }
@@ -40,13 +40,14 @@ export default fp(async function authenticate (fastify) {
     } catch {
       throw errors.tokenNotValid()
     }
+    if (!fastify.hasKnownKid(header.slice(header.indexOf(' ')).trim())) throw errors.tokenNotValid()
     request.principal = await fastify.loadPrincipal(claims)
   })
 
   fastify.decorate('loadPrincipal', async function (claims: VerifiedAccessToken): Promise<Principal> {
     if (claims.token_type !== 'access') throw errors.tokenNotValid('The token is not an access token.')
     // Portcullis checks its own state, not the claims: a logout, ban or deletion applies at once here.
-    const found = await fastify.repositories.sessions.findWithUser(claims.sid)
+    const found = await fastify.repositories.sessions.findAuthState(claims.sid)
     if (found === undefined || found.user.id !== claims.sub) {
       const user = await fastify.repositories.users.findById(claims.sub)
       throw user === undefined ? errors.userInactive() : errors.tokenNotValid('The session of this token has ended.')

@@ -18,6 +18,11 @@ declare module 'fastify' {
     /** The public keys for the JWKS (empty with HS256: a shared secret is never published). */
     publicJwks: JWK[]
     signAccessToken (claims: AccessTokenClaims): string
+    /**
+     * Whether the token's header names a published key. With one key the signature check does not
+     * look at `kid`, and an unknown kid must still be refused (RFC 8725 §3.10: no guessing).
+     */
+    hasKnownKid (token: string): boolean
     /** Verifies a token given other than in the Authorization header; throws when it is not valid. */
     verifyAccessToken (token: string): Promise<VerifiedAccessToken>
   }
@@ -36,6 +41,7 @@ export default fp(async function keys (fastify) {
   let publicKeyFor: (kid: unknown) => string
   let kid: string | undefined
   let publishedCount = 1
+  const publicPems = new Map<string, string>()
 
   if (config.jwtAlgorithm === 'HS256') {
     const secret = config.jwtSecret as string
@@ -50,7 +56,7 @@ export default fp(async function keys (fastify) {
       now: new Date(),
       retentionMs: (config.accessTokenTtl + 300) * 1000
     })
-    const publicPems = new Map(keySet.published.map(k => [k.kid, k.publicPem]))
+    for (const key of keySet.published) publicPems.set(key.kid, key.publicPem)
     privateKey = keySet.active.privatePem
     kid = keySet.active.kid
     publicKeyFor = (tokenKid) => {
@@ -100,6 +106,25 @@ export default fp(async function keys (fastify) {
   })
 
   fastify.decorate('signAccessToken', (claims: AccessTokenClaims) => fastify.jwt.sign(claims))
+  // Header segments of verified tokens with a known kid: tokens of one key share one header, so this
+  // stays tiny; call it only after the signature checked out, so nobody else can fill it.
+  const knownHeaders = new Set<string>()
+  fastify.decorate('hasKnownKid', (token: string) => {
+    if (kid === undefined) return true
+    const header = token.slice(0, token.indexOf('.'))
+    if (knownHeaders.has(header)) return true
+    let tokenKid: unknown
+    try {
+      tokenKid = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')).kid
+    } catch {
+      return false
+    }
+    if (typeof tokenKid !== 'string' || !publicPems.has(tokenKid)) return false
+    if (knownHeaders.size >= 64) knownHeaders.clear()
+    knownHeaders.add(header)
+    return true
+  })
+
   // Tokens given in a body (token/verify) use the same options, with one cached verifier per key:
   // @fastify/jwt would build a new verifier on every call when given a key.
   const decodeHeader = createDecoder({ complete: true })

@@ -39,21 +39,26 @@ export async function register (deps: AuthDeps, input: Registration): Promise<Us
   }
 }
 
-export async function updateProfile (deps: AuthDeps, user: UserRecord, patch: { username?: string }): Promise<UserRecord> {
+export async function updateProfile (deps: AuthDeps, userId: string, patch: { username?: string }): Promise<UserRecord> {
+  let updated: UserRecord | undefined
   try {
-    return await deps.repositories.users.update(user.id, patch) ?? user
+    updated = await deps.repositories.users.update(userId, patch)
   } catch (err) {
     uniqueConflict(err)
   }
+  if (updated === undefined) throw errors.userInactive()
+  return updated
 }
 
 /** Changes the password after checking the current one; every other session of the user is revoked. */
 export async function changePassword (
   deps: AuthDeps,
-  user: UserRecord,
+  userId: string,
   currentSessionId: string,
   input: { currentPassword: string, newPassword: string }
 ): Promise<void> {
+  const user = await deps.repositories.users.findById(userId)
+  if (user === undefined) throw errors.userInactive()
   assertPasswordAcceptable('new_password', input.newPassword, { email: user.email, username: user.username })
   if (!await deps.hasher.verify(input.currentPassword, user.passwordHash)) throw errors.wrongCurrentPassword()
   const passwordHash = await deps.hasher.hash(input.newPassword)

@@ -1,5 +1,5 @@
 // The user as the API shows it (snake_case, no secrets).
-import type { UserRecord } from '../db/repositories.js'
+import type { UserSummary } from '../db/repositories.js'
 
 export interface UserView {
   id: string
@@ -24,7 +24,7 @@ export interface UserExtras {
 
 const NO_EXTRAS: UserExtras = { groups: [], permissions: [], providers: [] }
 
-export function userView (user: UserRecord, extras: UserExtras = NO_EXTRAS): UserView {
+export function userView (user: UserSummary, extras: UserExtras = NO_EXTRAS): UserView {
   return {
     id: user.id,
     email: user.email,

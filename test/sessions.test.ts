@@ -162,17 +162,17 @@ t.test('pruneSessions keeps revoked sessions until their access tokens expired, 
   await logout(app.auth, loggedOut.refresh)
 
   t.equal(await pruneSessions(app.auth, 100), 0, 'nothing is dead yet')
-  t.ok(await app.repositories.sessions.findWithUser(loggedOut.sessionId), 'a just-revoked session is kept')
+  t.ok(await app.repositories.sessions.findAuthState(loggedOut.sessionId), 'a just-revoked session is kept')
 
   clock.advance(2 * DAY_MS)
   const live = await signedIn(app)
   t.ok(await pruneSessions(app.auth, 100) >= 1, 'the revoked session is pruned once its access tokens expired')
-  t.equal(await app.repositories.sessions.findWithUser(loggedOut.sessionId), undefined, 'the revoked session is gone')
-  t.ok(await app.repositories.sessions.findWithUser(stale.sessionId), 'a live session is kept')
+  t.equal(await app.repositories.sessions.findAuthState(loggedOut.sessionId), undefined, 'the revoked session is gone')
+  t.ok(await app.repositories.sessions.findAuthState(stale.sessionId), 'a live session is kept')
 
   clock.advance(5 * DAY_MS + 1000)
   t.ok(await pruneSessions(app.auth, 100) >= 1, 'the expired session is pruned')
-  t.equal(await app.repositories.sessions.findWithUser(stale.sessionId), undefined, 'the expired session is gone')
-  t.ok(await app.repositories.sessions.findWithUser(live.sessionId), 'the newer session is kept')
+  t.equal(await app.repositories.sessions.findAuthState(stale.sessionId), undefined, 'the expired session is gone')
+  t.ok(await app.repositories.sessions.findAuthState(live.sessionId), 'the newer session is kept')
   await t.resolves(refresh(app.auth, live.refresh, CLIENT))
 })

@@ -6,26 +6,22 @@ import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm
 import type { NewSession, RotationOutcome, RotationRequest, SessionRepository } from '../repositories.js'
 import { refreshTokens, sessions, users } from '../schema.js'
 import type { SqliteDb } from './connection.js'
-import { toSession, toUser, userFromRaw, type RawUserRow } from './records.js'
+import { toSession, toUser } from './records.js'
 
-interface RawSessionColumns {
-  session_id: string
-  session_created_at: number
-  session_last_used_at: number
-  session_expires_at: number
-  session_revoked_at: number | null
-  session_user_agent: string | null
-  session_ip: string | null
-}
+/** The columns of the authentication query, in order. */
+type AuthStateRow = [
+  id: string, email: string, username: string, isActive: number, isStaff: number, isSuperuser: number,
+  isBanned: number, bannedUntil: number | null, emailVerified: number, dateJoined: number, lastLogin: number | null,
+  revokedAt: number | null, expiresAt: number
+]
 
 export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
-  // The hot path of every authenticated request: raw SQL skips drizzle's per-row mapping.
-  const sessionWithUser = db.$client.prepare<[string], RawUserRow & RawSessionColumns>(`
-    SELECT u.*, s.id AS session_id, s.created_at AS session_created_at, s.last_used_at AS session_last_used_at,
-           s.expires_at AS session_expires_at, s.revoked_at AS session_revoked_at,
-           s.user_agent AS session_user_agent, s.ip AS session_ip
+  // The hot path of every authenticated request: raw SQL, only the columns it needs, rows as arrays.
+  const authState = db.$client.prepare<[string], AuthStateRow>(`
+    SELECT u.id, u.email, u.username, u.is_active, u.is_staff, u.is_superuser, u.is_banned, u.banned_until,
+           u.email_verified, u.date_joined, u.last_login, s.revoked_at, s.expires_at
       FROM sessions s JOIN users u ON u.id = s.user_id
-     WHERE s.id = ?`)
+     WHERE s.id = ?`).raw()
 
   const tokenWithSession = db.select({ token: refreshTokens, session: sessions, user: users })
     .from(refreshTokens)
@@ -107,21 +103,25 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
       }, { behavior: 'immediate' })
     },
 
-    async findWithUser (sessionId) {
-      const row = sessionWithUser.get(sessionId)
+    async findAuthState (sessionId) {
+      const row = authState.get(sessionId) as unknown as AuthStateRow | undefined
       if (row === undefined) return undefined
+      const [id, email, username, isActive, isStaff, isSuperuser, isBanned, bannedUntil, emailVerified, dateJoined, lastLogin, revokedAt, expiresAt] = row
       return {
-        session: {
-          id: row.session_id,
-          userId: row.id,
-          createdAt: new Date(row.session_created_at),
-          lastUsedAt: new Date(row.session_last_used_at),
-          expiresAt: new Date(row.session_expires_at),
-          revokedAt: row.session_revoked_at === null ? null : new Date(row.session_revoked_at),
-          userAgent: row.session_user_agent,
-          ip: row.session_ip
-        },
-        user: userFromRaw(row)
+        session: { id: sessionId, revokedAt: revokedAt === null ? null : new Date(revokedAt), expiresAt: new Date(expiresAt) },
+        user: {
+          id,
+          email,
+          username,
+          isActive: isActive === 1,
+          isStaff: isStaff === 1,
+          isSuperuser: isSuperuser === 1,
+          isBanned: isBanned === 1,
+          bannedUntil: bannedUntil === null ? null : new Date(bannedUntil),
+          emailVerified: emailVerified === 1,
+          dateJoined: new Date(dateJoined),
+          lastLogin: lastLogin === null ? null : new Date(lastLogin)
+        }
       }
     },
 

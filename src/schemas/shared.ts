@@ -1,6 +1,14 @@
 // Named schemas shared by many routes; registered once so OpenAPI shows them as components.
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 
+/**
+ * `type: [T, "null"]` (OpenAPI 3.1) rather than an anyOf: the response serializer then checks the
+ * type with typeof instead of running a validator for every value.
+ */
+export function nullable<T extends TSchema & { type: string }> (schema: T) {
+  return Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] })
+}
+
 /** A `$ref` to a named schema that still types as the schema it points to. */
 export function ref<T extends TSchema & { $id?: string }> (schema: T) {
   if (schema.$id === undefined) throw new Error('ref() needs a schema with an $id')
@@ -31,7 +39,7 @@ export const User = Type.Object({
   is_staff: Type.Boolean({ description: 'May use staff tools.' }),
   is_superuser: Type.Boolean({ description: 'Has every permission.' }),
   date_joined: Type.String({ format: 'date-time', description: 'When the account was created.' }),
-  last_login: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'The last successful login, or null.' }),
+  last_login: nullable(Type.String({ format: 'date-time', description: 'The last successful login, or null.' })),
   groups: Type.Array(Type.String(), { description: 'Names of the groups the user belongs to.' }),
   permissions: Type.Array(Type.String(), { description: 'Effective permission codenames: the user\'s own and its groups\'.' }),
   providers: Type.Array(Type.String(), { description: 'Linked social login providers.' })

@@ -38,7 +38,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     onRequest: [fastify.authenticate]
-  }, async (request) => userView(await updateProfile(fastify.auth, request.principal!.user, request.body)))
+  }, async (request) => userView(await updateProfile(fastify.auth, request.principal!.user.id, request.body)))
 }
 
 export default route

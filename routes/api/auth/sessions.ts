@@ -1,14 +1,15 @@
 // GET /api/auth/sessions and DELETE /api/auth/sessions/{id}: the signed-in user's devices.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
+import { nullable } from '../../../src/schemas/shared.js'
 import { listSessions, revokeSession } from '../../../src/sessions.js'
 
 export const Session = Type.Object({
   id: Type.String({ description: 'The session id (the `sid` claim of its access tokens).' }),
   created_at: Type.String({ format: 'date-time', description: 'When the session logged in.' }),
   last_used_at: Type.String({ format: 'date-time', description: 'The last login or refresh.' }),
-  user_agent: Type.Union([Type.String(), Type.Null()], { description: 'The User-Agent of the last use.' }),
-  ip: Type.Union([Type.String(), Type.Null()], { description: 'The client address of the last use.' }),
+  user_agent: nullable(Type.String({ description: 'The User-Agent of the last use.' })),
+  ip: nullable(Type.String({ description: 'The client address of the last use.' })),
   current: Type.Boolean({ description: 'True for the session of the token making this request.' })
 }, { $id: 'Session', additionalProperties: false })
 

@@ -26,7 +26,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     onRequest: [fastify.authenticate]
   }, async (request, reply) => {
     const { principal } = request
-    await changePassword(fastify.auth, principal!.user, principal!.sessionId, {
+    await changePassword(fastify.auth, principal!.user.id, principal!.sessionId, {
       currentPassword: request.body.current_password,
       newPassword: request.body.new_password
     })
