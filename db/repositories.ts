@@ -152,6 +152,39 @@ export interface SigningKeyRepository {
   insert (key: SigningKeyRecord): Promise<void>
 }
 
+export type OneTimeTokenPurpose = 'verify_email' | 'reset_password'
+
+export interface NewOneTimeToken {
+  id: string
+  userId: string
+  purpose: OneTimeTokenPurpose
+  tokenHash: string
+  /** The address the token is sent to. */
+  email: string
+  createdAt: Date
+  expiresAt: Date
+}
+
+/** A live (unused, unexpired) one-time token. */
+export interface OneTimeTokenRecord {
+  id: string
+  userId: string
+  purpose: OneTimeTokenPurpose
+  email: string
+  expiresAt: Date
+}
+
+export interface OneTimeTokenRepository {
+  /** Stores a token and retires every older unused token of the same user and purpose. */
+  issue (token: NewOneTimeToken): Promise<void>
+  /** The live token with this hash and purpose, without using it up. */
+  findLive (tokenHash: string, purpose: OneTimeTokenPurpose, now: Date): Promise<OneTimeTokenRecord | undefined>
+  /** Marks the live token used; returns it, or undefined if it was not live (already used, expired, unknown). */
+  consume (tokenHash: string, purpose: OneTimeTokenPurpose, now: Date): Promise<OneTimeTokenRecord | undefined>
+  /** Deletes at most `limit` used or expired tokens. */
+  prune (now: Date, limit: number): Promise<number>
+}
+
 export interface HealthRepository {
   /** Throws when the database cannot answer. */
   ping (): Promise<void>
@@ -161,6 +194,7 @@ export interface Repositories {
   users: UserRepository
   sessions: SessionRepository
   signingKeys: SigningKeyRepository
+  oneTimeTokens: OneTimeTokenRepository
   health: HealthRepository
 }
 

@@ -75,3 +75,22 @@ export const signingKeys = sqliteTable('signing_keys', {
   createdAt: timestamp().notNull(),
   retiredAt: timestamp()
 })
+
+/** Email verification and password reset tokens: single-use, expiring, stored only as a hash. */
+export const oneTimeTokens = sqliteTable('one_time_tokens', {
+  id: text().primaryKey(),
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  /** `verify_email` or `reset_password`. */
+  purpose: text().notNull(),
+  /** SHA-256 of the token. */
+  tokenHash: text().notNull(),
+  /** The address the token was sent to: verifying it proves control of that address only. */
+  email: text().notNull(),
+  createdAt: timestamp().notNull(),
+  expiresAt: timestamp().notNull(),
+  usedAt: timestamp()
+}, t => [
+  uniqueIndex('one_time_tokens_token_hash_unique').on(t.tokenHash),
+  index('one_time_tokens_user_purpose_idx').on(t.userId, t.purpose),
+  index('one_time_tokens_expires_at_idx').on(t.expiresAt)
+])

@@ -18,7 +18,9 @@ export default fp(async function auth (fastify, options: AuthPluginOptions) {
     config: fastify.config,
     repositories: fastify.repositories,
     hasher: fastify.passwordHasher,
+    mailer: fastify.mailer,
+    loginThrottle: fastify.loginThrottle,
     signAccessToken: fastify.signAccessToken,
     now: options.now ?? (() => new Date())
   })
-}, { name: 'auth', dependencies: ['config', 'db', 'password-hasher', 'keys'] })
+}, { name: 'auth', dependencies: ['config', 'db', 'password-hasher', 'keys', 'mailer', 'rate-limit'] })

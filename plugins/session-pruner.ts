@@ -1,4 +1,5 @@
-// Deletes expired and long-revoked sessions and refresh tokens in small batches, in-process (no cron).
+// Deletes expired and long-revoked sessions, refresh tokens and used or expired one-time tokens in
+// small batches, in-process (no cron).
 import fp from 'fastify-plugin'
 import { pruneSessions } from '../src/sessions.js'
 
@@ -12,8 +13,13 @@ export default fp(async function sessionPruner (fastify) {
     if (running) return
     running = true
     // Small batches keep each synchronous SQLite delete short; a backlog drains over several ticks.
-    pruneSessions(fastify.auth, BATCH_SIZE)
-      .then(deleted => { if (deleted > 0) fastify.log.debug({ deleted }, 'pruned dead sessions and refresh tokens') })
+    Promise.all([
+      pruneSessions(fastify.auth, BATCH_SIZE),
+      fastify.repositories.oneTimeTokens.prune(fastify.auth.now(), BATCH_SIZE)
+    ])
+      .then(([sessions, oneTimeTokens]) => {
+        if (sessions + oneTimeTokens > 0) fastify.log.debug({ sessions, oneTimeTokens }, 'pruned dead sessions, refresh tokens and one-time tokens')
+      })
       .catch(err => fastify.log.error({ err }, 'pruning sessions failed'))
       .finally(() => { running = false })
   }, seconds * 1000)

@@ -4,9 +4,11 @@ import { UniqueViolation, type UserRecord } from '../db/repositories.js'
 import type { AuthDeps } from './auth-deps.js'
 import { errors } from './errors.js'
 import { normaliseEmail } from './identifiers.js'
+import { sendVerificationEmail } from './email-verification.js'
+import { signupAttemptMail } from './mail/templates.js'
 import { passwordProblems, type PasswordContext } from './password-policy.js'
 
-function assertPasswordAcceptable (field: string, password: string, context: PasswordContext): void {
+export function assertPasswordAcceptable (field: string, password: string, context: PasswordContext): void {
   const problems = passwordProblems(password, context)
   if (problems.length > 0) {
     throw errors.validation(problems.map(message => ({ field, message })), `The ${field.replace('_', ' ')} is not acceptable: ${problems.join('; ')}.`)
@@ -24,18 +26,49 @@ export interface Registration {
   password: string
 }
 
+/**
+ * Creates the account and mails the verification link. With REGISTRATION_ENUMERATION_SAFE, an email
+ * that is taken gets the same answer as a new one (a user that is never stored) and its owner a
+ * "someone tried to sign up" mail, so registration cannot be used to find out who has an account.
+ */
 export async function register (deps: AuthDeps, input: Registration): Promise<UserRecord> {
   const email = normaliseEmail(input.email)
   const { users } = deps.repositories
   assertPasswordAcceptable('password', input.password, { email, username: input.username })
   // Cheap checks before the expensive hash; the unique indexes still decide a race.
-  if (await users.findByEmail(email)) throw errors.emailTaken()
+  const owner = await users.findByEmail(email)
+  if (owner !== undefined && deps.config.registrationEnumerationSafe) return pretendToRegister(deps, owner, input)
+  if (owner !== undefined) throw errors.emailTaken()
   if (await users.findByUsername(input.username)) throw errors.usernameTaken()
   const passwordHash = await deps.hasher.hash(input.password)
+  let user: UserRecord
   try {
-    return await users.create({ id: randomUUID(), email, username: input.username, passwordHash, dateJoined: deps.now() })
+    user = await users.create({ id: randomUUID(), email, username: input.username, passwordHash, dateJoined: deps.now() })
   } catch (err) {
     uniqueConflict(err)
+  }
+  await sendVerificationEmail(deps, user)
+  return user
+}
+
+async function pretendToRegister (deps: AuthDeps, owner: UserRecord, input: Registration): Promise<UserRecord> {
+  // The same hashing work as a real registration, so the answer takes as long.
+  await deps.hasher.hash(input.password)
+  deps.mailer.send({ to: owner.email, ...signupAttemptMail(owner.username) })
+  return {
+    id: randomUUID(),
+    email: owner.email,
+    username: input.username,
+    passwordHash: null,
+    isActive: true,
+    isStaff: false,
+    isSuperuser: false,
+    isBanned: false,
+    banReason: null,
+    bannedUntil: null,
+    emailVerified: false,
+    dateJoined: deps.now(),
+    lastLogin: null
   }
 }
 

@@ -16,6 +16,9 @@ import refreshCookiePlugin from '../plugins/refresh-cookie.js'
 import errorHandlerPlugin, { frameworkError } from '../plugins/error-handler.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import sessionPrunerPlugin from '../plugins/session-pruner.js'
+import backgroundPlugin from '../plugins/background.js'
+import mailerPlugin from '../plugins/mailer.js'
+import rateLimitPlugin from '../plugins/rate-limit.js'
 import { version } from './version.js'
 
 export interface BuildAppOptions {
@@ -34,6 +37,9 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     logger: options.logger ?? loggerOptions(config.logLevel),
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
+    // X-Forwarded-For is believed only from the proxies TRUST_PROXY names. Fastify takes a hop count
+    // too, though its types omit it.
+    trustProxy: config.trustProxy as boolean | string[],
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors: frameworkError,
     ajv: {
@@ -72,12 +78,15 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     done(null, payload)
   })
 
-  // The registration order, in one place: config → db → keys → auth → swagger → routes.
+  // The registration order, in one place: config → db → keys → mail, limits → auth → swagger → routes.
   await app.register(errorHandlerPlugin)
   await app.register(configPlugin, { config })
   await app.register(dbPlugin)
   await app.register(passwordHasherPlugin)
   await app.register(keysPlugin)
+  await app.register(backgroundPlugin)
+  await app.register(mailerPlugin)
+  await app.register(rateLimitPlugin)
   await app.register(authPlugin, { now: options.now })
   await app.register(authenticatePlugin)
   await app.register(refreshCookiePlugin)

@@ -3,11 +3,15 @@ import type { Config } from './config.js'
 import type { PasswordHasher } from './password-hasher.js'
 import type { Repositories } from '../db/repositories.js'
 import type { AccessTokenClaims } from './access-tokens.js'
+import type { LoginThrottle } from './login-throttle.js'
+import type { Mailer } from './mail/mailer.js'
 
 export interface AuthDeps {
   config: Config
   repositories: Repositories
   hasher: PasswordHasher
+  mailer: Mailer
+  loginThrottle: LoginThrottle
   signAccessToken (claims: AccessTokenClaims): string
   now (): Date
 }

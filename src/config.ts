@@ -14,6 +14,13 @@ export type SigningAlgorithm = Static<typeof SigningAlgorithm>
 
 export const LogLevel = Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)))
 
+/** `max` requests per `windowSeconds`; `max: 0` turns the limit off. */
+export const RateLimit = Type.Object({
+  max: Type.Integer({ minimum: 0 }),
+  windowSeconds: Type.Integer({ minimum: 1 })
+})
+export type RateLimit = Static<typeof RateLimit>
+
 export const Config = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   host: Type.String({ minLength: 1 }),
@@ -33,7 +40,26 @@ export const Config = Type.Object({
   bcryptCost: Type.Integer({ minimum: 4, maximum: 17 }),
   hashWorkers: Type.Integer({ minimum: 1, maximum: 64 }),
   logLevel: LogLevel,
-  pruneIntervalSeconds: Type.Integer({ minimum: 0, description: '0 turns the background pruner off' })
+  pruneIntervalSeconds: Type.Integer({ minimum: 0, description: '0 turns the background pruner off' }),
+  smtpUrl: Type.Optional(Type.String({ minLength: 1, description: 'smtp(s)://user:pass@host:port; unset: mails go to the log' })),
+  mailFrom: Type.String({ minLength: 3 }),
+  verifyEmailUrl: Type.String({ minLength: 1, description: 'link target of verification mails; token=… is appended' }),
+  resetPasswordUrl: Type.String({ minLength: 1, description: 'link target of reset mails; token=… is appended' }),
+  verifyEmailTtl: Type.Integer({ minimum: 60, description: 'seconds' }),
+  passwordResetTtl: Type.Integer({ minimum: 60, description: 'seconds' }),
+  requireEmailVerification: Type.Boolean(),
+  registrationEnumerationSafe: Type.Boolean(),
+  mailRetryDelays: Type.Array(Type.Integer({ minimum: 0 }), { description: 'ms to wait before each retry of a failed mail' }),
+  trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 }), Type.Array(Type.String())]),
+  rateLimits: Type.Object({
+    loginFailuresPerAccount: RateLimit,
+    loginFailuresPerIp: RateLimit,
+    registerPerIp: RateLimit,
+    emailPerIp: RateLimit,
+    emailPerAddress: RateLimit,
+    tokenPerIp: RateLimit,
+    refreshPerIp: RateLimit
+  })
 }, { additionalProperties: false })
 export type Config = Static<typeof Config>
 
@@ -103,6 +129,63 @@ function origins (env: Env, name: string): string[] {
   })
 }
 
+/** "5/5m": at most 5 in any 5 minutes; "off" (or "0") turns the limit off. */
+function rateLimit (env: Env, name: string, fallback: string): RateLimit {
+  const raw = read(env, name) ?? fallback
+  if (raw.toLowerCase() === 'off' || raw === '0') return { max: 0, windowSeconds: 60 }
+  const match = /^(\d+)\s*\/\s*(.+)$/.exec(raw)
+  const windowSeconds = match ? parseDuration(match[2]) : undefined
+  if (!match || windowSeconds === undefined || windowSeconds < 1) {
+    throw new ConfigError(name, `must be <count>/<duration> such as 5/5m, or off, got "${raw}"`)
+  }
+  return { max: Number(match[1]), windowSeconds }
+}
+
+/** Fastify's trustProxy: true/false, a hop count, or a comma-separated list of addresses and CIDRs. */
+function trustProxy (env: Env): boolean | number | string[] {
+  const raw = read(env, 'TRUST_PROXY')
+  if (raw === undefined) return false
+  const lower = raw.toLowerCase()
+  if (lower === 'true') return true
+  if (lower === 'false') return false
+  if (/^\d+$/.test(raw)) {
+    if (Number(raw) < 1) throw new ConfigError('TRUST_PROXY', 'as a hop count must be at least 1')
+    return Number(raw)
+  }
+  const entries = raw.split(',').map(s => s.trim()).filter(Boolean)
+  for (const entry of entries) {
+    if (!/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(entry)) {
+      throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count, or addresses/CIDRs such as 127.0.0.1,10.0.0.0/8, got "${entry}"`)
+    }
+  }
+  return entries
+}
+
+function durationList (env: Env, name: string, fallback: string): number[] {
+  const raw = read(env, name) ?? fallback
+  if (raw.toLowerCase() === 'none') return []
+  return raw.split(',').map(part => {
+    const seconds = parseDuration(part.trim())
+    if (seconds === undefined) throw new ConfigError(name, `must be a comma-separated list of durations such as 1s,10s,1m, or none, got "${raw}"`)
+    return seconds * 1000
+  })
+}
+
+function smtpUrl (env: Env): string | undefined {
+  const raw = read(env, 'SMTP_URL')
+  if (raw === undefined) return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new ConfigError('SMTP_URL', 'must be a URL such as smtp://user:pass@host:587')
+  }
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') {
+    throw new ConfigError('SMTP_URL', 'must start with smtp:// or smtps://')
+  }
+  return raw
+}
+
 function oneOf<T extends string> (env: Env, name: string, fallback: T, allowed: readonly T[]): T {
   const raw = read(env, name) ?? fallback
   const match = allowed.find(a => a.toLowerCase() === raw.toLowerCase())
@@ -147,6 +230,7 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     throw new ConfigError('JWT_SECRET', 'must be set to at least 32 bytes when JWT_ALGORITHM is HS256')
   }
   const jwtPrivateKey = privateKey(env, readFile)
+  const smtp = smtpUrl(env)
   if (jwtAlgorithm === 'HS256' && jwtPrivateKey !== undefined) {
     throw new ConfigError('JWT_PRIVATE_KEY', 'cannot be used with JWT_ALGORITHM=HS256 (set JWT_SECRET instead)')
   }
@@ -170,7 +254,26 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     bcryptCost: integer(env, 'BCRYPT_COST', 10, 4, 17),
     hashWorkers: integer(env, 'HASH_WORKERS', availableParallelism(), 1, 64),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
-    pruneIntervalSeconds: duration(env, 'PRUNE_INTERVAL', '60s', 0)
+    pruneIntervalSeconds: duration(env, 'PRUNE_INTERVAL', '60s', 0),
+    ...(smtp !== undefined && { smtpUrl: smtp }),
+    mailFrom: read(env, 'MAIL_FROM') ?? `Portcullis <no-reply@${new URL(publicUrl).hostname}>`,
+    verifyEmailUrl: url(env, 'VERIFY_EMAIL_URL', `${publicUrl}/api/auth/verify-email`),
+    resetPasswordUrl: url(env, 'RESET_PASSWORD_URL', `${publicUrl}/api/auth/password/reset/confirm`),
+    verifyEmailTtl: duration(env, 'VERIFY_EMAIL_TTL', '48h', 60),
+    passwordResetTtl: duration(env, 'PASSWORD_RESET_TTL', '1h', 60),
+    requireEmailVerification: boolean(env, 'REQUIRE_EMAIL_VERIFICATION', false),
+    registrationEnumerationSafe: boolean(env, 'REGISTRATION_ENUMERATION_SAFE', false),
+    mailRetryDelays: durationList(env, 'MAIL_RETRY_DELAYS', '2s,10s,60s'),
+    trustProxy: trustProxy(env),
+    rateLimits: {
+      loginFailuresPerAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '5/5m'),
+      loginFailuresPerIp: rateLimit(env, 'RATE_LIMIT_LOGIN_IP', '30/1m'),
+      registerPerIp: rateLimit(env, 'RATE_LIMIT_REGISTER_IP', '20/1m'),
+      emailPerIp: rateLimit(env, 'RATE_LIMIT_EMAIL_IP', '20/1m'),
+      emailPerAddress: rateLimit(env, 'RATE_LIMIT_EMAIL_ADDRESS', '5/1m'),
+      tokenPerIp: rateLimit(env, 'RATE_LIMIT_TOKEN_IP', '30/1m'),
+      refreshPerIp: rateLimit(env, 'RATE_LIMIT_REFRESH_IP', '300/1m')
+    }
   }
   if (config.refreshReuseGrace >= config.refreshTokenTtl) {
     throw new ConfigError('REFRESH_REUSE_GRACE', 'must be shorter than REFRESH_TOKEN_TTL')

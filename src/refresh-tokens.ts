@@ -1,16 +1,6 @@
-// Refresh token material: random opaque values, their storage hash, and sealing a successor so a
-// replay within the grace window can be answered without storing any usable token.
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
-
-/** 256 random bits, base64url. */
-export function newRefreshToken (): string {
-  return randomBytes(32).toString('base64url')
-}
-
-/** Tokens carry 256 bits of entropy, so a fast hash is enough: there is nothing to brute-force. */
-export function hashRefreshToken (token: string): string {
-  return createHash('sha256').update(token).digest('hex')
-}
+// Sealing a refresh token's successor so that a replay within the grace window can be answered
+// without the database ever holding a usable token.
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 
 function sealingKey (parentToken: string): Buffer {
   return Buffer.from(hkdfSync('sha256', parentToken, '', 'portcullis refresh successor v1', 32))

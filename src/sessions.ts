@@ -5,8 +5,9 @@ import { accessTokenClaims } from './access-tokens.js'
 import { canAuthenticate, isBanned } from './account-state.js'
 import type { AuthDeps, ClientInfo } from './auth-deps.js'
 import { errors } from './errors.js'
-import { normaliseEmail } from './identifiers.js'
-import { hashRefreshToken, newRefreshToken, openSuccessor, sealSuccessor } from './refresh-tokens.js'
+import { normaliseEmail, usernameKey } from './identifiers.js'
+import { hashOpaqueToken, newOpaqueToken } from './opaque-tokens.js'
+import { openSuccessor, sealSuccessor } from './refresh-tokens.js'
 import { userView, type UserView } from './user-view.js'
 
 export interface TokenPair {
@@ -40,30 +41,45 @@ async function findByCredentials (deps: AuthDeps, credentials: Credentials): Pro
     : users.findByUsername(credentials.username)
 }
 
+/** The key login failures are counted under: the account when it exists, else what was typed. */
+function throttleKey (credentials: Credentials, found: UserRecord | undefined): string {
+  if (found !== undefined) return `user:${found.id}`
+  return 'email' in credentials ? `email:${normaliseEmail(credentials.email)}` : `username:${usernameKey(credentials.username)}`
+}
+
 export async function login (deps: AuthDeps, credentials: Credentials, client: ClientInfo): Promise<LoginResult> {
+  const now = deps.now()
   const found = await findByCredentials(deps, credentials)
+  const accountKey = throttleKey(credentials, found)
+  const ip = client.ip ?? 'unknown'
+  // Before the password is checked: while limited, the right and the wrong password look the same.
+  await deps.loginThrottle.assertAllowed(accountKey, ip, now)
   // Always one full bcrypt compare, against a dummy hash for an unknown account, so that an unknown
   // email and a wrong password cannot be told apart by answer or by time.
   const passwordMatches = await deps.hasher.verify(credentials.password, found?.passwordHash)
-  if (found === undefined || !passwordMatches) throw errors.invalidCredentials()
+  if (found === undefined || !passwordMatches) {
+    await deps.loginThrottle.recordFailure(accountKey, ip, now)
+    throw errors.invalidCredentials()
+  }
+  await deps.loginThrottle.recordSuccess(accountKey)
 
-  const now = deps.now()
   // Account state is revealed only to someone who knows the password.
   if (isBanned(found, now)) throw errors.accountBanned()
   if (!found.isActive) throw errors.accountDisabled()
+  if (deps.config.requireEmailVerification && !found.emailVerified) throw errors.emailNotVerified()
 
   const upgradedPasswordHash = found.passwordHash !== null && deps.hasher.needsRehash(found.passwordHash)
     ? await deps.hasher.hash(credentials.password)
     : undefined
 
-  const refresh = newRefreshToken()
+  const refresh = newOpaqueToken()
   const session = await deps.repositories.sessions.create({
     id: randomUUID(),
     userId: found.id,
     createdAt: now,
     userAgent: client.userAgent,
     ip: client.ip,
-    firstToken: { id: randomUUID(), tokenHash: hashRefreshToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) },
+    firstToken: { id: randomUUID(), tokenHash: hashOpaqueToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) },
     ...(upgradedPasswordHash !== undefined && { upgradedPasswordHash })
   })
   const user: UserRecord = { ...found, lastLogin: now, passwordHash: upgradedPasswordHash ?? found.passwordHash }
@@ -76,14 +92,14 @@ export async function login (deps: AuthDeps, credentials: Credentials, client: C
  */
 export async function refresh (deps: AuthDeps, presented: string, client: ClientInfo): Promise<TokenPair> {
   const now = deps.now()
-  const successor = newRefreshToken()
+  const successor = newOpaqueToken()
   const outcome = await deps.repositories.sessions.rotate({
-    tokenHash: hashRefreshToken(presented),
+    tokenHash: hashOpaqueToken(presented),
     now,
     graceMs: deps.config.refreshReuseGrace * 1000,
     successor: {
       id: randomUUID(),
-      tokenHash: hashRefreshToken(successor),
+      tokenHash: hashOpaqueToken(successor),
       expiresAt: addSeconds(now, deps.config.refreshTokenTtl),
       sealed: sealSuccessor(presented, successor)
     },
@@ -106,7 +122,7 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
 
 /** Revokes the session a refresh token belongs to. Unknown tokens are ignored: logout is idempotent. */
 export async function logout (deps: AuthDeps, presented: string): Promise<void> {
-  const found = await deps.repositories.sessions.findByTokenHash(hashRefreshToken(presented))
+  const found = await deps.repositories.sessions.findByTokenHash(hashOpaqueToken(presented))
   if (found === undefined) return
   await deps.repositories.sessions.revoke(found.user.id, found.session.id, deps.now(), 'logout')
 }

@@ -10,7 +10,15 @@ export const TEST_ENV = {
   HASH_WORKERS: '1',
   LOG_LEVEL: 'silent',
   PUBLIC_URL: 'http://portcullis.test',
-  PRUNE_INTERVAL: '0'
+  PRUNE_INTERVAL: '0',
+  // Abuse limits are off unless a test turns one on: most tests make many requests from one address.
+  RATE_LIMIT_LOGIN_ACCOUNT: 'off',
+  RATE_LIMIT_LOGIN_IP: 'off',
+  RATE_LIMIT_REGISTER_IP: 'off',
+  RATE_LIMIT_EMAIL_IP: 'off',
+  RATE_LIMIT_EMAIL_ADDRESS: 'off',
+  RATE_LIMIT_TOKEN_IP: 'off',
+  RATE_LIMIT_REFRESH_IP: 'off'
 }
 
 let sharedKey: string | undefined

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, newUser, registerUser, PASSWORD } from './helper.js'
-import { hashRefreshToken } from '../src/refresh-tokens.js'
+import { hashOpaqueToken } from '../src/opaque-tokens.js'
 import { listSessions, login, logout, logoutAll, pruneSessions, refresh, revokeSession } from '../src/sessions.js'
 
 const CLIENT = { ip: '192.0.2.1', userAgent: 'Domain/1.0' }
@@ -35,7 +35,7 @@ t.test('login returns a token pair, the user and the new session', async t => {
   const sessions = await listSessions(app.auth, user.id, result.sessionId)
   t.equal(sessions.length, 1)
   t.match(sessions[0], { id: result.sessionId, current: true, ip: '192.0.2.1', user_agent: 'Domain/1.0' })
-  const stored = await app.repositories.sessions.findByTokenHash(hashRefreshToken(result.refresh))
+  const stored = await app.repositories.sessions.findByTokenHash(hashOpaqueToken(result.refresh))
   t.equal(stored?.session.id, result.sessionId, 'the refresh token is stored by its hash')
   t.equal(stored?.token.parentId, null)
 })
@@ -68,8 +68,8 @@ t.test('refresh rotates into a new token of the same session and records the cli
   const pair = await refresh(app.auth, user.refresh, { ip: '198.51.100.7', userAgent: 'Later/2.0' })
   t.not(pair.refresh, user.refresh)
   t.equal(pair.token_type, 'Bearer')
-  const parent = await app.repositories.sessions.findByTokenHash(hashRefreshToken(user.refresh))
-  const child = await app.repositories.sessions.findByTokenHash(hashRefreshToken(pair.refresh))
+  const parent = await app.repositories.sessions.findByTokenHash(hashOpaqueToken(user.refresh))
+  const child = await app.repositories.sessions.findByTokenHash(hashOpaqueToken(pair.refresh))
   t.equal(child?.session.id, user.sessionId)
   t.equal(child?.token.parentId, parent?.token.id, 'the successor records its parent')
   t.same(parent?.token.rotatedAt, clock.now(), 'the parent is marked rotated')

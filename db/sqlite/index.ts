@@ -1,6 +1,7 @@
 // Builds every repository over one SQLite connection.
 import type { Repositories } from '../repositories.js'
 import type { SqliteDb } from './connection.js'
+import { sqliteOneTimeTokenRepository } from './one-time-tokens.js'
 import { sqliteSessionRepository } from './sessions.js'
 import { sqliteSigningKeyRepository } from './signing-keys.js'
 import { sqliteUserRepository } from './users.js'
@@ -13,6 +14,7 @@ export function sqliteRepositories (db: SqliteDb): Repositories {
     users: sqliteUserRepository(db),
     sessions: sqliteSessionRepository(db),
     signingKeys: sqliteSigningKeyRepository(db),
+    oneTimeTokens: sqliteOneTimeTokenRepository(db),
     health: {
       async ping () {
         ping.get()

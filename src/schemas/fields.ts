@@ -31,6 +31,12 @@ export const Password = Type.String({
   examples: ['correct horse battery']
 })
 
+export const OneTimeToken = Type.String({
+  minLength: 1,
+  maxLength: 512,
+  description: 'The token from the `token=` parameter of the link in the mail.'
+})
+
 export const RefreshTokenField = Type.String({
   minLength: 1,
   maxLength: 512,

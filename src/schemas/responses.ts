@@ -18,6 +18,7 @@ export const TOO_LARGE: [number, string] = [413, '`payload_too_large`: the body 
 export const UNSUPPORTED: [number, string] = [415, '`unsupported_media_type`: the body is not JSON.']
 export const UNAUTHENTICATED: [number, string] = [401, '`not_authenticated` (no token), `token_not_valid` (bad, expired or revoked) or `user_inactive`.']
 
+export const RATE_LIMITED: [number, string] = [429, '`rate_limited`: too many requests; retry after `Retry-After` seconds.']
 export const BUSY: [number, string] = [503, '`server_busy`: too many passwords are being hashed at once; retry after `Retry-After` seconds.']
 
 /** Errors every route with a JSON body can answer. */

@@ -32,8 +32,10 @@ interface OpenApiDocument {
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
 
 const EXPECTED_OPERATIONS = [
-  'changePassword', 'getDiscoveryDocument', 'getJwks', 'getLiveness', 'getMe', 'getReadiness', 'listSessions',
-  'login', 'logout', 'logoutAll', 'refreshToken', 'register', 'revokeSession', 'updateMe', 'verifyToken'
+  'changePassword', 'checkPasswordResetToken', 'confirmPasswordReset', 'getDiscoveryDocument', 'getJwks',
+  'getLiveness', 'getMe', 'getReadiness', 'listSessions', 'login', 'logout', 'logoutAll', 'refreshToken',
+  'register', 'requestPasswordReset', 'resendVerificationEmail', 'revokeSession', 'updateMe', 'verifyEmail',
+  'verifyEmailByLink', 'verifyToken'
 ]
 
 const PROTECTED_OPERATIONS = ['changePassword', 'getMe', 'listSessions', 'logoutAll', 'revokeSession', 'updateMe']
@@ -194,7 +196,7 @@ t.test('no request body schema accepts unknown fields', async t => {
       for (const [at, schema] of objects) t.equal(schema.additionalProperties, false, `${at} is closed`)
     }
   }
-  t.equal(bodies, 7, 'register, login, refresh, verify, logout, password change and PATCH me take a body')
+  t.equal(bodies, 11, 'register, login, refresh, verify, logout, password change, PATCH me, verify-email, resend, reset and reset confirm take a body')
 })
 
 t.test('the optional bodies of refresh and logout are not marked required', async t => {

@@ -30,7 +30,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         200: { ...ref(LoginResponse), description: 'Logged in. Sets the `refresh_token` cookie; `Cache-Control: no-store`.' },
         ...problems(...bodyErrors,
           [401, '`invalid_credentials`: no active account with these credentials.'],
-          [403, '`account_disabled` or `account_banned` (only after a correct password).'],
+          [403, '`account_disabled`, `account_banned`, or `email_not_verified` when verification is required (only after a correct password).'],
+          [429, '`rate_limited`: too many failed logins for this account or from this address; the right password gets this answer too until `Retry-After`.'],
           BUSY)
       }
     },

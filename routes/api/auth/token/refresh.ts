@@ -4,7 +4,7 @@ import { clientInfo } from '../../../../src/client-info.js'
 import { errors } from '../../../../src/errors.js'
 import { emptyBodyAsObject } from '../../../../src/optional-body.js'
 import { RefreshTokenField } from '../../../../src/schemas/fields.js'
-import { problems, TOO_LARGE, UNSUPPORTED } from '../../../../src/schemas/responses.js'
+import { problems, RATE_LIMITED, TOO_LARGE, UNSUPPORTED } from '../../../../src/schemas/responses.js'
 import { ref, TokenPair } from '../../../../src/schemas/shared.js'
 import { refresh } from '../../../../src/sessions.js'
 
@@ -27,9 +27,10 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
           [400, '`validation_failed`: no refresh token in the cookie or the body, or unknown fields.'],
           [401, '`token_not_valid`: unknown, expired, revoked or reused refresh token, or a disabled account.'],
           [403, '`csrf_failed`: the cookie was sent from an origin that is not allowed.'],
-          TOO_LARGE, UNSUPPORTED)
+          TOO_LARGE, UNSUPPORTED, RATE_LIMITED)
       }
     },
+    config: { rateLimit: fastify.perIpLimit(fastify.config.rateLimits.refreshPerIp) },
     preValidation: emptyBodyAsObject
   }, async (request, reply) => {
     const presented = fastify.presentedRefreshToken(request, request.body.refresh)
