@@ -1,6 +1,7 @@
 // Work that must not hold up the response (mails, lookups whose timing would reveal an account):
 // run after the reply, errors logged, and drained before the mailer and the database close.
 import fp from 'fastify-plugin'
+import { settleWithin } from '../src/settle-within.js'
 
 export interface BackgroundTasks {
   run (name: string, task: () => Promise<unknown>): void
@@ -25,10 +26,7 @@ export default fp(async function background (fastify) {
       job.finally(() => running.delete(job)).catch(() => {})
     },
     async drain (timeoutMs = 10_000) {
-      let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<void>(resolve => { timer = setTimeout(resolve, timeoutMs) })
-      await Promise.race([Promise.allSettled([...running]), timeout])
-      clearTimeout(timer)
+      await settleWithin(running, timeoutMs)
     }
   } satisfies BackgroundTasks)
 }, { name: 'background' })

@@ -1,26 +1,16 @@
 // Email verification: mail a single-use link, and mark the address verified when it comes back.
-import { randomUUID } from 'node:crypto'
 import type { UserRecord } from '../db/repositories.js'
 import type { AuthDeps } from './auth-deps.js'
 import { errors } from './errors.js'
 import { normaliseEmail } from './identifiers.js'
 import { linkWithToken, verifyEmailMail } from './mail/templates.js'
-import { hashOpaqueToken, newOpaqueToken } from './opaque-tokens.js'
+import { issueOneTimeToken } from './one-time-tokens.js'
+import { hashOpaqueToken } from './opaque-tokens.js'
 
 /** Issues a verification token for the user's current address (older ones die) and mails the link. */
 export async function sendVerificationEmail (deps: AuthDeps, user: Pick<UserRecord, 'id' | 'email' | 'username'>): Promise<void> {
-  const now = deps.now()
-  const token = newOpaqueToken()
   const ttl = deps.config.verifyEmailTtl
-  await deps.repositories.oneTimeTokens.issue({
-    id: randomUUID(),
-    userId: user.id,
-    purpose: 'verify_email',
-    tokenHash: hashOpaqueToken(token),
-    email: user.email,
-    createdAt: now,
-    expiresAt: new Date(now.getTime() + ttl * 1000)
-  })
+  const token = await issueOneTimeToken(deps, user, 'verify_email', ttl)
   const mail = verifyEmailMail(user.username, linkWithToken(deps.config.verifyEmailUrl, token), ttl)
   deps.mailer.send({ to: user.email, ...mail })
 }

@@ -1,30 +1,21 @@
 // Password reset by email: a single-use link; confirming it sets the password, verifies the address
 // and ends every session of the user.
-import { randomUUID } from 'node:crypto'
 import { isBanned } from './account-state.js'
 import { assertPasswordAcceptable } from './accounts.js'
 import type { AuthDeps } from './auth-deps.js'
 import { errors } from './errors.js'
 import { normaliseEmail } from './identifiers.js'
 import { linkWithToken, resetPasswordMail } from './mail/templates.js'
-import { hashOpaqueToken, newOpaqueToken } from './opaque-tokens.js'
+import { issueOneTimeToken } from './one-time-tokens.js'
+import { hashOpaqueToken } from './opaque-tokens.js'
 
 /** Mails a reset link if the address belongs to an account that may log in; says nothing either way. */
 export async function requestPasswordReset (deps: AuthDeps, email: string): Promise<void> {
   const now = deps.now()
   const user = await deps.repositories.users.findByEmail(normaliseEmail(email))
   if (user === undefined || !user.isActive || isBanned(user, now)) return
-  const token = newOpaqueToken()
   const ttl = deps.config.passwordResetTtl
-  await deps.repositories.oneTimeTokens.issue({
-    id: randomUUID(),
-    userId: user.id,
-    purpose: 'reset_password',
-    tokenHash: hashOpaqueToken(token),
-    email: user.email,
-    createdAt: now,
-    expiresAt: new Date(now.getTime() + ttl * 1000)
-  })
+  const token = await issueOneTimeToken(deps, user, 'reset_password', ttl)
   deps.mailer.send({ to: user.email, ...resetPasswordMail(user.username, linkWithToken(deps.config.resetPasswordUrl, token), ttl) })
 }
 

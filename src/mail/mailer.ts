@@ -2,6 +2,7 @@
 // A request that causes a mail never waits for it and never fails because of it.
 import nodemailer, { type Transporter } from 'nodemailer'
 import type { FastifyBaseLogger } from 'fastify'
+import { settleWithin } from '../settle-within.js'
 
 export interface MailMessage {
   to: string
@@ -65,10 +66,7 @@ export function createMailer (options: MailerOptions): Mailer {
       job.finally(() => pending.delete(job)).catch(() => {})
     },
     async close (timeoutMs = 10_000) {
-      let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<void>(resolve => { timer = setTimeout(resolve, timeoutMs) })
-      await Promise.race([Promise.allSettled([...pending]), timeout])
-      clearTimeout(timer)
+      await settleWithin(pending, timeoutMs)
       transport?.close()
     }
   }
