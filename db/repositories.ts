@@ -124,7 +124,7 @@ export interface SessionRepository {
    */
   create (session: NewSession): Promise<SessionRecord>
   /** The session's state and its user, for authenticating an access token (one indexed lookup). */
-  findAuthState (sessionId: string): Promise<{ session: SessionState, user: UserSummary } | undefined>
+  findAuthState (sessionId: string): Promise<{ session: SessionState, user: UserSummary, authorization: Authorization } | undefined>
   /** The session a refresh token belongs to, with its user. */
   findByTokenHash (tokenHash: string): Promise<{ token: RefreshTokenRecord, session: SessionRecord, user: UserRecord } | undefined>
   rotate (request: RotationRequest): Promise<RotationOutcome>
@@ -185,6 +185,47 @@ export interface OneTimeTokenRepository {
   prune (now: Date, limit: number): Promise<number>
 }
 
+/** A user's groups and effective permissions (its own and its groups'; every one for a superuser), sorted. */
+export interface Authorization {
+  groups: string[]
+  permissions: string[]
+}
+
+export interface PermissionRecord {
+  codename: string
+  description: string
+}
+
+export interface GroupRecord {
+  id: string
+  name: string
+  /** Sorted codenames. */
+  permissions: string[]
+}
+
+export interface AuthorizationRepository {
+  forUser (user: { id: string, isSuperuser: boolean }): Promise<Authorization>
+  /** The user's own groups and own permissions (not those it has through groups). */
+  direct (userId: string): Promise<{ groups: GroupRecord[], permissions: string[] }>
+  listPermissions (): Promise<PermissionRecord[]>
+  /** Which of these codenames exist. */
+  existingPermissions (codenames: string[]): Promise<string[]>
+  /** Throws UniqueViolation('codename') when it exists. */
+  createPermission (permission: PermissionRecord & { createdAt: Date }): Promise<PermissionRecord>
+  listGroups (): Promise<GroupRecord[]>
+  findGroup (id: string): Promise<GroupRecord | undefined>
+  findGroupsByName (names: string[]): Promise<GroupRecord[]>
+  /** Throws UniqueViolation('name') when the name is taken. */
+  createGroup (group: GroupRecord & { createdAt: Date }): Promise<GroupRecord>
+  /** Throws UniqueViolation('name') when the new name is taken. */
+  updateGroup (id: string, patch: { name?: string, permissions?: string[] }): Promise<GroupRecord | undefined>
+  deleteGroup (id: string): Promise<boolean>
+  /** Replaces the user's group memberships. */
+  setUserGroups (userId: string, groupIds: string[]): Promise<void>
+  /** Replaces the user's own permissions. */
+  setUserPermissions (userId: string, codenames: string[]): Promise<void>
+}
+
 export interface HealthRepository {
   /** Throws when the database cannot answer. */
   ping (): Promise<void>
@@ -195,12 +236,13 @@ export interface Repositories {
   sessions: SessionRepository
   signingKeys: SigningKeyRepository
   oneTimeTokens: OneTimeTokenRepository
+  authorization: AuthorizationRepository
   health: HealthRepository
 }
 
 /** A unique constraint refused the write; `field` names the API field at fault. */
 export class UniqueViolation extends Error {
-  constructor (readonly field: 'email' | 'username') {
+  constructor (readonly field: 'email' | 'username' | 'name' | 'codename') {
     super(`${field} already exists`)
     this.name = 'UniqueViolation'
   }

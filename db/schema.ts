@@ -1,5 +1,5 @@
 // Every table of the service, in drizzle's SQLite dialect (camelCase here, snake_case in SQL).
-import { sqliteTable, text, integer, index, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { sqliteTable, text, integer, index, primaryKey, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 const timestamp = (name?: string) => name ? integer(name, { mode: 'timestamp_ms' }) : integer({ mode: 'timestamp_ms' })
 
@@ -93,4 +93,41 @@ export const oneTimeTokens = sqliteTable('one_time_tokens', {
   uniqueIndex('one_time_tokens_token_hash_unique').on(t.tokenHash),
   index('one_time_tokens_user_purpose_idx').on(t.userId, t.purpose),
   index('one_time_tokens_expires_at_idx').on(t.expiresAt)
+])
+
+/** Permission codenames `<area>.<action>`, such as `posts.add` or the built-in `users.ban`. */
+export const permissions = sqliteTable('permissions', {
+  codename: text().primaryKey(),
+  description: text().notNull(),
+  createdAt: timestamp().notNull()
+})
+
+export const groups = sqliteTable('groups', {
+  id: text().primaryKey(),
+  name: text().notNull(),
+  createdAt: timestamp().notNull()
+}, t => [
+  uniqueIndex('groups_name_unique').on(t.name)
+])
+
+export const groupPermissions = sqliteTable('group_permissions', {
+  groupId: text().notNull().references(() => groups.id, { onDelete: 'cascade' }),
+  codename: text().notNull().references(() => permissions.codename, { onDelete: 'cascade' })
+}, t => [
+  primaryKey({ columns: [t.groupId, t.codename] })
+])
+
+export const userGroups = sqliteTable('user_groups', {
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  groupId: text().notNull().references(() => groups.id, { onDelete: 'cascade' })
+}, t => [
+  primaryKey({ columns: [t.userId, t.groupId] }),
+  index('user_groups_group_id_idx').on(t.groupId)
+])
+
+export const userPermissions = sqliteTable('user_permissions', {
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  codename: text().notNull().references(() => permissions.codename, { onDelete: 'cascade' })
+}, t => [
+  primaryKey({ columns: [t.userId, t.codename] })
 ])

@@ -1,6 +1,6 @@
 // The claims of an access token (RFC 9068 profile). iss, aud, iat and exp are added by the signer.
 import { randomUUID } from 'node:crypto'
-import type { UserRecord } from '../db/repositories.js'
+import type { Authorization, UserRecord } from '../db/repositories.js'
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt'
 
@@ -22,10 +22,6 @@ export interface AccessTokenClaims {
 /** Verification requires all of these; `token_type` must also be "access". */
 export const REQUIRED_CLAIMS = ['exp', 'iat', 'iss', 'aud', 'sub', 'jti', 'sid', 'token_type']
 
-export interface Authorization {
-  groups: string[]
-  permissions: string[]
-}
 
 export function accessTokenClaims (user: UserRecord, sessionId: string, authorization: Authorization): AccessTokenClaims {
   return {

@@ -12,6 +12,7 @@ import passwordHasherPlugin from '../plugins/password-hasher.js'
 import keysPlugin from '../plugins/keys.js'
 import authPlugin from '../plugins/auth.js'
 import authenticatePlugin from '../plugins/authenticate.js'
+import guardsPlugin from '../plugins/guards.js'
 import refreshCookiePlugin from '../plugins/refresh-cookie.js'
 import errorHandlerPlugin, { frameworkError } from '../plugins/error-handler.js'
 import swaggerPlugin from '../plugins/swagger.js'
@@ -33,13 +34,17 @@ export const BODY_LIMIT = 64 * 1024
 
 export async function buildApp (options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options
+  // Fastify 5 fails closed on a bare hop count (it cannot check the peer), which would put every
+  // client behind the proxy under one address and one limit. TRUST_PROXY=<n> is the operator's word
+  // that the service is reachable only through n proxies, so the nearest n hops are trusted.
+  const hops = config.trustProxy
+  const trustProxy = typeof hops === 'number' ? (_address: string, hop: number) => hop < hops : hops
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config.logLevel),
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
-    // X-Forwarded-For is believed only from the proxies TRUST_PROXY names. Fastify takes a hop count
-    // too, though its types omit it.
-    trustProxy: config.trustProxy as boolean | string[],
+    // X-Forwarded-For is believed only from the proxies TRUST_PROXY names.
+    trustProxy,
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors: frameworkError,
     ajv: {
@@ -89,6 +94,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(rateLimitPlugin)
   await app.register(authPlugin, { now: options.now })
   await app.register(authenticatePlugin)
+  await app.register(guardsPlugin)
   await app.register(refreshCookiePlugin)
   await app.register(sessionPrunerPlugin)
   await app.register(swaggerPlugin, { version })

@@ -47,6 +47,10 @@ export const errors = {
     new ProblemError(403, 'account_banned', 'This account is banned.'),
   emailNotVerified: () =>
     new ProblemError(403, 'email_not_verified', 'The email address of this account is not verified yet.'),
+  permissionDenied: (missing: string[] = []) =>
+    new ProblemError(403, 'permission_denied', missing.length > 0
+      ? `You do not have permission to perform this action (missing: ${missing.join(', ')}).`
+      : 'You do not have permission to perform this action.'),
   csrfFailed: () =>
     new ProblemError(403, 'csrf_failed', 'The request origin is not allowed to use the refresh cookie.'),
   emailTaken: () =>

@@ -1,6 +1,6 @@
 // Login, refresh-token rotation, logout and the session list: the rules behind the token endpoints.
 import { randomUUID } from 'node:crypto'
-import type { SessionRecord, UserRecord } from '../db/repositories.js'
+import type { Authorization, SessionRecord, UserRecord } from '../db/repositories.js'
 import { accessTokenClaims } from './access-tokens.js'
 import { canAuthenticate, isBanned } from './account-state.js'
 import type { AuthDeps, ClientInfo } from './auth-deps.js'
@@ -29,8 +29,8 @@ function addSeconds (date: Date, seconds: number): Date {
   return new Date(date.getTime() + seconds * 1000)
 }
 
-function tokenPair (deps: AuthDeps, user: UserRecord, sessionId: string, refresh: string): TokenPair {
-  const access = deps.signAccessToken(accessTokenClaims(user, sessionId, { groups: [], permissions: [] }))
+function tokenPair (deps: AuthDeps, user: UserRecord, sessionId: string, refresh: string, authorization: Authorization): TokenPair {
+  const access = deps.signAccessToken(accessTokenClaims(user, sessionId, authorization))
   return { access, refresh, token_type: 'Bearer', expires_in: deps.config.accessTokenTtl }
 }
 
@@ -83,7 +83,9 @@ export async function login (deps: AuthDeps, credentials: Credentials, client: C
     ...(upgradedPasswordHash !== undefined && { upgradedPasswordHash })
   })
   const user: UserRecord = { ...found, lastLogin: now, passwordHash: upgradedPasswordHash ?? found.passwordHash }
-  return { ...tokenPair(deps, user, session.id, refresh), user: userView(user), sessionId: session.id }
+  // Read at issue time: a change to the user's groups or permissions shows in the next token.
+  const authorization = await deps.repositories.authorization.forUser(user)
+  return { ...tokenPair(deps, user, session.id, refresh, authorization), user: userView(user, { ...authorization, providers: [] }), sessionId: session.id }
 }
 
 /**
@@ -117,7 +119,7 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
 
   const handedOut = outcome.kind === 'rotated' ? successor : openSuccessor(presented, outcome.sealedSuccessor)
   if (handedOut === undefined) throw errors.tokenNotValid('The refresh token is invalid, expired or revoked.')
-  return tokenPair(deps, outcome.user, outcome.session.id, handedOut)
+  return tokenPair(deps, outcome.user, outcome.session.id, handedOut, await deps.repositories.authorization.forUser(outcome.user))
 }
 
 /** Revokes the session a refresh token belongs to. Unknown tokens are ignored: logout is idempotent. */

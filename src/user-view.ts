@@ -40,3 +40,11 @@ export function userView (user: UserSummary, extras: UserExtras = NO_EXTRAS): Us
     providers: extras.providers
   }
 }
+
+/** The view with the user's current groups and permissions read from the database. */
+export async function loadUserView (
+  authorization: { forUser (user: { id: string, isSuperuser: boolean }): Promise<{ groups: string[], permissions: string[] }> },
+  user: UserSummary
+): Promise<UserView> {
+  return userView(user, { ...await authorization.forUser(user), providers: [] })
+}

@@ -1,6 +1,7 @@
 // Builds every repository over one SQLite connection.
 import type { Repositories } from '../repositories.js'
 import type { SqliteDb } from './connection.js'
+import { sqliteAuthorizationRepository } from './authorization.js'
 import { sqliteOneTimeTokenRepository } from './one-time-tokens.js'
 import { sqliteSessionRepository } from './sessions.js'
 import { sqliteSigningKeyRepository } from './signing-keys.js'
@@ -15,6 +16,7 @@ export function sqliteRepositories (db: SqliteDb): Repositories {
     sessions: sqliteSessionRepository(db),
     signingKeys: sqliteSigningKeyRepository(db),
     oneTimeTokens: sqliteOneTimeTokenRepository(db),
+    authorization: sqliteAuthorizationRepository(db),
     health: {
       async ping () {
         ping.get()

@@ -6,20 +6,22 @@ import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm
 import type { NewSession, RotationOutcome, RotationRequest, SessionRepository } from '../repositories.js'
 import { refreshTokens, sessions, users } from '../schema.js'
 import type { SqliteDb } from './connection.js'
+import { authorizationColumns, splitList } from './authorization.js'
 import { toSession, toUser } from './records.js'
 
 /** The columns of the authentication query, in order. */
 type AuthStateRow = [
   id: string, email: string, username: string, isActive: number, isStaff: number, isSuperuser: number,
   isBanned: number, bannedUntil: number | null, emailVerified: number, dateJoined: number, lastLogin: number | null,
-  revokedAt: number | null, expiresAt: number
+  revokedAt: number | null, expiresAt: number, groupNames: string | null, permissionCodenames: string | null
 ]
 
 export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
   // The hot path of every authenticated request: raw SQL, only the columns it needs, rows as arrays.
   const authState = db.$client.prepare<[string], AuthStateRow>(`
     SELECT u.id, u.email, u.username, u.is_active, u.is_staff, u.is_superuser, u.is_banned, u.banned_until,
-           u.email_verified, u.date_joined, u.last_login, s.revoked_at, s.expires_at
+           u.email_verified, u.date_joined, u.last_login, s.revoked_at, s.expires_at,
+           ${authorizationColumns('u')}
       FROM sessions s JOIN users u ON u.id = s.user_id
      WHERE s.id = ?`).raw()
 
@@ -106,7 +108,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     async findAuthState (sessionId) {
       const row = authState.get(sessionId) as unknown as AuthStateRow | undefined
       if (row === undefined) return undefined
-      const [id, email, username, isActive, isStaff, isSuperuser, isBanned, bannedUntil, emailVerified, dateJoined, lastLogin, revokedAt, expiresAt] = row
+      const [id, email, username, isActive, isStaff, isSuperuser, isBanned, bannedUntil, emailVerified, dateJoined, lastLogin, revokedAt, expiresAt, groupNames, permissionCodenames] = row
       return {
         session: { id: sessionId, revokedAt: revokedAt === null ? null : new Date(revokedAt), expiresAt: new Date(expiresAt) },
         user: {
@@ -121,7 +123,8 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
           emailVerified: emailVerified === 1,
           dateJoined: new Date(dateJoined),
           lastLogin: lastLogin === null ? null : new Date(lastLogin)
-        }
+        },
+        authorization: { groups: splitList(groupNames), permissions: splitList(permissionCodenames) }
       }
     },
 

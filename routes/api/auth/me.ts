@@ -4,7 +4,7 @@ import { updateProfile } from '../../../src/accounts.js'
 import { Username } from '../../../src/schemas/fields.js'
 import { bodyErrors, problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
 import { ref, User } from '../../../src/schemas/shared.js'
-import { userView } from '../../../src/user-view.js'
+import { loadUserView, userView } from '../../../src/user-view.js'
 
 export const UpdateMeBody = Type.Object({
   username: Type.Optional(Username)
@@ -23,7 +23,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     onRequest: [fastify.authenticate]
-  }, async (request) => userView(request.principal!.user))
+  }, async (request) => userView(request.principal!.user, { ...request.principal!.authorization, providers: [] }))
 
   fastify.patch('/me', {
     schema: {
@@ -38,7 +38,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     onRequest: [fastify.authenticate]
-  }, async (request) => userView(await updateProfile(fastify.auth, request.principal!.user.id, request.body)))
+  }, async (request) => loadUserView(fastify.repositories.authorization, await updateProfile(fastify.auth, request.principal!.user.id, request.body)))
 }
 
 export default route

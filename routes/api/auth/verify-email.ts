@@ -5,7 +5,7 @@ import { normaliseEmail, trimEmailField } from '../../../src/identifiers.js'
 import { Email, OneTimeToken } from '../../../src/schemas/fields.js'
 import { bodyErrors, problems, RATE_LIMITED } from '../../../src/schemas/responses.js'
 import { Detail, ref, User } from '../../../src/schemas/shared.js'
-import { userView } from '../../../src/user-view.js'
+import { loadUserView } from '../../../src/user-view.js'
 
 export const VerifyEmailBody = Type.Object({ token: OneTimeToken }, { additionalProperties: false })
 // Open on purpose: mail clients and link trackers append their own query parameters to links.
@@ -33,7 +33,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: VerifiedResponse, ...problems(INVALID_TOKEN, RATE_LIMITED) }
     },
     config: tokenLimit
-  }, async (request) => ({ user: userView(await verifyEmail(fastify.auth, request.query.token)), detail: VERIFIED }))
+  }, async (request) => ({ user: await loadUserView(fastify.repositories.authorization, await verifyEmail(fastify.auth, request.query.token)), detail: VERIFIED }))
 
   fastify.post('/verify-email', {
     schema: {
@@ -45,7 +45,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: VerifiedResponse, ...problems(INVALID_TOKEN, ...bodyErrors.slice(1), RATE_LIMITED) }
     },
     config: tokenLimit
-  }, async (request) => ({ user: userView(await verifyEmail(fastify.auth, request.body.token)), detail: VERIFIED }))
+  }, async (request) => ({ user: await loadUserView(fastify.repositories.authorization, await verifyEmail(fastify.auth, request.body.token)), detail: VERIFIED }))
 
   fastify.post('/verify-email/resend', {
     schema: {
