@@ -115,6 +115,13 @@ export interface UserRepository {
   findByUsername (username: string): Promise<UserRecord | undefined>
   /** Throws UniqueViolation when a new email or username is taken. */
   update (id: string, patch: UserPatch): Promise<UserRecord | undefined>
+  /**
+   * Newest first (by date joined, then id), at most `limit`, after the `after` position (a cursor);
+   * `query` matches a substring of the email or the username, case-insensitively.
+   */
+  list (options: { query?: string, limit: number, after?: { dateJoined: Date, id: string } }): Promise<UserRecord[]>
+  /** Deletes the user; its sessions, tokens, memberships and permissions go with it. */
+  delete (id: string): Promise<boolean>
 }
 
 export interface SessionRepository {

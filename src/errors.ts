@@ -51,6 +51,12 @@ export const errors = {
     new ProblemError(403, 'permission_denied', missing.length > 0
       ? `You do not have permission to perform this action (missing: ${missing.join(', ')}).`
       : 'You do not have permission to perform this action.'),
+  permissionDeniedBecause: (detail: string) =>
+    new ProblemError(403, 'permission_denied', detail),
+  groupExists: () =>
+    new ProblemError(409, 'group_exists', 'A group with this name already exists.', { errors: [{ field: 'name', message: 'is already taken' }] }),
+  permissionExists: () =>
+    new ProblemError(409, 'permission_exists', 'A permission with this codename already exists.', { errors: [{ field: 'codename', message: 'already exists' }] }),
   csrfFailed: () =>
     new ProblemError(403, 'csrf_failed', 'The request origin is not allowed to use the refresh cookie.'),
   emailTaken: () =>

@@ -1,5 +1,5 @@
 // The users repository on SQLite.
-import { eq, sql } from 'drizzle-orm'
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
 import { usernameKey } from '../../src/identifiers.js'
 import { UniqueViolation, type NewUser, type UserPatch, type UserRecord, type UserRepository } from '../repositories.js'
 import { users } from '../schema.js'
@@ -45,6 +45,24 @@ export function sqliteUserRepository (db: SqliteDb): UserRepository {
     async findByUsername (username) {
       const row = byUsernameKey.get({ key: usernameKey(username) })
       return row && toUser(row)
+    },
+
+    async list ({ query, limit, after }) {
+      const conditions = []
+      if (query !== undefined && query !== '') {
+        // LIKE with the wildcards of the query escaped: "a_b" matches "a_b", not "axb".
+        const pattern = `%${query.toLowerCase().replace(/[\\%_]/g, c => `\\${c}`)}%`
+        conditions.push(or(sql`${users.email} LIKE ${pattern} ESCAPE '\\'`, sql`lower(${users.username}) LIKE ${pattern} ESCAPE '\\'`))
+      }
+      if (after !== undefined) {
+        conditions.push(or(lt(users.dateJoined, after.dateJoined), and(eq(users.dateJoined, after.dateJoined), lt(users.id, after.id))))
+      }
+      const rows = db.select().from(users).where(and(...conditions)).orderBy(desc(users.dateJoined), desc(users.id)).limit(limit).all()
+      return rows.map(toUser)
+    },
+
+    async delete (id) {
+      return db.delete(users).where(eq(users.id, id)).run().changes > 0
     },
 
     async update (id: string, patch: UserPatch) {
