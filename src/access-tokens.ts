@@ -22,7 +22,6 @@ export interface AccessTokenClaims {
 /** Verification requires all of these; `token_type` must also be "access". */
 export const REQUIRED_CLAIMS = ['exp', 'iat', 'iss', 'aud', 'sub', 'jti', 'sid', 'token_type']
 
-
 export function accessTokenClaims (user: UserRecord, sessionId: string, authorization: Authorization): AccessTokenClaims {
   return {
     sub: user.id,
