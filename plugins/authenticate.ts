@@ -1,13 +1,15 @@
 // The `authenticate` guard: a valid access token in `Authorization: Bearer`, a live session, an able account.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { UserSummary } from '../db/repositories.js'
+import type { Authorization, UserSummary } from '../db/repositories.js'
 import { canAuthenticate } from '../src/account-state.js'
 import { errors } from '../src/errors.js'
 import type { VerifiedAccessToken } from './keys.js'
 
 export interface Principal {
   user: UserSummary
+  /** Groups and effective permissions as the database has them now (not as the token claims). */
+  authorization: Authorization
   sessionId: string
   claims: VerifiedAccessToken
 }
@@ -56,6 +58,6 @@ export default fp(async function authenticate (fastify) {
     if (!canAuthenticate(found.user, now)) throw errors.userInactive()
     if (found.session.revokedAt !== null) throw errors.tokenNotValid('The session of this token has been revoked.')
     if (found.session.expiresAt <= now) throw errors.tokenNotValid('The session of this token has expired.')
-    return { user: found.user, sessionId: found.session.id, claims }
+    return { user: found.user, authorization: found.authorization, sessionId: found.session.id, claims }
   })
 }, { name: 'authenticate', dependencies: ['keys', 'db', 'auth'] })
