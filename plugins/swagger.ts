@@ -28,6 +28,7 @@ export default fp(async function openapi (fastify, options: { version: string })
       tags: [
         { name: 'auth', description: 'Registration, login and tokens' },
         { name: 'account', description: 'The signed-in user: profile, password, sessions' },
+        { name: 'admin', description: 'Users, groups and permissions (permission-guarded)' },
         { name: 'keys', description: 'Public keys and discovery for token verifiers' },
         { name: 'health', description: 'Liveness and readiness probes' }
       ],

@@ -39,16 +39,47 @@ export async function register (deps: AuthDeps, input: Registration): Promise<Us
   const owner = await users.findByEmail(email)
   if (owner !== undefined && deps.config.registrationEnumerationSafe) return pretendToRegister(deps, owner, input)
   if (owner !== undefined) throw errors.emailTaken()
+  const user = await storeAccount(deps, { ...input, email })
+  await sendVerificationEmail(deps, user)
+  return user
+}
+
+export interface NewAccount extends Registration {
+  emailVerified?: boolean
+  isStaff?: boolean
+  isSuperuser?: boolean
+}
+
+/**
+ * Creates an account directly, as the operator CLI does: the password policy and the unique checks of
+ * registration, but no verification mail and no enumeration-safe pretence (the operator sees the database).
+ */
+export async function createAccount (deps: AuthDeps, input: NewAccount): Promise<UserRecord> {
+  const email = normaliseEmail(input.email)
+  assertPasswordAcceptable('password', input.password, { email, username: input.username })
+  if (await deps.repositories.users.findByEmail(email)) throw errors.emailTaken()
+  return storeAccount(deps, { ...input, email })
+}
+
+/** The username check, the hash and the insert; `input.email` is already normalised and free. */
+async function storeAccount (deps: AuthDeps, input: NewAccount): Promise<UserRecord> {
+  const { users } = deps.repositories
   if (await users.findByUsername(input.username)) throw errors.usernameTaken()
   const passwordHash = await deps.hasher.hash(input.password)
-  let user: UserRecord
   try {
-    user = await users.create({ id: randomUUID(), email, username: input.username, passwordHash, dateJoined: deps.now() })
+    return await users.create({
+      id: randomUUID(),
+      email: input.email,
+      username: input.username,
+      passwordHash,
+      dateJoined: deps.now(),
+      ...(input.emailVerified !== undefined && { emailVerified: input.emailVerified }),
+      ...(input.isStaff !== undefined && { isStaff: input.isStaff }),
+      ...(input.isSuperuser !== undefined && { isSuperuser: input.isSuperuser })
+    })
   } catch (err) {
     uniqueConflict(err)
   }
-  await sendVerificationEmail(deps, user)
-  return user
 }
 
 async function pretendToRegister (deps: AuthDeps, owner: UserRecord, input: Registration): Promise<UserRecord> {
@@ -97,4 +128,14 @@ export async function changePassword (
   const passwordHash = await deps.hasher.hash(input.newPassword)
   await deps.repositories.users.update(user.id, { passwordHash })
   await deps.repositories.sessions.revokeAll(user.id, deps.now(), 'password_changed', currentSessionId)
+}
+
+/** Sets a password without asking for the current one (the operator CLI); every session of the user is revoked. */
+export async function setPassword (deps: AuthDeps, userId: string, newPassword: string): Promise<number> {
+  const user = await deps.repositories.users.findById(userId)
+  if (user === undefined) throw errors.notFound('No such user.')
+  assertPasswordAcceptable('password', newPassword, { email: user.email, username: user.username })
+  const passwordHash = await deps.hasher.hash(newPassword)
+  await deps.repositories.users.update(user.id, { passwordHash })
+  return deps.repositories.sessions.revokeAll(user.id, deps.now(), 'password_set')
 }

@@ -39,8 +39,10 @@ function encodeCursor (user: UserRecord): string {
 
 function decodeCursor (cursor: string): { dateJoined: Date, id: string } {
   const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':')
-  if (!/^\d+$/.test(ms ?? '') || !id) throw errors.validation([{ field: 'cursor', message: 'is not a cursor from a previous page' }])
-  return { dateJoined: new Date(Number(ms)), id }
+  // A timestamp past what Date holds would be an Invalid Date, compared as NULL: an empty page, not a 400.
+  const dateJoined = new Date(/^\d{1,15}$/.test(ms ?? '') ? Number(ms) : Number.NaN)
+  if (Number.isNaN(dateJoined.getTime()) || !id) throw errors.validation([{ field: 'cursor', message: 'is not a cursor from a previous page' }])
+  return { dateJoined, id }
 }
 
 export async function listUsers (deps: AuthDeps, options: { q?: string, limit: number, cursor?: string }): Promise<{ items: AdminUserView[], next_cursor: string | null }> {
@@ -94,6 +96,10 @@ export async function banUser (deps: AuthDeps, actor: Actor, id: string, ban: { 
   const target = await findUser(deps, id)
   assertMayManage(actor, target, 'ban')
   const now = deps.now()
+  // A leap second passes the date-time format but is an Invalid Date, which would be stored as NULL: a ban without end.
+  if (ban.until !== undefined && Number.isNaN(ban.until.getTime())) {
+    throw errors.validation([{ field: 'until', message: 'must be a date-time that exists (no leap seconds)' }])
+  }
   if (ban.until !== undefined && ban.until <= now) {
     throw errors.validation([{ field: 'until', message: 'must be in the future (leave it out for a ban without end)' }])
   }

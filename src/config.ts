@@ -1,4 +1,5 @@
 // The service configuration: its schema, and loadConfig(env) that reads and validates the environment.
+import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
@@ -153,8 +154,13 @@ function trustProxy (env: Env): boolean | number | string[] {
     return Number(raw)
   }
   const entries = raw.split(',').map(s => s.trim()).filter(Boolean)
+  if (entries.length === 0) throw new ConfigError('TRUST_PROXY', 'must name at least one address')
   for (const entry of entries) {
-    if (!/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(entry)) {
+    // Checked here, not left to Fastify: a bad entry would otherwise crash the start with a bare TypeError.
+    const [address, bits, ...rest] = entry.split('/')
+    const family = isIP(address)
+    const prefixOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32))
+    if (family === 0 || rest.length > 0 || !prefixOk) {
       throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count, or addresses/CIDRs such as 127.0.0.1,10.0.0.0/8, got "${entry}"`)
     }
   }
@@ -182,6 +188,16 @@ function smtpUrl (env: Env): string | undefined {
   }
   if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') {
     throw new ConfigError('SMTP_URL', 'must start with smtp:// or smtps://')
+  }
+  if (parsed.hostname === '') throw new ConfigError('SMTP_URL', 'must name a host, such as smtp://user:pass@host:587')
+  return raw
+}
+
+/** The From header: an address, or a display name with the address in angle brackets. */
+function mailFrom (env: Env, fallback: string): string {
+  const raw = read(env, 'MAIL_FROM') ?? fallback
+  if (!/^(?:[^<>]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/.test(raw)) {
+    throw new ConfigError('MAIL_FROM', `must be an address such as no-reply@example.com or Portcullis <no-reply@example.com>, got "${raw}"`)
   }
   return raw
 }
@@ -256,7 +272,7 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     pruneIntervalSeconds: duration(env, 'PRUNE_INTERVAL', '60s', 0),
     ...(smtp !== undefined && { smtpUrl: smtp }),
-    mailFrom: read(env, 'MAIL_FROM') ?? `Portcullis <no-reply@${new URL(publicUrl).hostname}>`,
+    mailFrom: mailFrom(env, `Portcullis <no-reply@${new URL(publicUrl).hostname}>`),
     verifyEmailUrl: url(env, 'VERIFY_EMAIL_URL', `${publicUrl}/api/auth/verify-email`),
     resetPasswordUrl: url(env, 'RESET_PASSWORD_URL', `${publicUrl}/api/auth/password/reset/confirm`),
     verifyEmailTtl: duration(env, 'VERIFY_EMAIL_TTL', '48h', 60),

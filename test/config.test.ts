@@ -77,8 +77,53 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ BCRYPT_COST: '3' }, 'BCRYPT_COST'],
   [{ BCRYPT_COST: '10.5' }, 'BCRYPT_COST'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
-  [{ HASH_WORKERS: '0' }, 'HASH_WORKERS']
+  [{ HASH_WORKERS: '0' }, 'HASH_WORKERS'],
+  [{ SMTP_URL: 'not a url' }, 'SMTP_URL'],
+  [{ SMTP_URL: 'http://mail.example.com' }, 'SMTP_URL'],
+  [{ SMTP_URL: 'smtp://' }, 'SMTP_URL'],
+  [{ MAIL_FROM: 'ab' }, 'MAIL_FROM'],
+  [{ MAIL_FROM: 'Portcullis' }, 'MAIL_FROM'],
+  [{ MAIL_FROM: 'Portcullis <no-reply>' }, 'MAIL_FROM'],
+  [{ VERIFY_EMAIL_URL: 'not a url' }, 'VERIFY_EMAIL_URL'],
+  [{ VERIFY_EMAIL_URL: 'javascript:alert(1)' }, 'VERIFY_EMAIL_URL'],
+  [{ RESET_PASSWORD_URL: '/reset' }, 'RESET_PASSWORD_URL'],
+  [{ RESET_PASSWORD_URL: 'ftp://example.com/reset' }, 'RESET_PASSWORD_URL'],
+  [{ VERIFY_EMAIL_TTL: 'two days' }, 'VERIFY_EMAIL_TTL'],
+  [{ VERIFY_EMAIL_TTL: '59s' }, 'VERIFY_EMAIL_TTL'],
+  [{ PASSWORD_RESET_TTL: '1.5h' }, 'PASSWORD_RESET_TTL'],
+  [{ PASSWORD_RESET_TTL: '0' }, 'PASSWORD_RESET_TTL'],
+  [{ REQUIRE_EMAIL_VERIFICATION: 'maybe' }, 'REQUIRE_EMAIL_VERIFICATION'],
+  [{ REGISTRATION_ENUMERATION_SAFE: 'sometimes' }, 'REGISTRATION_ENUMERATION_SAFE'],
+  [{ MAIL_RETRY_DELAYS: '1s,soon' }, 'MAIL_RETRY_DELAYS'],
+  [{ MAIL_RETRY_DELAYS: '1s,,10s' }, 'MAIL_RETRY_DELAYS'],
+  [{ MAIL_RETRY_DELAYS: '-1s' }, 'MAIL_RETRY_DELAYS'],
+  [{ TRUST_PROXY: '0' }, 'TRUST_PROXY'],
+  [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY'],
+  [{ TRUST_PROXY: 'proxy.internal' }, 'TRUST_PROXY'],
+  [{ TRUST_PROXY: 'cafe' }, 'TRUST_PROXY'],
+  [{ TRUST_PROXY: '300.1.1.1' }, 'TRUST_PROXY'],
+  [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],
+  [{ TRUST_PROXY: '10.0.0.0/8/8' }, 'TRUST_PROXY'],
+  [{ TRUST_PROXY: 'fd00::/129' }, 'TRUST_PROXY'],
+  [{ TRUST_PROXY: '127.0.0.1, 10.0.0.0/x' }, 'TRUST_PROXY'],
+  [{ TRUST_PROXY: ',' }, 'TRUST_PROXY'],
+  [{ TRUST_PROXY: '-1' }, 'TRUST_PROXY']
 ]
+
+const RATE_LIMIT_VARIABLES = [
+  'RATE_LIMIT_LOGIN_ACCOUNT',
+  'RATE_LIMIT_LOGIN_IP',
+  'RATE_LIMIT_REGISTER_IP',
+  'RATE_LIMIT_EMAIL_IP',
+  'RATE_LIMIT_EMAIL_ADDRESS',
+  'RATE_LIMIT_TOKEN_IP',
+  'RATE_LIMIT_REFRESH_IP'
+]
+for (const variable of RATE_LIMIT_VARIABLES) {
+  for (const value of ['5', 'five/5m', '5/', '/5m', '5/forever', '5/0', '5/1.5m', '-1/5m', '5/5m/1', '5 per 5m', 'on']) {
+    bad.push([{ [variable]: value }, variable])
+  }
+}
 
 for (const [env, variable] of bad) {
   t.test(`${JSON.stringify(env)} is refused naming ${variable}`, async t => {
@@ -115,4 +160,116 @@ t.test('durations', async t => {
   t.equal(parseDuration('1.5h'), undefined)
   t.equal(parseDuration('soon'), undefined)
   t.equal(parseDuration(''), undefined)
+})
+
+t.test('defaults of the mail, proxy and abuse-limit variables', async t => {
+  const config = loadConfig({})
+  t.equal(config.smtpUrl, undefined, 'no SMTP: mails go to the log')
+  t.notOk('smtpUrl' in config)
+  t.equal(config.mailFrom, 'Portcullis <no-reply@localhost>')
+  t.equal(config.verifyEmailUrl, 'http://localhost:3000/api/auth/verify-email')
+  t.equal(config.resetPasswordUrl, 'http://localhost:3000/api/auth/password/reset/confirm')
+  t.equal(config.verifyEmailTtl, 48 * 3600)
+  t.equal(config.passwordResetTtl, 3600)
+  t.equal(config.requireEmailVerification, false)
+  t.equal(config.registrationEnumerationSafe, false)
+  t.same(config.mailRetryDelays, [2000, 10_000, 60_000])
+  t.equal(config.trustProxy, false, 'X-Forwarded-For is not believed unless configured')
+  t.same(config.rateLimits, {
+    loginFailuresPerAccount: { max: 5, windowSeconds: 300 },
+    loginFailuresPerIp: { max: 30, windowSeconds: 60 },
+    registerPerIp: { max: 20, windowSeconds: 60 },
+    emailPerIp: { max: 20, windowSeconds: 60 },
+    emailPerAddress: { max: 5, windowSeconds: 60 },
+    tokenPerIp: { max: 30, windowSeconds: 60 },
+    refreshPerIp: { max: 300, windowSeconds: 60 }
+  })
+})
+
+t.test('the mail defaults follow PUBLIC_URL', async t => {
+  const config = loadConfig({ PUBLIC_URL: 'https://auth.example.com/' })
+  t.equal(config.mailFrom, 'Portcullis <no-reply@auth.example.com>')
+  t.equal(config.verifyEmailUrl, 'https://auth.example.com/api/auth/verify-email')
+  t.equal(config.resetPasswordUrl, 'https://auth.example.com/api/auth/password/reset/confirm')
+})
+
+t.test('the mail variables are read', async t => {
+  const config = loadConfig({
+    SMTP_URL: 'smtps://user:secret@mail.example.com:465',
+    MAIL_FROM: 'Example Accounts <accounts@example.com>',
+    VERIFY_EMAIL_URL: 'https://app.example.com/verify/',
+    RESET_PASSWORD_URL: 'https://app.example.com/reset',
+    VERIFY_EMAIL_TTL: '1d',
+    PASSWORD_RESET_TTL: '30m',
+    REQUIRE_EMAIL_VERIFICATION: 'true',
+    REGISTRATION_ENUMERATION_SAFE: 'yes',
+    MAIL_RETRY_DELAYS: '1s, 30s ,5m'
+  })
+  t.equal(config.smtpUrl, 'smtps://user:secret@mail.example.com:465')
+  t.equal(config.mailFrom, 'Example Accounts <accounts@example.com>')
+  t.equal(config.verifyEmailUrl, 'https://app.example.com/verify', 'trailing slash dropped')
+  t.equal(config.resetPasswordUrl, 'https://app.example.com/reset')
+  t.equal(config.verifyEmailTtl, 86400)
+  t.equal(config.passwordResetTtl, 1800)
+  t.equal(config.requireEmailVerification, true)
+  t.equal(config.registrationEnumerationSafe, true)
+  t.same(config.mailRetryDelays, [1000, 30_000, 300_000])
+})
+
+t.test('SMTP_URL takes smtp:// too, and MAIL_FROM a bare address', async t => {
+  const config = loadConfig({ SMTP_URL: 'smtp://localhost:2525', MAIL_FROM: 'no-reply@example.com' })
+  t.equal(config.smtpUrl, 'smtp://localhost:2525')
+  t.equal(config.mailFrom, 'no-reply@example.com')
+})
+
+t.test('MAIL_RETRY_DELAYS "none" turns retries off', async t => {
+  t.same(loadConfig({ MAIL_RETRY_DELAYS: 'none' }).mailRetryDelays, [])
+  t.same(loadConfig({ MAIL_RETRY_DELAYS: 'NONE' }).mailRetryDelays, [])
+  t.same(loadConfig({ MAIL_RETRY_DELAYS: '0' }).mailRetryDelays, [0])
+  t.same(loadConfig({ MAIL_RETRY_DELAYS: '' }).mailRetryDelays, [2000, 10_000, 60_000], 'empty means the default')
+})
+
+t.test('the email verification and reset TTLs are at least a minute', async t => {
+  t.equal(loadConfig({ VERIFY_EMAIL_TTL: '60' }).verifyEmailTtl, 60)
+  t.equal(loadConfig({ PASSWORD_RESET_TTL: '1m' }).passwordResetTtl, 60)
+})
+
+t.test('RATE_LIMIT_* variables are <count>/<duration> or off', async t => {
+  const config = loadConfig({
+    RATE_LIMIT_LOGIN_ACCOUNT: '10/15m',
+    RATE_LIMIT_LOGIN_IP: '100 / 1h',
+    RATE_LIMIT_REGISTER_IP: '3/30s',
+    RATE_LIMIT_EMAIL_IP: '7/90',
+    RATE_LIMIT_EMAIL_ADDRESS: '1/1d',
+    RATE_LIMIT_TOKEN_IP: 'off',
+    RATE_LIMIT_REFRESH_IP: '0'
+  })
+  t.same(config.rateLimits, {
+    loginFailuresPerAccount: { max: 10, windowSeconds: 900 },
+    loginFailuresPerIp: { max: 100, windowSeconds: 3600 },
+    registerPerIp: { max: 3, windowSeconds: 30 },
+    emailPerIp: { max: 7, windowSeconds: 90 },
+    emailPerAddress: { max: 1, windowSeconds: 86400 },
+    tokenPerIp: { max: 0, windowSeconds: 60 },
+    refreshPerIp: { max: 0, windowSeconds: 60 }
+  })
+})
+
+t.test('"off" is case-insensitive and a count of 0 is off too', async t => {
+  for (const value of ['off', 'OFF', ' Off ', '0', '0/5m']) {
+    t.equal(loadConfig({ RATE_LIMIT_LOGIN_ACCOUNT: value }).rateLimits.loginFailuresPerAccount.max, 0, value)
+  }
+  t.same(loadConfig({ RATE_LIMIT_LOGIN_ACCOUNT: '' }).rateLimits.loginFailuresPerAccount, { max: 5, windowSeconds: 300 }, 'empty means the default')
+})
+
+t.test('TRUST_PROXY is true, false, a hop count, or addresses and CIDRs', async t => {
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: 'TRUE' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
+  t.equal(loadConfig({ TRUST_PROXY: '' }).trustProxy, false)
+  t.equal(loadConfig({ TRUST_PROXY: '1' }).trustProxy, 1)
+  t.equal(loadConfig({ TRUST_PROXY: '3' }).trustProxy, 3)
+  t.same(loadConfig({ TRUST_PROXY: '127.0.0.1' }).trustProxy, ['127.0.0.1'])
+  t.same(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,,192.168.0.0/16' }).trustProxy, ['127.0.0.1', '10.0.0.0/8', '192.168.0.0/16'])
+  t.same(loadConfig({ TRUST_PROXY: '::1,fd00::/8,10.0.0.0/32' }).trustProxy, ['::1', 'fd00::/8', '10.0.0.0/32'])
 })

@@ -51,8 +51,9 @@ export function sqliteUserRepository (db: SqliteDb): UserRepository {
       const conditions = []
       if (query !== undefined && query !== '') {
         // LIKE with the wildcards of the query escaped: "a_b" matches "a_b", not "axb".
-        const pattern = `%${query.toLowerCase().replace(/[\\%_]/g, c => `\\${c}`)}%`
-        conditions.push(or(sql`${users.email} LIKE ${pattern} ESCAPE '\\'`, sql`lower(${users.username}) LIKE ${pattern} ESCAPE '\\'`))
+        const like = (text: string) => `%${text.replace(/[\\%_]/g, c => `\\${c}`)}%`
+        // Usernames through their key (case-folded in JS): SQLite's lower() folds ASCII only, so "Ünal" would not find "Ünal".
+        conditions.push(or(sql`${users.email} LIKE ${like(query.toLowerCase())} ESCAPE '\\'`, sql`${users.usernameKey} LIKE ${like(usernameKey(query))} ESCAPE '\\'`))
       }
       if (after !== undefined) {
         conditions.push(or(lt(users.dateJoined, after.dateJoined), and(eq(users.dateJoined, after.dateJoined), lt(users.id, after.id))))

@@ -37,8 +37,10 @@ function layout (greeting: string, paragraphs: string[], action?: { label: strin
 }
 
 function hours (seconds: number): string {
-  const h = Math.round(seconds / 3600)
-  return h >= 1 ? `${h} hour${h === 1 ? '' : 's'}` : `${Math.round(seconds / 60)} minutes`
+  // Never round up: a 30-minute link must not be announced as lasting an hour.
+  if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}`
+  const m = Math.floor(seconds / 60)
+  return `${m} minute${m === 1 ? '' : 's'}`
 }
 
 export function verifyEmailMail (username: string, link: string, ttlSeconds: number): Mail {

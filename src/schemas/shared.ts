@@ -46,6 +46,15 @@ export const User = Type.Object({
 }, { $id: 'User', additionalProperties: false, description: 'A user account. Never contains the password or its hash.' })
 export type User = Static<typeof User>
 
+/** The user as the admin API shows it: the profile plus the ban, which the user's own view leaves out. */
+export const AdminUser = Type.Object({
+  ...User.properties,
+  is_banned: Type.Boolean({ description: 'Whether a ban was set. It applies while `banned_until` is null or in the future.' }),
+  ban_reason: nullable(Type.String({ description: 'Why the user was banned, for staff; null when not banned or no reason was given.' })),
+  banned_until: nullable(Type.String({ format: 'date-time', description: 'When the ban ends; null for a ban without end, or when not banned.' }))
+}, { $id: 'AdminUser', additionalProperties: false, description: 'A user account as staff see it. Never contains the password or its hash.' })
+export type AdminUser = Static<typeof AdminUser>
+
 export const TokenPair = Type.Object({
   access: Type.String({ description: 'The access JWT, for `Authorization: Bearer`.' }),
   refresh: Type.Optional(Type.String({ description: 'The refresh token (also set as the `refresh_token` cookie). Absent when the deployment delivers it by cookie only.' })),
@@ -62,4 +71,4 @@ export const Detail = Type.Object({
   detail: Type.String({ description: 'A short message for people.' })
 }, { $id: 'Detail', additionalProperties: false })
 
-export const sharedSchemas = [FieldError, Problem, User, TokenPair, LoginResponse, Detail]
+export const sharedSchemas = [FieldError, Problem, User, AdminUser, TokenPair, LoginResponse, Detail]

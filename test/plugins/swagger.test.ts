@@ -31,14 +31,19 @@ interface OpenApiDocument {
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
 
+const ADMIN_OPERATIONS = [
+  'banUser', 'createGroup', 'createPermission', 'deleteGroup', 'deleteUser', 'getGroup', 'getUser', 'listGroups',
+  'listPermissions', 'listUsers', 'setUserGroups', 'setUserPermissions', 'unbanUser', 'updateGroup', 'updateUser'
+]
+
 const EXPECTED_OPERATIONS = [
   'changePassword', 'checkPasswordResetToken', 'confirmPasswordReset', 'getDiscoveryDocument', 'getJwks',
   'getLiveness', 'getMe', 'getReadiness', 'listSessions', 'login', 'logout', 'logoutAll', 'refreshToken',
   'register', 'requestPasswordReset', 'resendVerificationEmail', 'revokeSession', 'updateMe', 'verifyEmail',
-  'verifyEmailByLink', 'verifyToken'
-]
+  'verifyEmailByLink', 'verifyToken', ...ADMIN_OPERATIONS
+].sort()
 
-const PROTECTED_OPERATIONS = ['changePassword', 'getMe', 'listSessions', 'logoutAll', 'revokeSession', 'updateMe']
+const PROTECTED_OPERATIONS = ['changePassword', 'getMe', 'listSessions', 'logoutAll', 'revokeSession', 'updateMe', ...ADMIN_OPERATIONS]
 
 async function openapi (app: FastifyInstance): Promise<OpenApiDocument> {
   const res = await app.inject({ url: '/docs/json' })
@@ -196,7 +201,7 @@ t.test('no request body schema accepts unknown fields', async t => {
       for (const [at, schema] of objects) t.equal(schema.additionalProperties, false, `${at} is closed`)
     }
   }
-  t.equal(bodies, 11, 'register, login, refresh, verify, logout, password change, PATCH me, verify-email, resend, reset and reset confirm take a body')
+  t.equal(bodies, 18, 'register, login, refresh, verify, logout, password change, PATCH me, verify-email, resend, reset and reset confirm take a body, and seven admin operations')
 })
 
 t.test('the optional bodies of refresh and logout are not marked required', async t => {
@@ -205,9 +210,30 @@ t.test('the optional bodies of refresh and logout are not marked required', asyn
   // Browsers send the refresh cookie and no body: a generated client must not be forced to send one.
   t.equal(byId.get('refreshToken')?.requestBody?.required, false)
   t.equal(byId.get('logout')?.requestBody?.required, false)
+  t.equal(byId.get('banUser')?.requestBody?.required, false, 'a ban needs neither reason nor end')
   t.equal(byId.get('login')?.requestBody?.required, true)
   const noBody = await app.inject({ method: 'POST', url: '/api/auth/logout' })
   t.equal(noBody.statusCode, 204, 'logout without a body works, as documented')
+})
+
+t.test('the admin operations are tagged admin, name their permission and document 401 and 403', async t => {
+  const app = await build(t)
+  const doc = await openapi(app)
+  const admin = operations(doc).filter(({ path }) => path.startsWith('/api/admin/'))
+  t.same(admin.map(({ op }) => op.operationId).sort(), ADMIN_OPERATIONS)
+  for (const { method, path, op } of admin) {
+    const name = `${method.toUpperCase()} ${path}`
+    t.same(op.tags, ['admin'], `${name} is tagged admin`)
+    t.match((op as { description?: string }).description, /Requires `[a-z]+\.[a-z]+`/, `${name} names its permission`)
+    for (const code of ['401', '403']) t.ok(op.responses?.[code], `${name} documents ${code}`)
+    if (path.includes('{id}')) t.ok(op.responses?.['404'], `${name} documents 404`)
+  }
+  for (const name of ['AdminUser', 'UserPage', 'Group', 'Permission']) t.ok(doc.components.schemas[name], `${name} is a component`)
+  const adminUser = resolve(doc, doc.components.schemas.AdminUser)
+  for (const field of ['is_banned', 'ban_reason', 'banned_until', 'email', 'permissions']) t.ok(adminUser.properties?.[field], `AdminUser has ${field}`)
+  const list = doc.paths['/api/admin/users'].get as Operation & { parameters: Array<{ name: string, in: string, schema: JsonSchema }> }
+  t.same(list.parameters.map(p => `${p.in}:${p.name}`).sort(), ['query:cursor', 'query:limit', 'query:q'])
+  t.equal(list.parameters.find(p => p.name === 'limit')?.schema.type, 'integer', 'limit is documented as an integer')
 })
 
 t.test('GET /docs serves the Swagger UI as HTML', async t => {

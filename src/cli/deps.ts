@@ -1,0 +1,63 @@
+// The domain's dependencies for the CLI: the server's database and password rules, no mail, no tokens.
+import type { AuthDeps } from '../auth-deps.js'
+import type { Config } from '../config.js'
+import type { LoginThrottle } from '../login-throttle.js'
+import type { Mailer } from '../mail/mailer.js'
+import { createPasswordHasher, type PasswordHasher } from '../password-hasher.js'
+import { openDatabase, sqliteRepositories } from '../../db/sqlite/index.js'
+
+export interface CliDeps {
+  deps: AuthDeps
+  /** Stops the hashing thread and closes the database; the process cannot exit before. */
+  close (): Promise<void>
+}
+
+/** Opens DATABASE_URL (applying pending migrations, as the server does). `log` gets notes for the operator. */
+export function openCliDeps (config: Config, log: (line: string) => void): CliDeps {
+  const db = openDatabase(config.databaseUrl)
+
+  // One thread at the configured cost, started only by a command that hashes.
+  let pool: PasswordHasher | undefined
+  const pooled = () => (pool ??= createPasswordHasher({ cost: config.bcryptCost, threads: 1 }))
+  const hasher: PasswordHasher = {
+    hash: password => pooled().hash(password),
+    verify: (password, hash) => pooled().verify(password, hash),
+    needsRehash: hash => pooled().needsRehash(hash),
+    close: async () => { await pool?.close() }
+  }
+
+  // No command mails today; should one start to, the operator hears that nothing was sent.
+  const mailer: Mailer = {
+    send (message) {
+      log(`No mail is sent from the CLI: "${message.subject}" to ${message.to} was dropped.`)
+    },
+    async close () {}
+  }
+
+  // The CLI never logs anyone in.
+  const loginThrottle: LoginThrottle = {
+    async assertAllowed () {},
+    async recordFailure () {},
+    async recordSuccess () {}
+  }
+
+  const deps: AuthDeps = {
+    config,
+    repositories: sqliteRepositories(db),
+    hasher,
+    mailer,
+    loginThrottle,
+    signAccessToken () {
+      throw new Error('The CLI does not issue access tokens.')
+    },
+    now: () => new Date()
+  }
+
+  return {
+    deps,
+    async close () {
+      await hasher.close()
+      db.$client.close()
+    }
+  }
+}

@@ -1,0 +1,30 @@
+// Schemas the admin API's route files share: path ids, permission codenames and group names.
+import { Type } from '@sinclair/typebox'
+
+export const UserParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64, description: 'The user id.' })
+})
+
+export const GroupParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64, description: 'The group id.' })
+})
+
+export const Codename = Type.String({
+  minLength: 3,
+  maxLength: 100,
+  pattern: '^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$',
+  description: 'A permission codename, `<area>.<action>` in lower case: letters, digits and `_`.',
+  examples: ['posts.add']
+})
+
+export const GroupName = Type.String({
+  minLength: 1,
+  maxLength: 150,
+  // No control or format characters: names are joined with U+001F when read back from SQLite, and
+  // invisible characters would let two groups look alike in a staff screen.
+  pattern: '^[^\\p{C}]+$',
+  description: '1 to 150 characters, no control or invisible formatting characters; unique.',
+  examples: ['editors']
+})
+
+export const BAD_ID: [number, string] = [400, '`validation_failed`: the id is malformed.']

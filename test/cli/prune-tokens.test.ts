@@ -1,0 +1,43 @@
+// prune-tokens as a child process: dead sessions, refresh tokens and one-time tokens go, live ones stay.
+import t from 'tap'
+import { build, loginUser } from '../helper.js'
+import { portcullis, tempDatabase } from './run.js'
+
+t.test('prune-tokens deletes what is dead in batches until none is left, and says how many', async t => {
+  const db = tempDatabase(t)
+  const count = (table: string) => db.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)[0].n
+  // Logins a month ago: their sessions, refresh tokens and verification tokens have all expired since.
+  let clock = new Date(Date.now() - 30 * 86400_000)
+  const app = await build(t, {}, { now: () => clock, env: { DATABASE_URL: db.url } })
+  const old = await loginUser(app)
+  await loginUser(app)
+  await loginUser(app)
+  const rotated = await app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: old.refresh } })
+  t.equal(rotated.statusCode, 200)
+  // Today: one live session, and one just logged out (kept while its access tokens may live).
+  clock = new Date()
+  const live = await loginUser(app)
+  const loggedOut = await loginUser(app)
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/logout', payload: { refresh: loggedOut.refresh } })).statusCode, 204)
+  t.equal(count('sessions'), 5)
+  t.equal(count('refresh_tokens'), 6)
+  t.equal(count('one_time_tokens'), 5)
+
+  const pruned = await portcullis(['prune-tokens', '--batch-size', '1'], db.env)
+  t.equal(pruned.code, 0, pruned.stderr)
+  const match = /^Deleted (\d+): (\d+) expired or revoked sessions and refresh tokens, (\d+) used or expired one-time tokens\.\n$/.exec(pruned.stdout)
+  t.ok(match, pruned.stdout)
+  const [total, sessions, oneTime] = (match ?? []).slice(1).map(Number)
+  t.equal(oneTime, 3, 'the three verification tokens of a month ago')
+  t.ok(sessions >= 3, 'at least the three dead sessions (their tokens may go with them)')
+  t.equal(total, sessions + oneTime)
+  t.equal(count('sessions'), 2, 'the live and the just-revoked session stay')
+  t.equal(count('refresh_tokens'), 2)
+  t.equal(count('one_time_tokens'), 2)
+
+  const refreshed = await app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: live.refresh } })
+  t.equal(refreshed.statusCode, 200, 'the live session still works')
+
+  const again = await portcullis(['prune-tokens'], db.env)
+  t.equal(again.stdout, 'Deleted 0: 0 expired or revoked sessions and refresh tokens, 0 used or expired one-time tokens.\n')
+})
