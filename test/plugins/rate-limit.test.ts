@@ -4,7 +4,7 @@ import configPlugin from '../../plugins/config.js'
 import errorHandlerPlugin from '../../plugins/error-handler.js'
 import rateLimitPlugin from '../../plugins/rate-limit.js'
 import { createMemoryAttemptStore, type AttemptStore } from '../../src/attempt-counter.js'
-import { build, newUser, registerUser, loginUser, testConfig, PASSWORD } from '../helper.js'
+import { build, newUser, registerUser, testConfig, PASSWORD } from '../helper.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 type Reply = Awaited<ReturnType<FastifyInstance['inject']>>
@@ -183,29 +183,6 @@ t.test('failures on many accounts from one address limit that address, not anoth
   t.equal(elsewhere.statusCode, 200, 'the account itself is not limited from another address')
 })
 
-t.test('the address limit lifts when its window has passed', async t => {
-  let clock = START
-  const app = await build(t, {}, { now: () => clock, env: { RATE_LIMIT_LOGIN_IP: '2/1m' } })
-  const user = await registerUser(app)
-  await login(app, { email: 'a@example.com', password: 'wrong password' }, '10.0.0.5')
-  await login(app, { email: 'b@example.com', password: 'wrong password' }, '10.0.0.5')
-  assertLimited(t, await login(app, { email: user.email, password: PASSWORD }, '10.0.0.5'), 60)
-  clock = new Date(START.getTime() + 60_000)
-  t.equal((await login(app, { email: user.email, password: PASSWORD }, '10.0.0.5')).statusCode, 200)
-})
-
-t.test('a success does not clear the failures of the address', async t => {
-  const app = await build(t, {}, { now: () => START, env: { RATE_LIMIT_LOGIN_IP: '3/1m' } })
-  const user = await registerUser(app)
-  await login(app, { email: 'a@example.com', password: 'wrong password' }, '10.0.0.5')
-  await login(app, { email: 'b@example.com', password: 'wrong password' }, '10.0.0.5')
-  t.equal((await login(app, { email: user.email, password: PASSWORD }, '10.0.0.5')).statusCode, 200)
-  t.equal((await login(app, { email: 'c@example.com', password: 'wrong password' }, '10.0.0.5')).statusCode, 401)
-  assertLimited(t, await login(app, { email: user.email, password: PASSWORD }, '10.0.0.5'), 60)
-})
-
-// Registration, refresh and the token routes, per address
-
 t.test('registration is limited per address', async t => {
   const app = await build(t, {}, { env: { RATE_LIMIT_REGISTER_IP: '2/1m' } })
   const register = (remoteAddress: string) => app.inject({ method: 'POST', url: '/api/auth/register', payload: newUser(), remoteAddress })
@@ -225,12 +202,11 @@ t.test('the default registration limit is 20 a minute per address', async t => {
 
 t.test('token refresh is limited per address', async t => {
   const app = await build(t, {}, { env: { RATE_LIMIT_REFRESH_IP: '2/1m' } })
-  const user = await loginUser(app)
-  const refresh = (token: string, remoteAddress: string) => app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: token }, remoteAddress })
-  t.equal((await refresh('not a token', '10.0.0.7')).statusCode, 401)
-  t.equal((await refresh('not a token', '10.0.0.7')).statusCode, 401)
-  assertLimited(t, await refresh(user.refresh, '10.0.0.7'), 60)
-  t.equal((await refresh(user.refresh, '10.0.0.8')).statusCode, 200, 'the same token works from another address')
+  const refresh = (remoteAddress: string) => app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: 'not a token' }, remoteAddress })
+  t.equal((await refresh('10.0.0.7')).statusCode, 401)
+  t.equal((await refresh('10.0.0.7')).statusCode, 401)
+  assertLimited(t, await refresh('10.0.0.7'), 60)
+  t.equal((await refresh('10.0.0.8')).statusCode, 401, 'another address is answered')
 })
 
 t.test('the verification and reset-confirmation routes are limited per address', async t => {
@@ -264,30 +240,20 @@ t.test('"off" turns a per-address limit off, and leaves no rate-limit headers', 
 
 // Reset and resend: per target address and per client address
 
-t.test('password reset is limited per target address, from any number of client addresses', async t => {
+t.test('password reset is limited per target address from any client address, with the same 429 for unknown addresses', async t => {
   const app = await build(t, {}, { env: { RATE_LIMIT_EMAIL_ADDRESS: '3/1m' } })
   const victim = await registerUser(app)
   for (let i = 0; i < 3; i++) {
     t.equal((await resetRequest(app, victim.email, `10.0.1.${i}`)).statusCode, 202)
-  }
-  const limited = await resetRequest(app, victim.email.toUpperCase(), '10.0.1.99')
-  assertLimited(t, limited, 60)
-  t.equal((await resetRequest(app, 'someone.else@example.com', '10.0.1.99')).statusCode, 202, 'another address is not limited')
-})
-
-t.test('a limited reset answers an unknown address exactly like an existing one', async t => {
-  const app = await build(t, {}, { env: { RATE_LIMIT_EMAIL_ADDRESS: '2/1m' } })
-  const victim = await registerUser(app)
-  for (let i = 0; i < 2; i++) {
-    t.equal((await resetRequest(app, victim.email, `10.0.1.${i}`)).statusCode, 202)
     t.equal((await resetRequest(app, 'nobody@example.com', `10.0.1.${i}`)).statusCode, 202)
   }
-  const known = await resetRequest(app, victim.email, '10.0.1.50')
-  const unknown = await resetRequest(app, 'nobody@example.com', '10.0.1.50')
+  const known = await resetRequest(app, victim.email.toUpperCase(), '10.0.1.99')
+  const unknown = await resetRequest(app, 'nobody@example.com', '10.0.1.99')
   assertLimited(t, known, 60)
   assertLimited(t, unknown, 60)
-  t.same(withoutSeconds(unknown), withoutSeconds(known))
+  t.same(withoutSeconds(unknown), withoutSeconds(known), 'an unknown address cannot be told from a known one by its 429')
   t.same(Object.keys(unknown.headers).sort(), Object.keys(known.headers).sort(), 'the same headers')
+  t.equal((await resetRequest(app, 'someone.else@example.com', '10.0.1.99')).statusCode, 202, 'another address is not limited')
 })
 
 t.test('resending the verification mail is limited per target address, with the same 429 for unknown addresses', async t => {

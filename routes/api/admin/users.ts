@@ -12,7 +12,7 @@ const DEFAULT_PAGE_SIZE = 50
 // Closed, unlike a mail link's query: a misspelt filter (`?query=ada`) must not quietly list everyone.
 export const ListUsersQuery = Type.Object({
   // No control characters: SQLite's LIKE stops at a NUL, so `q=%00` would match everyone.
-  q: Type.Optional(Type.String({ maxLength: 254, pattern: '^[^\\p{Cc}]*$', description: 'Case-insensitive substring of the email or the username; `%` and `_` match themselves.', examples: ['ada'] })),
+  q: Type.Optional(Type.String({ maxLength: 254, pattern: '^[^\\p{Cc}]*$', description: 'Case-insensitive substring of the email or the username; `%` and `_` match themselves; no control characters.', examples: ['ada'] })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: DEFAULT_PAGE_SIZE, description: 'Page size, 1 to 200.' })),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'The `next_cursor` of the previous page; leave out for the first page.' }))
 }, { additionalProperties: false })
