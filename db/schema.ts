@@ -131,3 +131,36 @@ export const userPermissions = sqliteTable('user_permissions', {
 }, t => [
   primaryKey({ columns: [t.userId, t.codename] })
 ])
+
+/** A provider identity (Google, GitHub) linked to a user: matched by the provider's user id, never by email. */
+export const socialAccounts = sqliteTable('social_accounts', {
+  id: text().primaryKey(),
+  provider: text().notNull(),
+  providerUserId: text().notNull(),
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  /** The address the provider reported at the last login, for operators. */
+  email: text(),
+  linkedAt: timestamp().notNull(),
+  lastLoginAt: timestamp()
+}, t => [
+  uniqueIndex('social_accounts_provider_user_unique').on(t.provider, t.providerUserId),
+  // One identity per provider per user: unlinking names the provider only.
+  uniqueIndex('social_accounts_user_provider_unique').on(t.userId, t.provider)
+])
+
+/**
+ * A server-driven social login between the redirect to the provider and its callback: the PKCE
+ * verifier and the nonce never leave the server; single-use, expiring in minutes.
+ */
+export const socialLoginStates = sqliteTable('social_login_states', {
+  /** SHA-256 of the `state` parameter. */
+  stateHash: text().primaryKey(),
+  provider: text().notNull(),
+  codeVerifier: text().notNull(),
+  nonce: text(),
+  redirectTo: text().notNull(),
+  createdAt: timestamp().notNull(),
+  expiresAt: timestamp().notNull()
+}, t => [
+  index('social_login_states_expires_at_idx').on(t.expiresAt)
+])
