@@ -164,3 +164,44 @@ export const socialLoginStates = sqliteTable('social_login_states', {
 }, t => [
   index('social_login_states_expires_at_idx').on(t.expiresAt)
 ])
+
+/**
+ * A registered service client (OAuth 2.0 client credentials). The secret is 256 random bits, so its
+ * SHA-256 is all that is stored: with that much entropy there is nothing to brute-force, and a slow
+ * hash (bcrypt) would only cost CPU on every token request.
+ */
+export const serviceClients = sqliteTable('service_clients', {
+  id: text().primaryKey(),
+  name: text().notNull(),
+  /** Space-separated scope tokens (RFC 6749 §3.3), sorted. */
+  scopes: text().notNull(),
+  /** SHA-256 (hex) of the client secret. */
+  secretHash: text().notNull(),
+  createdAt: timestamp().notNull(),
+  lastUsedAt: timestamp()
+})
+
+/**
+ * The revocation feed: revoked sessions (`sessionId`) and per-user "not before" times (`subject`),
+ * read by services that verify tokens offline. `seq` is the feed's cursor: AUTOINCREMENT never
+ * reuses a value, and SQLite's single writer commits them in order. Pruned once every access token
+ * an event could concern has expired.
+ */
+export const revocationEvents = sqliteTable('revocation_events', {
+  seq: integer().primaryKey({ autoIncrement: true }),
+  sessionId: text(),
+  subject: text(),
+  notBefore: timestamp().notNull(),
+  createdAt: timestamp().notNull()
+}, t => [
+  index('revocation_events_created_at_idx').on(t.createdAt)
+])
+
+/** Client access tokens revoked before their expiry (RFC 7009), by jti; kept until they expire. */
+export const revokedClientTokens = sqliteTable('revoked_client_tokens', {
+  jti: text().primaryKey(),
+  clientId: text().notNull(),
+  expiresAt: timestamp().notNull()
+}, t => [
+  index('revoked_client_tokens_expires_at_idx').on(t.expiresAt)
+])
