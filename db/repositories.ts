@@ -233,6 +233,44 @@ export interface AuthorizationRepository {
   setUserPermissions (userId: string, codenames: string[]): Promise<void>
 }
 
+/** A provider identity linked to a user. */
+export interface SocialAccountRecord {
+  id: string
+  provider: string
+  providerUserId: string
+  userId: string
+  email: string | null
+  linkedAt: Date
+  lastLoginAt: Date | null
+}
+
+/** A server-driven social login waiting for its callback. */
+export interface SocialLoginState {
+  provider: string
+  codeVerifier: string
+  nonce: string | null
+  redirectTo: string
+  expiresAt: Date
+}
+
+export interface SocialAccountRepository {
+  find (provider: string, providerUserId: string): Promise<SocialAccountRecord | undefined>
+  /** The providers linked to the user, sorted. */
+  providersOf (userId: string): Promise<string[]>
+  /** Throws UniqueViolation('provider') when the identity, or this provider for this user, is linked already. */
+  link (account: SocialAccountRecord): Promise<void>
+  /** A new user and its first identity, in one transaction: both or neither. */
+  createUserWithLink (user: NewUser, account: SocialAccountRecord): Promise<UserRecord>
+  recordLogin (id: string, now: Date, email: string | null): Promise<void>
+  /** Unlinks, in one transaction, unless it is the user's last way in (no password, no other provider). */
+  unlink (userId: string, provider: string): Promise<'unlinked' | 'not_linked' | 'last_login_method'>
+  saveState (stateHash: string, state: SocialLoginState & { createdAt: Date }): Promise<void>
+  /** Deletes and returns the state if it is live: a state works once. */
+  consumeState (stateHash: string, now: Date): Promise<SocialLoginState | undefined>
+  /** Deletes at most `limit` expired states. */
+  pruneStates (now: Date, limit: number): Promise<number>
+}
+
 export interface HealthRepository {
   /** Throws when the database cannot answer. */
   ping (): Promise<void>
@@ -244,12 +282,13 @@ export interface Repositories {
   signingKeys: SigningKeyRepository
   oneTimeTokens: OneTimeTokenRepository
   authorization: AuthorizationRepository
+  socialAccounts: SocialAccountRepository
   health: HealthRepository
 }
 
 /** A unique constraint refused the write; `field` names the API field at fault. */
 export class UniqueViolation extends Error {
-  constructor (readonly field: 'email' | 'username' | 'name' | 'codename') {
+  constructor (readonly field: 'email' | 'username' | 'name' | 'codename' | 'provider') {
     super(`${field} already exists`)
     this.name = 'UniqueViolation'
   }

@@ -4,7 +4,7 @@ import { UniqueViolation } from '../db/repositories.js'
 import { assertCanGrant, assertSuperuserFor, type Actor } from './admin-access.js'
 import type { AuthDeps } from './auth-deps.js'
 import { errors } from './errors.js'
-import { userView, type UserView } from './user-view.js'
+import { loadUserExtras, userView, type UserView } from './user-view.js'
 
 export interface AdminUserView extends UserView {
   is_banned: boolean
@@ -13,9 +13,8 @@ export interface AdminUserView extends UserView {
 }
 
 export async function adminUserView (deps: AuthDeps, user: UserRecord): Promise<AdminUserView> {
-  const authorization = await deps.repositories.authorization.forUser(user)
   return {
-    ...userView(user, { ...authorization, providers: [] }),
+    ...userView(user, await loadUserExtras(deps.repositories, user)),
     is_banned: user.isBanned,
     ban_reason: user.banReason,
     banned_until: user.bannedUntil?.toISOString() ?? null

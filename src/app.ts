@@ -17,6 +17,7 @@ import refreshCookiePlugin from '../plugins/refresh-cookie.js'
 import errorHandlerPlugin, { frameworkError } from '../plugins/error-handler.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import sessionPrunerPlugin from '../plugins/session-pruner.js'
+import socialPlugin from '../plugins/social.js'
 import backgroundPlugin from '../plugins/background.js'
 import mailerPlugin from '../plugins/mailer.js'
 import rateLimitPlugin from '../plugins/rate-limit.js'
@@ -97,6 +98,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(guardsPlugin)
   await app.register(refreshCookiePlugin)
   await app.register(sessionPrunerPlugin)
+  await app.register(socialPlugin)
   await app.register(swaggerPlugin, { version })
   await app.register(autoload, {
     dir: join(import.meta.dirname, '../routes'),

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parseDuration } from './durations.js'
+import { readSocialConfig, SocialConfig } from './social/config.js'
 
 export const SigningAlgorithm = Type.Union([
   Type.Literal('RS256'),
@@ -52,6 +53,7 @@ export const Config = Type.Object({
   registrationEnumerationSafe: Type.Boolean(),
   mailRetryDelays: Type.Array(Type.Integer({ minimum: 0 }), { description: 'ms to wait before each retry of a failed mail' }),
   trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 }), Type.Array(Type.String())]),
+  social: SocialConfig,
   rateLimits: Type.Object({
     loginFailuresPerAccount: RateLimit,
     loginFailuresPerIp: RateLimit,
@@ -281,6 +283,11 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     registrationEnumerationSafe: boolean(env, 'REGISTRATION_ENUMERATION_SAFE', false),
     mailRetryDelays: durationList(env, 'MAIL_RETRY_DELAYS', '2s,10s,60s'),
     trustProxy: trustProxy(env),
+    social: readSocialConfig({
+      read: name => read(env, name),
+      url: (name, fallback) => url(env, name, fallback),
+      fail: (name, message) => { throw new ConfigError(name, message) }
+    }),
     rateLimits: {
       loginFailuresPerAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '5/5m'),
       loginFailuresPerIp: rateLimit(env, 'RATE_LIMIT_LOGIN_IP', '30/1m'),

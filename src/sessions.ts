@@ -8,7 +8,7 @@ import { errors } from './errors.js'
 import { normaliseEmail, usernameKey } from './identifiers.js'
 import { hashOpaqueToken, newOpaqueToken } from './opaque-tokens.js'
 import { openSuccessor, sealSuccessor } from './refresh-tokens.js'
-import { userView, type UserView } from './user-view.js'
+import { loadUserExtras, userView, type UserView } from './user-view.js'
 
 export interface TokenPair {
   access: string
@@ -64,14 +64,24 @@ export async function login (deps: AuthDeps, credentials: Credentials, client: C
   await deps.loginThrottle.recordSuccess(accountKey)
 
   // Account state is revealed only to someone who knows the password.
-  if (isBanned(found, now)) throw errors.accountBanned()
-  if (!found.isActive) throw errors.accountDisabled()
-  if (deps.config.requireEmailVerification && !found.emailVerified) throw errors.emailNotVerified()
+  assertMayLogIn(deps, found, now)
 
   const upgradedPasswordHash = found.passwordHash !== null && deps.hasher.needsRehash(found.passwordHash)
     ? await deps.hasher.hash(credentials.password)
     : undefined
+  return startSession(deps, found, client, upgradedPasswordHash)
+}
 
+/** The account-state rules of every login, by password or by provider: banned, disabled, unverified. */
+export function assertMayLogIn (deps: AuthDeps, user: UserRecord, now: Date): void {
+  if (isBanned(user, now)) throw errors.accountBanned()
+  if (!user.isActive) throw errors.accountDisabled()
+  if (deps.config.requireEmailVerification && !user.emailVerified) throw errors.emailNotVerified()
+}
+
+/** Opens a session for a user already authenticated (password or provider) and able to log in: its first tokens. */
+export async function startSession (deps: AuthDeps, found: UserRecord, client: ClientInfo, upgradedPasswordHash?: string): Promise<LoginResult> {
+  const now = deps.now()
   const refresh = newOpaqueToken()
   const session = await deps.repositories.sessions.create({
     id: randomUUID(),
@@ -84,8 +94,9 @@ export async function login (deps: AuthDeps, credentials: Credentials, client: C
   })
   const user: UserRecord = { ...found, lastLogin: now, passwordHash: upgradedPasswordHash ?? found.passwordHash }
   // Read at issue time: a change to the user's groups or permissions shows in the next token.
-  const authorization = await deps.repositories.authorization.forUser(user)
-  return { ...tokenPair(deps, user, session.id, refresh, authorization), user: userView(user, { ...authorization, providers: [] }), sessionId: session.id }
+  const extras = await loadUserExtras(deps.repositories, user)
+  const authorization = { groups: extras.groups, permissions: extras.permissions }
+  return { ...tokenPair(deps, user, session.id, refresh, authorization), user: userView(user, extras), sessionId: session.id }
 }
 
 /**

@@ -1,5 +1,5 @@
 // The user as the API shows it (snake_case, no secrets).
-import type { UserSummary } from '../db/repositories.js'
+import type { Repositories, UserSummary } from '../db/repositories.js'
 
 export interface UserView {
   id: string
@@ -41,10 +41,13 @@ export function userView (user: UserSummary, extras: UserExtras = NO_EXTRAS): Us
   }
 }
 
-/** The view with the user's current groups and permissions read from the database. */
-export async function loadUserView (
-  authorization: { forUser (user: { id: string, isSuperuser: boolean }): Promise<{ groups: string[], permissions: string[] }> },
-  user: UserSummary
-): Promise<UserView> {
-  return userView(user, { ...await authorization.forUser(user), providers: [] })
+/** What the view adds to the user record: its current groups, effective permissions and linked providers. */
+export async function loadUserExtras (repositories: Pick<Repositories, 'authorization' | 'socialAccounts'>, user: { id: string, isSuperuser: boolean }): Promise<UserExtras> {
+  const [authorization, providers] = await Promise.all([repositories.authorization.forUser(user), repositories.socialAccounts.providersOf(user.id)])
+  return { ...authorization, providers }
+}
+
+/** The view with the user's current groups, permissions and providers read from the database. */
+export async function loadUserView (repositories: Pick<Repositories, 'authorization' | 'socialAccounts'>, user: UserSummary): Promise<UserView> {
+  return userView(user, await loadUserExtras(repositories, user))
 }

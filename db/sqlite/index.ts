@@ -5,6 +5,7 @@ import { sqliteAuthorizationRepository } from './authorization.js'
 import { sqliteOneTimeTokenRepository } from './one-time-tokens.js'
 import { sqliteSessionRepository } from './sessions.js'
 import { sqliteSigningKeyRepository } from './signing-keys.js'
+import { sqliteSocialAccountRepository } from './social-accounts.js'
 import { sqliteUserRepository } from './users.js'
 
 export { openDatabase, databasePath, type SqliteDb } from './connection.js'
@@ -17,6 +18,7 @@ export function sqliteRepositories (db: SqliteDb): Repositories {
     signingKeys: sqliteSigningKeyRepository(db),
     oneTimeTokens: sqliteOneTimeTokenRepository(db),
     authorization: sqliteAuthorizationRepository(db),
+    socialAccounts: sqliteSocialAccountRepository(db),
     health: {
       async ping () {
         ping.get()

@@ -7,7 +7,7 @@ import type { SqliteDb } from './connection.js'
 import { toUser } from './records.js'
 
 /** Turns SQLite's unique-constraint failure on users into a UniqueViolation naming the field. */
-function rethrowUnique (err: unknown): never {
+export function rethrowUnique (err: unknown): never {
   const cause = (err as { cause?: unknown }).cause ?? err
   const message = String((cause as Error).message ?? '')
   if ((cause as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {

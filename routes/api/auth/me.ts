@@ -23,7 +23,11 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     onRequest: [fastify.authenticate]
-  }, async (request) => userView(request.principal!.user, { ...request.principal!.authorization, providers: [] }))
+  }, async (request) => {
+    const { user, authorization } = request.principal!
+    // Groups and permissions came with the authentication query; providers are one indexed look-up.
+    return userView(user, { ...authorization, providers: await fastify.repositories.socialAccounts.providersOf(user.id) })
+  })
 
   fastify.patch('/me', {
     schema: {
@@ -38,7 +42,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     onRequest: [fastify.authenticate]
-  }, async (request) => loadUserView(fastify.repositories.authorization, await updateProfile(fastify.auth, request.principal!.user.id, request.body)))
+  }, async (request) => loadUserView(fastify.repositories, await updateProfile(fastify.auth, request.principal!.user.id, request.body)))
 }
 
 export default route

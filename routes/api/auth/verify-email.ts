@@ -33,7 +33,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: VerifiedResponse, ...problems(INVALID_TOKEN, RATE_LIMITED) }
     },
     config: tokenLimit
-  }, async (request) => ({ user: await loadUserView(fastify.repositories.authorization, await verifyEmail(fastify.auth, request.query.token)), detail: VERIFIED }))
+  }, async (request) => ({ user: await loadUserView(fastify.repositories, await verifyEmail(fastify.auth, request.query.token)), detail: VERIFIED }))
 
   fastify.post('/verify-email', {
     schema: {
@@ -45,7 +45,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: VerifiedResponse, ...problems(INVALID_TOKEN, ...bodyErrors.slice(1), RATE_LIMITED) }
     },
     config: tokenLimit
-  }, async (request) => ({ user: await loadUserView(fastify.repositories.authorization, await verifyEmail(fastify.auth, request.body.token)), detail: VERIFIED }))
+  }, async (request) => ({ user: await loadUserView(fastify.repositories, await verifyEmail(fastify.auth, request.body.token)), detail: VERIFIED }))
 
   fastify.post('/verify-email/resend', {
     schema: {

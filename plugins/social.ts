@@ -1,0 +1,33 @@
+// The enabled social login providers (Google, GitHub), built from the configuration, as `fastify.social`.
+import fp from 'fastify-plugin'
+import { githubProvider } from '../src/social/github.js'
+import { googleProvider } from '../src/social/google.js'
+import type { SocialProvider } from '../src/social/provider.js'
+import type { SocialDeps } from '../src/social/social-login.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The domain's dependencies plus the enabled providers, by name. */
+    social: SocialDeps
+  }
+}
+
+const PRUNE_BATCH = 500
+
+export default fp(async function social (fastify) {
+  const { google, github } = fastify.config.social
+  const providers = new Map<string, SocialProvider>()
+  if (google !== undefined) providers.set('google', googleProvider(google))
+  if (github !== undefined) providers.set('github', githubProvider(github))
+  fastify.decorate('social', { ...fastify.auth, providers })
+
+  // Abandoned logins (the user never came back from the provider) leave a state row behind.
+  const seconds = fastify.config.pruneIntervalSeconds
+  if (providers.size === 0 || seconds === 0) return
+  const timer = setInterval(() => {
+    fastify.repositories.socialAccounts.pruneStates(fastify.auth.now(), PRUNE_BATCH)
+      .catch(err => fastify.log.error({ err }, 'pruning social login states failed'))
+  }, seconds * 1000)
+  timer.unref()
+  fastify.addHook('onClose', async () => clearInterval(timer))
+}, { name: 'social', dependencies: ['config', 'auth'] })
