@@ -55,9 +55,9 @@ export function sqliteSocialAccountRepository (db: SqliteDb): SocialAccountRepos
   const hasLink = client.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM social_accounts WHERE user_id = ? AND provider = ?')
   const recordLogin = client.prepare('UPDATE social_accounts SET last_login_at = ?, email = ? WHERE id = ?')
   const unlink = client.prepare('DELETE FROM social_accounts WHERE user_id = ? AND provider = ?')
-  const loginMethods = client.prepare<[string, string], { has_password: number, providers: number }>(`
-    SELECT (SELECT password_hash IS NOT NULL FROM users WHERE id = ?1) AS has_password,
-           (SELECT count(*) FROM social_accounts WHERE user_id = ?1 AND provider <> ?2) AS providers`)
+  const loginMethods = client.prepare<{ user: string, provider: string }, { has_password: number, providers: number }>(`
+    SELECT (SELECT password_hash IS NOT NULL FROM users WHERE id = @user) AS has_password,
+           (SELECT count(*) FROM social_accounts WHERE user_id = @user AND provider <> @provider) AS providers`)
   const saveState = client.prepare(`INSERT INTO social_login_states (state_hash, provider, code_verifier, nonce, redirect_to, created_at, expires_at)
                                     VALUES (?, ?, ?, ?, ?, ?, ?)`)
   // DELETE … RETURNING: of two callbacks racing with one state, only one gets the row.
@@ -90,7 +90,7 @@ export function sqliteSocialAccountRepository (db: SqliteDb): SocialAccountRepos
   // Checked and done under one write lock: two unlinks racing cannot leave an account with no way in.
   const unlinkUnlessLast = client.transaction((userId: string, provider: string) => {
     if (hasLink.get(userId, provider) === undefined) return 'not_linked' as const
-    const methods = loginMethods.get(userId, provider)
+    const methods = loginMethods.get({ user: userId, provider })
     if (methods?.has_password !== 1 && methods?.providers === 0) return 'last_login_method' as const
     unlink.run(userId, provider)
     return 'unlinked' as const
