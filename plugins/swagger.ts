@@ -29,6 +29,7 @@ export default fp(async function openapi (fastify, options: { version: string })
         { name: 'auth', description: 'Registration, login and tokens' },
         { name: 'account', description: 'The signed-in user: profile, password, sessions' },
         { name: 'admin', description: 'Users, groups and permissions (permission-guarded)' },
+        { name: 'social', description: 'Log in with Google or GitHub (authorization code with PKCE), link and unlink providers' },
         { name: 'keys', description: 'Public keys and discovery for token verifiers' },
         { name: 'health', description: 'Liveness and readiness probes' }
       ],

@@ -273,3 +273,57 @@ t.test('TRUST_PROXY is true, false, a hop count, or addresses and CIDRs', async 
   t.same(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,,192.168.0.0/16' }).trustProxy, ['127.0.0.1', '10.0.0.0/8', '192.168.0.0/16'])
   t.same(loadConfig({ TRUST_PROXY: '::1,fd00::/8,10.0.0.0/32' }).trustProxy, ['::1', 'fd00::/8', '10.0.0.0/32'])
 })
+
+t.test('social login: off by default; a provider is on with its client id and secret, endpoints defaulted', async t => {
+  t.same(loadConfig({}).social, { redirectAllowlist: [] })
+  const config = loadConfig({
+    GOOGLE_CLIENT_ID: 'g-id',
+    GOOGLE_CLIENT_SECRET: 'g-secret',
+    GITHUB_CLIENT_ID: 'gh-id',
+    GITHUB_CLIENT_SECRET: 'gh-secret',
+    SOCIAL_REDIRECT_ALLOWLIST: 'https://app.example.com/auth, myapp://callback'
+  })
+  t.same(config.social, {
+    google: { clientId: 'g-id', clientSecret: 'g-secret', issuer: 'https://accounts.google.com' },
+    github: {
+      clientId: 'gh-id',
+      clientSecret: 'gh-secret',
+      authorizeUrl: 'https://github.com/login/oauth/authorize',
+      tokenUrl: 'https://github.com/login/oauth/access_token',
+      apiUrl: 'https://api.github.com'
+    },
+    redirectAllowlist: ['https://app.example.com/auth', 'myapp://callback']
+  })
+})
+
+t.test('social login: the endpoints are overridable (tests, GitHub Enterprise)', async t => {
+  const { social } = loadConfig({
+    GOOGLE_CLIENT_ID: 'g',
+    GOOGLE_CLIENT_SECRET: 's',
+    GOOGLE_ISSUER: 'https://idp.example.com/',
+    GITHUB_CLIENT_ID: 'g',
+    GITHUB_CLIENT_SECRET: 's',
+    GITHUB_AUTHORIZE_URL: 'https://ghe.example.com/login/oauth/authorize',
+    GITHUB_TOKEN_URL: 'https://ghe.example.com/login/oauth/access_token',
+    GITHUB_API_URL: 'https://ghe.example.com/api/v3'
+  })
+  t.equal(social.google?.issuer, 'https://idp.example.com')
+  t.match(social.github, { authorizeUrl: 'https://ghe.example.com/login/oauth/authorize', tokenUrl: 'https://ghe.example.com/login/oauth/access_token', apiUrl: 'https://ghe.example.com/api/v3' })
+})
+
+const socialBad: Array<[Record<string, string>, string]> = [
+  [{ GOOGLE_CLIENT_ID: 'only-the-id' }, 'GOOGLE_CLIENT_SECRET'],
+  [{ GOOGLE_CLIENT_SECRET: 'only-the-secret' }, 'GOOGLE_CLIENT_ID'],
+  [{ GITHUB_CLIENT_ID: 'only-the-id' }, 'GITHUB_CLIENT_SECRET'],
+  [{ GITHUB_CLIENT_SECRET: 'only-the-secret' }, 'GITHUB_CLIENT_ID'],
+  [{ GOOGLE_CLIENT_ID: 'g', GOOGLE_CLIENT_SECRET: 's', GOOGLE_ISSUER: 'accounts.google.com' }, 'GOOGLE_ISSUER'],
+  [{ GITHUB_CLIENT_ID: 'g', GITHUB_CLIENT_SECRET: 's', GITHUB_TOKEN_URL: 'ftp://github.com/token' }, 'GITHUB_TOKEN_URL'],
+  [{ SOCIAL_REDIRECT_ALLOWLIST: 'app.example.com/auth' }, 'SOCIAL_REDIRECT_ALLOWLIST'],
+  [{ SOCIAL_REDIRECT_ALLOWLIST: 'https://app.example.com/auth?next=1' }, 'SOCIAL_REDIRECT_ALLOWLIST'],
+  [{ SOCIAL_REDIRECT_ALLOWLIST: 'https://user:pw@app.example.com/' }, 'SOCIAL_REDIRECT_ALLOWLIST']
+]
+for (const [env, variable] of socialBad) {
+  t.test(`${JSON.stringify(env)} is refused naming ${variable}`, async t => {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', variable })
+  })
+}

@@ -36,14 +36,16 @@ const ADMIN_OPERATIONS = [
   'listPermissions', 'listUsers', 'setUserGroups', 'setUserPermissions', 'unbanUser', 'updateGroup', 'updateUser'
 ]
 
+const SOCIAL_OPERATIONS = ['finishSocialLogin', 'linkSocialAccount', 'listSocialProviders', 'socialLogin', 'startSocialLogin', 'unlinkSocialAccount']
+
 const EXPECTED_OPERATIONS = [
   'changePassword', 'checkPasswordResetToken', 'confirmPasswordReset', 'getDiscoveryDocument', 'getJwks',
   'getLiveness', 'getMe', 'getReadiness', 'listSessions', 'login', 'logout', 'logoutAll', 'refreshToken',
   'register', 'requestPasswordReset', 'resendVerificationEmail', 'revokeSession', 'updateMe', 'verifyEmail',
-  'verifyEmailByLink', 'verifyToken', ...ADMIN_OPERATIONS
+  'verifyEmailByLink', 'verifyToken', ...ADMIN_OPERATIONS, ...SOCIAL_OPERATIONS
 ].sort()
 
-const PROTECTED_OPERATIONS = ['changePassword', 'getMe', 'listSessions', 'logoutAll', 'revokeSession', 'updateMe', ...ADMIN_OPERATIONS]
+const PROTECTED_OPERATIONS = ['changePassword', 'getMe', 'listSessions', 'logoutAll', 'revokeSession', 'updateMe', ...ADMIN_OPERATIONS, 'linkSocialAccount', 'unlinkSocialAccount']
 
 async function openapi (app: FastifyInstance): Promise<OpenApiDocument> {
   const res = await app.inject({ url: '/docs/json' })
@@ -201,7 +203,7 @@ t.test('no request body schema accepts unknown fields', async t => {
       for (const [at, schema] of objects) t.equal(schema.additionalProperties, false, `${at} is closed`)
     }
   }
-  t.equal(bodies, 18, 'register, login, refresh, verify, logout, password change, PATCH me, verify-email, resend, reset and reset confirm take a body, and seven admin operations')
+  t.equal(bodies, 20, 'register, login, refresh, verify, logout, password change, PATCH me, verify-email, resend, reset and reset confirm take a body, seven admin operations, social login and link')
 })
 
 t.test('the optional bodies of refresh and logout are not marked required', async t => {

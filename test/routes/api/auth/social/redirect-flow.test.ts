@@ -254,3 +254,15 @@ t.test('GET /api/auth/social/providers lists the enabled providers with their au
   const none = await build(t)
   t.same((await none.inject({ url: '/api/auth/social/providers' })).json(), [])
 })
+
+t.test('the social endpoints are rate-limited per client address (RATE_LIMIT_TOKEN_IP)', async t => {
+  const google = await startOidcProvider(t)
+  const { app, count } = await buildSocialApp(t, { ...google.env, RATE_LIMIT_TOKEN_IP: '2/1m' })
+  t.equal((await app.inject({ url: authorizePath('google') })).statusCode, 302)
+  t.equal((await app.inject({ url: authorizePath('google') })).statusCode, 302)
+  const limited = await app.inject({ url: authorizePath('google') })
+  t.equal(limited.statusCode, 429)
+  t.equal(limited.json().code, 'rate_limited')
+  t.ok(limited.headers['retry-after'])
+  t.equal(count('social_login_states'), 2, 'a limited request stores no state')
+})
