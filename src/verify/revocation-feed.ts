@@ -11,7 +11,9 @@ export interface FeedLogger {
 export interface RevocationFeedOptions {
   /** The feed, e.g. `https://auth.example.com/api/auth/revocations`. */
   url: string
-  /** The value of the Authorization header for each request (the feed answers registered clients only). */
+  /** A client registered in Portcullis (`POST /api/admin/clients`): the feed answers registered clients only. */
+  client?: { id: string, secret: string }
+  /** Instead of `client`: the Authorization header value for each request (e.g. a client-credentials Bearer token). */
   authorization?: () => string | Promise<string>
   /** Milliseconds between polls; default 30 s. A revocation takes at most this long to apply. */
   intervalMs?: number
@@ -42,6 +44,12 @@ const MAX_PAGES_PER_POLL = 50
 
 interface FeedPage { items: unknown[], cursor: string }
 
+/** HTTP Basic client authentication: id and secret form-encoded before base64 (RFC 6749 §2.3.1). */
+export function basicClientAuthorization (id: string, secret: string): string {
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+')
+  return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`
+}
+
 function isFeedPage (body: unknown): body is FeedPage {
   const page = body as FeedPage
   return typeof page === 'object' && page !== null && Array.isArray(page.items) && typeof page.cursor === 'string'
@@ -52,6 +60,8 @@ export function createRevocationFeed (options: RevocationFeedOptions): Revocatio
   const timeoutMs = options.timeoutMs ?? 5_000
   const logger = options.logger ?? SILENT
   const fetchImpl = options.fetch ?? fetch
+  const { client } = options
+  const authorization = options.authorization ?? (client && (() => basicClientAuthorization(client.id, client.secret)))
   const list = new RevocationList(options.retentionMs ?? 24 * 60 * 60 * 1000)
   let cursor: string | undefined
   let lastSuccessAt: number | undefined
@@ -63,7 +73,7 @@ export function createRevocationFeed (options: RevocationFeedOptions): Revocatio
     const url = new URL(options.url)
     if (cursor !== undefined) url.searchParams.set('since', cursor)
     const headers: Record<string, string> = { accept: 'application/json' }
-    if (options.authorization) headers.authorization = await options.authorization()
+    if (authorization) headers.authorization = await authorization()
     const res = await fetchImpl(url, { headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' })
     if (res.status !== 200) throw new Error(`the revocation feed answered ${res.status}`)
     const body: unknown = await res.json()

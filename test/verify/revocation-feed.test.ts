@@ -1,6 +1,6 @@
 // createRevocationFeed against the test kit's feed: polling, the cursor, authorization, outages.
 import t from 'tap'
-import { createRevocationFeed, type FeedLogger } from 'portcullis/verify'
+import { basicClientAuthorization, createRevocationFeed, type FeedLogger } from 'portcullis/verify'
 import { startIssuer } from 'portcullis/testing'
 import { waitUntil as until } from '../wait-until.js'
 
@@ -36,6 +36,14 @@ t.test('start() polls on the interval until close()', async t => {
   const count = iss.requests.revocations
   await new Promise(resolve => setTimeout(resolve, 100))
   t.equal(iss.requests.revocations, count, 'no polls after close')
+})
+
+t.test('a client authenticates with HTTP Basic, its id and secret form-encoded', async t => {
+  t.equal(basicClientAuthorization('svc a', 's:e/c'), `Basic ${Buffer.from('svc+a:s%3Ae%2Fc').toString('base64')}`)
+  const iss = await startIssuer({ feedAuthorization: basicClientAuthorization('posts', 'secret') })
+  t.teardown(() => iss.close())
+  const feed = createRevocationFeed({ url: iss.revocationsUrl, client: { id: 'posts', secret: 'secret' } })
+  t.equal(await feed.poll(), true)
 })
 
 t.test('the Authorization header is sent, and a refusal keeps the last state', async t => {
