@@ -29,12 +29,15 @@ export default fp(async function openapi (fastify, options: { version: string })
         { name: 'auth', description: 'Registration, login and tokens' },
         { name: 'account', description: 'The signed-in user: profile, password, sessions' },
         { name: 'admin', description: 'Users, groups and permissions (permission-guarded)' },
+        { name: 'oauth', description: 'Service clients: client credentials tokens, introspection, revocation and the revocation feed (OAuth endpoints answer RFC 6749 errors)' },
         { name: 'keys', description: 'Public keys and discovery for token verifiers' },
         { name: 'health', description: 'Liveness and readiness probes' }
       ],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from login or refresh.' },
+          clientBasic: { type: 'http', scheme: 'basic', description: 'A service client\'s id and secret (form-encoded, as RFC 6749 §2.3.1 says).' },
+          clientBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A client access token from POST /oauth/token.' },
           refreshCookie: { type: 'apiKey', in: 'cookie', name: 'refresh_token', description: 'The HttpOnly refresh cookie set by login and refresh.' }
         }
       }

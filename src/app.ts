@@ -20,6 +20,7 @@ import sessionPrunerPlugin from '../plugins/session-pruner.js'
 import backgroundPlugin from '../plugins/background.js'
 import mailerPlugin from '../plugins/mailer.js'
 import rateLimitPlugin from '../plugins/rate-limit.js'
+import serviceClientsPlugin from '../plugins/service-clients.js'
 import { version } from './version.js'
 
 export interface BuildAppOptions {
@@ -95,6 +96,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(authPlugin, { now: options.now })
   await app.register(authenticatePlugin)
   await app.register(guardsPlugin)
+  await app.register(serviceClientsPlugin)
   await app.register(refreshCookiePlugin)
   await app.register(sessionPrunerPlugin)
   await app.register(swaggerPlugin, { version })

@@ -59,7 +59,9 @@ export const Config = Type.Object({
     emailPerIp: RateLimit,
     emailPerAddress: RateLimit,
     tokenPerIp: RateLimit,
-    refreshPerIp: RateLimit
+    refreshPerIp: RateLimit,
+    /** POST /oauth/token, /oauth/introspect and /oauth/revoke, per client address. */
+    oauthPerIp: RateLimit
   })
 }, { additionalProperties: false })
 export type Config = Static<typeof Config>
@@ -288,7 +290,9 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
       emailPerIp: rateLimit(env, 'RATE_LIMIT_EMAIL_IP', '20/1m'),
       emailPerAddress: rateLimit(env, 'RATE_LIMIT_EMAIL_ADDRESS', '5/1m'),
       tokenPerIp: rateLimit(env, 'RATE_LIMIT_TOKEN_IP', '30/1m'),
-      refreshPerIp: rateLimit(env, 'RATE_LIMIT_REFRESH_IP', '300/1m')
+      refreshPerIp: rateLimit(env, 'RATE_LIMIT_REFRESH_IP', '300/1m'),
+      // Generous: a resource server may introspect on every request it serves.
+      oauthPerIp: rateLimit(env, 'RATE_LIMIT_OAUTH_IP', '600/1m')
     }
   }
   if (config.refreshReuseGrace >= config.refreshTokenTtl) {
