@@ -157,9 +157,27 @@ export interface SigningKeyRecord {
   retiredAt: Date | null
 }
 
+export interface KeyRotationRequest {
+  /** The new key (with `retiredAt` null); none to only retire the live keys. */
+  key?: SigningKeyRecord
+  now: Date
+  /** When the live keys stop signing; a key already due to retire earlier keeps its date. */
+  retireAt: Date
+  /** Do nothing when a live key of this algorithm was created at or after `liveSince`. */
+  unless?: { algorithm: string, liveSince: Date }
+}
+
 export interface SigningKeyRepository {
+  /** Oldest first. */
   list (): Promise<SigningKeyRecord[]>
-  insert (key: SigningKeyRecord): Promise<void>
+  /**
+   * In one transaction that holds the write lock from the start, so that two processes rotating at
+   * once serialise and the second sees the first's key: checks `unless`, schedules every live key
+   * (not retired at `now`) to retire at `retireAt`, and stores the new key.
+   */
+  rotate (request: KeyRotationRequest): Promise<{ rotated: boolean, retired: string[] }>
+  /** Deletes the keys retired before `before`; returns how many. */
+  deleteRetiredBefore (before: Date): Promise<number>
 }
 
 export type OneTimeTokenPurpose = 'verify_email' | 'reset_password'

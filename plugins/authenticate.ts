@@ -38,11 +38,10 @@ export default fp(async function authenticate (fastify) {
 
     let claims: VerifiedAccessToken
     try {
-      claims = await request.jwtVerify<VerifiedAccessToken>()
+      claims = await fastify.verifyAccessToken(header.slice(header.indexOf(' ')).trim())
     } catch {
       throw errors.tokenNotValid()
     }
-    if (!fastify.hasKnownKid(header.slice(header.indexOf(' ')).trim())) throw errors.tokenNotValid()
     request.principal = await fastify.loadPrincipal(claims)
   })
 

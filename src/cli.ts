@@ -8,6 +8,7 @@ import { CliError, UsageError, wantsHelp, type CliContext, type Command } from '
 import { createSuperuser, createUser } from './cli/create-user.js'
 import type { CliDeps } from './cli/deps.js'
 import { addToGroup, removeFromGroup } from './cli/groups.js'
+import { keys } from './cli/keys.js'
 import { listUsersCommand } from './cli/list-users.js'
 import { migrate } from './cli/migrate.js'
 import { grant, revoke } from './cli/permissions.js'
@@ -26,7 +27,8 @@ const commands: Command[] = [
   ban,
   unban,
   listUsersCommand,
-  pruneTokens
+  pruneTokens,
+  keys
 ]
 
 const width = Math.max(...commands.map(command => command.name.length))

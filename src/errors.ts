@@ -67,6 +67,8 @@ export const errors = {
     new ProblemError(409, 'username_taken', 'This username is already taken.', { errors: [{ field: 'username', message: 'is already taken' }] }),
   notFound: (detail = 'Not found.') =>
     new ProblemError(404, 'not_found', detail),
+  keyConfigured: (detail: string) =>
+    new ProblemError(409, 'key_configured', detail),
   rateLimited: (retryAfterSeconds: number) =>
     new ProblemError(429, 'rate_limited', `Too many requests; try again in ${retryAfterSeconds} seconds.`, { headers: { 'retry-after': String(retryAfterSeconds) } }),
   invalidToken: (detail = 'The token is invalid, expired or already used.') =>
