@@ -46,8 +46,11 @@ export default fp(async function openapi (fastify, options: { version: string })
       if (!('openapiObject' in document)) return document.swaggerObject
       for (const [path, item] of Object.entries(document.openapiObject.paths ?? {})) {
         for (const [method, operation] of Object.entries(item ?? {})) {
-          const body = (operation as { requestBody?: { required?: boolean } }).requestBody
-          if (body !== undefined && optionalBodies.has(`${method} ${path}`)) body.required = false
+          if (typeof operation !== 'object' || operation === null || Array.isArray(operation)) continue
+          const op = operation as { requestBody?: { required?: boolean }, security?: unknown[] }
+          if (op.requestBody !== undefined && optionalBodies.has(`${method} ${path}`)) op.requestBody.required = false
+          // Public operations say so (`security: []`), so that generators and linters need not guess.
+          op.security ??= []
         }
       }
       return document.openapiObject
