@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import type { Config } from './config.js'
 import { ProblemError } from './errors.js'
 import { ban, unban } from './cli/ban.js'
+import { createClientCommand, deleteClientCommand, listClientsCommand } from './cli/clients.js'
 import { CliError, UsageError, wantsHelp, type CliContext, type Command } from './cli/command.js'
 import { createSuperuser, createUser } from './cli/create-user.js'
 import type { CliDeps } from './cli/deps.js'
@@ -27,6 +28,9 @@ const commands: Command[] = [
   ban,
   unban,
   listUsersCommand,
+  createClientCommand,
+  listClientsCommand,
+  deleteClientCommand,
   pruneTokens,
   keys
 ]
