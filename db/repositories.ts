@@ -163,7 +163,7 @@ export interface KeyRotationRequest {
   now: Date
   /** When the live keys stop signing; a key already due to retire earlier keeps its date. */
   retireAt: Date
-  /** Do nothing when a live key of this algorithm was created at or after `liveSince`. */
+  /** Do nothing when a live key of this algorithm was created after `liveSince`. */
   unless?: { algorithm: string, liveSince: Date }
 }
 
@@ -176,7 +176,7 @@ export interface SigningKeyRepository {
    * (not retired at `now`) to retire at `retireAt`, and stores the new key.
    */
   rotate (request: KeyRotationRequest): Promise<{ rotated: boolean, retired: string[] }>
-  /** Deletes the keys retired before `before`; returns how many. */
+  /** Deletes the keys retired at or before `before`; returns how many. */
   deleteRetiredBefore (before: Date): Promise<number>
 }
 

@@ -70,7 +70,7 @@ export async function rotateIfDue (deps: KeyDeps, maxAgeSeconds: number, options
   const liveSince = new Date(maxAgeSeconds === 0 ? 0 : now.getTime() - maxAgeSeconds * 1000)
   const stored = await deps.repositories.signingKeys.list()
   // A cheap look first: most calls find a fresh key and generate nothing.
-  if (stored.some(k => k.algorithm === config.jwtAlgorithm && k.createdAt >= liveSince && isLive(k, now.getTime()))) return undefined
+  if (stored.some(k => k.algorithm === config.jwtAlgorithm && k.createdAt > liveSince && isLive(k, now.getTime()))) return undefined
   return rotate(deps, config.jwtAlgorithm, now, { ...options, unless: { algorithm: config.jwtAlgorithm, liveSince } })
 }
 
@@ -122,4 +122,21 @@ export async function describeKeys (deps: KeyDeps, configuredKid?: string): Prom
     publishedUntil: null
   }
   return [configured, ...described.filter(k => k.kid !== configuredKid).reverse()]
+}
+
+const iso = (date: Date | null) => date === null ? null : date.toISOString()
+
+/** A key as the admin API and `keys list --json` show it. */
+export function keyView (key: KeyDescription) {
+  return {
+    kid: key.kid,
+    algorithm: key.algorithm,
+    status: key.status,
+    published: key.status !== 'expired',
+    source: key.source,
+    created_at: iso(key.createdAt),
+    signs_from: iso(key.signsFrom),
+    retired_at: iso(key.retiredAt),
+    published_until: iso(key.publishedUntil)
+  }
 }

@@ -34,8 +34,11 @@ export interface KeyTimeline<K extends ScheduledKey> {
   publishedUntil: Date | null
 }
 
+const retirement = (key: ScheduledKey) => key.retiredAt?.getTime() ?? Infinity
+
+/** Creation order; of keys created in the same millisecond, the one retiring first came first. */
 function byCreation<K extends ScheduledKey> (keys: K[]): K[] {
-  return [...keys].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.kid.localeCompare(b.kid))
+  return [...keys].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || retirement(a) - retirement(b) || a.kid.localeCompare(b.kid))
 }
 
 /** Whether the key is still published (and accepted) at `now`. */

@@ -14,13 +14,13 @@ export function sqliteSigningKeyRepository (db: SqliteDb): SigningKeyRepository 
                                           FROM signing_keys ORDER BY created_at, kid`).raw()
   const liveKids = client.prepare<[number], [string]>('SELECT kid FROM signing_keys WHERE retired_at IS NULL OR retired_at > ?').raw()
   const newerLive = client.prepare<[string, number, number], [number]>(`SELECT 1 FROM signing_keys
-                                          WHERE algorithm = ? AND created_at >= ? AND (retired_at IS NULL OR retired_at > ?) LIMIT 1`).raw()
+                                          WHERE algorithm = ? AND created_at > ? AND (retired_at IS NULL OR retired_at > ?) LIMIT 1`).raw()
   // min(): a key already due to retire earlier keeps its date.
   const retire = client.prepare<[{ retireAt: number, now: number }]>(`UPDATE signing_keys SET retired_at = min(coalesce(retired_at, @retireAt), @retireAt)
                                   WHERE retired_at IS NULL OR retired_at > @now`)
   const insert = client.prepare(`INSERT INTO signing_keys (kid, algorithm, private_key, public_jwk, created_at, retired_at)
                                   VALUES (?, ?, ?, ?, ?, NULL)`)
-  const deleteRetired = client.prepare('DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?')
+  const deleteRetired = client.prepare('DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at <= ?')
 
   // Synchronous, as better-sqlite3 transactions must be: the check and the writes see one state.
   const rotateAtomically = client.transaction((request: KeyRotationRequest) => {

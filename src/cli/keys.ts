@@ -1,5 +1,5 @@
 // `keys rotate` and `keys list`: the signing key ring, on the server's database.
-import { describeKeys, keySource, keyTimes, rotateSigningKey, type KeyDescription } from '../key-rotation.js'
+import { describeKeys, keySource, keyTimes, keyView, rotateSigningKey, type KeyDescription } from '../key-rotation.js'
 import { describeKey, parsePrivateKey } from '../signing-keys.js'
 import type { Config } from '../config.js'
 import { parseCommandLine, plural, UsageError, type CliContext, type Command } from './command.js'
@@ -29,7 +29,7 @@ async function list (args: string[], cli: CliContext): Promise<void> {
   const { config } = deps
   const keys = await describeKeys(deps, await configuredKid(config))
   if (values.json === true) {
-    cli.stdout.write(`${JSON.stringify({ algorithm: config.jwtAlgorithm, source: keySource(config), keys }, null, 2)}\n`)
+    cli.stdout.write(`${JSON.stringify({ algorithm: config.jwtAlgorithm, source: keySource(config), keys: keys.map(keyView) }, null, 2)}\n`)
     return
   }
   if (config.jwtAlgorithm === 'HS256') {

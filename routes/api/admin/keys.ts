@@ -1,7 +1,7 @@
 // /api/admin/keys: the signing key ring, and rotating it. Superusers only: whoever rotates keys
 // decides which tokens every service accepts, and no grantable permission should carry that.
-import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox'
-import { describeKeys, keySource, rotateSigningKey, type KeyDescription } from '../../../src/key-rotation.js'
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { describeKeys, keySource, keyView, rotateSigningKey } from '../../../src/key-rotation.js'
 import { emptyBodyAsObject } from '../../../src/optional-body.js'
 import { bodyErrors, problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
 import { nullable, ref } from '../../../src/schemas/shared.js'
@@ -43,22 +43,6 @@ export const Rotation = Type.Object({
 
 const SUPERUSER_ONLY: [number, string] = [403, '`permission_denied`: only a superuser manages signing keys.']
 const KEY_CONFIGURED: [number, string] = [409, '`key_configured`: the signing key comes from JWT_PRIVATE_KEY(_FILE) or JWT_SECRET (HS256); rotate it in the configuration.']
-
-const iso = (date: Date | null) => date === null ? null : date.toISOString()
-
-function keyView (key: KeyDescription): Static<typeof SigningKey> {
-  return {
-    kid: key.kid,
-    algorithm: key.algorithm,
-    status: key.status,
-    published: key.status !== 'expired',
-    source: key.source,
-    created_at: iso(key.createdAt),
-    signs_from: iso(key.signsFrom),
-    retired_at: iso(key.retiredAt),
-    published_until: iso(key.publishedUntil)
-  }
-}
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addSchema(SigningKey)
