@@ -120,8 +120,11 @@ export interface UserRepository {
    * `query` matches a substring of the email or the username, case-insensitively.
    */
   list (options: { query?: string, limit: number, after?: { dateJoined: Date, id: string } }): Promise<UserRecord[]>
-  /** Deletes the user; its sessions, tokens, memberships and permissions go with it. */
-  delete (id: string): Promise<boolean>
+  /**
+   * Deletes the user; its sessions, tokens, memberships and permissions go with it, and a revocation
+   * event for the user is recorded first.
+   */
+  delete (id: string, now: Date): Promise<boolean>
 }
 
 export interface SessionRepository {
@@ -154,9 +157,27 @@ export interface SigningKeyRecord {
   retiredAt: Date | null
 }
 
+export interface KeyRotationRequest {
+  /** The new key (with `retiredAt` null); none to only retire the live keys. */
+  key?: SigningKeyRecord
+  now: Date
+  /** When the live keys stop signing; a key already due to retire earlier keeps its date. */
+  retireAt: Date
+  /** Do nothing when a live key of this algorithm was created after `liveSince`. */
+  unless?: { algorithm: string, liveSince: Date }
+}
+
 export interface SigningKeyRepository {
+  /** Oldest first. */
   list (): Promise<SigningKeyRecord[]>
-  insert (key: SigningKeyRecord): Promise<void>
+  /**
+   * In one transaction that holds the write lock from the start, so that two processes rotating at
+   * once serialise and the second sees the first's key: checks `unless`, schedules every live key
+   * (not retired at `now`) to retire at `retireAt`, and stores the new key.
+   */
+  rotate (request: KeyRotationRequest): Promise<{ rotated: boolean, retired: string[] }>
+  /** Deletes the keys retired at or before `before`; returns how many. */
+  deleteRetiredBefore (before: Date): Promise<number>
 }
 
 export type OneTimeTokenPurpose = 'verify_email' | 'reset_password'
@@ -271,6 +292,55 @@ export interface SocialAccountRepository {
   pruneStates (now: Date, limit: number): Promise<number>
 }
 
+/** A registered service client, without its secret. */
+export interface ServiceClientRecord {
+  id: string
+  name: string
+  /** Sorted scope tokens. */
+  scopes: string[]
+  createdAt: Date
+  lastUsedAt: Date | null
+}
+
+export interface ServiceClientRepository {
+  create (client: ServiceClientRecord & { secretHash: string }): Promise<ServiceClientRecord>
+  /** Every client, oldest first. */
+  list (): Promise<ServiceClientRecord[]>
+  /** The client with the hash of its secret, for authenticating it. */
+  findWithSecret (id: string): Promise<(ServiceClientRecord & { secretHash: string }) | undefined>
+  /** Deletes the client and records a revocation event for its id (its tokens die with it). */
+  delete (id: string, now: Date): Promise<boolean>
+  /** Sets `lastUsedAt` unless it was set less than `minIntervalMs` ago: at most one write per interval. */
+  touch (id: string, now: Date, minIntervalMs: number): Promise<void>
+  /** Denylists a client access token by its jti until it expires. */
+  revokeToken (token: { jti: string, clientId: string, expiresAt: Date }): Promise<void>
+  isTokenRevoked (jti: string): Promise<boolean>
+  /** Deletes at most `limit` denylist entries of tokens expired before `now`. */
+  pruneRevokedTokens (now: Date, limit: number): Promise<number>
+}
+
+/**
+ * An entry of the revocation feed: a revoked session (`sessionId`), or a subject (a user or client
+ * id) whose tokens issued before `notBefore` are revoked. Written by the session, user and client
+ * repositories themselves, in the same transaction as the revocation.
+ */
+export interface RevocationEvent {
+  seq: number
+  sessionId: string | null
+  subject: string | null
+  notBefore: Date
+  createdAt: Date
+}
+
+export interface RevocationRepository {
+  /** Events after `afterSeq`, or else created at or after `since`, in feed order, at most `limit`. */
+  list (options: { afterSeq?: number, since?: Date, limit: number }): Promise<RevocationEvent[]>
+  /** The newest event's seq; 0 when there is none. */
+  latestSeq (): Promise<number>
+  /** Deletes at most `limit` events created before `before`. */
+  prune (before: Date, limit: number): Promise<number>
+}
+
 export interface HealthRepository {
   /** Throws when the database cannot answer. */
   ping (): Promise<void>
@@ -284,6 +354,8 @@ export interface Repositories {
   authorization: AuthorizationRepository
   socialAccounts: SocialAccountRepository
   health: HealthRepository
+  serviceClients: ServiceClientRepository
+  revocations: RevocationRepository
 }
 
 /** A unique constraint refused the write; `field` names the API field at fault. */

@@ -14,6 +14,8 @@ declare module 'fastify' {
     requirePermission (...codenames: string[]): Guard
     /** 403 permission_denied unless the user is staff (or a superuser). */
     requireStaff: Guard
+    /** 403 permission_denied unless the user is a superuser: for what no permission can grant (signing keys). */
+    requireSuperuser: Guard
   }
 }
 
@@ -31,5 +33,11 @@ export default fp(async function guards (fastify) {
     const principal = request.principal
     if (principal === null) throw errors.notAuthenticated()
     if (!principal.user.isStaff && !principal.user.isSuperuser) throw errors.permissionDenied()
+  })
+
+  fastify.decorate('requireSuperuser', async (request: FastifyRequest) => {
+    const principal = request.principal
+    if (principal === null) throw errors.notAuthenticated()
+    if (!principal.user.isSuperuser) throw errors.permissionDeniedBecause('Only a superuser may do this.')
   })
 }, { name: 'guards', dependencies: ['authenticate'] })

@@ -1,10 +1,14 @@
-// Loads the signing keys and wires @fastify/jwt: RFC 9068 access tokens, algorithm pinned, claims required.
+// Loads the key ring (stored keys, generated on first start; or the configured key; or the HS256
+// secret) and decorates signing and verification with it: RFC 9068 access tokens, algorithm pinned
+// per key, claims required. fast-jwt directly rather than @fastify/jwt, whose key and kid are fixed
+// at registration: here the signer changes on rotation, and the verifier is picked by kid.
 import fp from 'fastify-plugin'
-import jwt, { type FastifyJWTOptions } from '@fastify/jwt'
-import { createDecoder, createVerifier } from 'fast-jwt'
 import type { JWK } from 'jose'
-import { ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS, type AccessTokenClaims } from '../src/access-tokens.js'
-import { loadKeySet } from '../src/signing-keys.js'
+import type { AccessTokenClaims } from '../src/access-tokens.js'
+import { KeyRing, type RingKey } from '../src/key-ring.js'
+import { configuredRingKey, secretRingKey, storedKeyLoader } from '../src/key-ring-sources.js'
+import { keyTimes, retireStoredKeys, rotateIfDue } from '../src/key-rotation.js'
+import { describeKey, parsePrivateKey } from '../src/signing-keys.js'
 
 export interface VerifiedAccessToken extends AccessTokenClaims {
   iss: string
@@ -15,128 +19,53 @@ export interface VerifiedAccessToken extends AccessTokenClaims {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The public keys for the JWKS (empty with HS256: a shared secret is never published). */
-    publicJwks: JWK[]
+    keyRing: KeyRing
+    /** The kid of JWT_PRIVATE_KEY(_FILE), when the key comes from the configuration. */
+    configuredKid: string | undefined
+    /** The public keys in the JWKS now (empty with HS256: a shared secret is never published). */
+    readonly publicJwks: JWK[]
     signAccessToken (claims: AccessTokenClaims): string
-    /**
-     * Whether the token's header names a published key. With one key the signature check does not
-     * look at `kid`, and an unknown kid must still be refused (RFC 8725 §3.10: no guessing).
-     */
-    hasKnownKid (token: string): boolean
-    /** Verifies a token given other than in the Authorization header; throws when it is not valid. */
+    /** Verifies an access token against the key its kid names; throws when it is not valid. */
     verifyAccessToken (token: string): Promise<VerifiedAccessToken>
   }
 }
 
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    payload: AccessTokenClaims
-    user: VerifiedAccessToken
-  }
+export interface KeysPluginOptions {
+  /** The injected clock of the tests: when keys start signing and leave the JWKS. */
+  now?: () => Date
 }
 
-export default fp(async function keys (fastify) {
+export default fp(async function keys (fastify, options: KeysPluginOptions) {
   const { config } = fastify
-  let privateKey: string
-  let publicKeyFor: (kid: unknown) => string
-  let kid: string | undefined
-  let publishedCount = 1
-  const publicPems = new Map<string, string>()
+  const now = options.now ?? (() => new Date())
+  const deps = { config, repositories: fastify.repositories, now }
+  const warn = (message: string) => fastify.log.warn(message)
+  let configuredKid: string | undefined
+  let load: () => Promise<RingKey[]>
 
   if (config.jwtAlgorithm === 'HS256') {
-    const secret = config.jwtSecret as string
-    privateKey = secret
-    publicKeyFor = () => secret
-    fastify.decorate('publicJwks', [])
+    const secret = secretRingKey(config.jwtSecret as string)
+    load = async () => [secret]
+  } else if (config.jwtPrivateKey !== undefined) {
+    const configured = configuredRingKey(await describeKey(parsePrivateKey(config.jwtPrivateKey), config.jwtAlgorithm))
+    configuredKid = configured.kid
+    // Keys generated before a key was configured stop signing, and stay published for their tokens.
+    await retireStoredKeys(deps)
+    const stored = storedKeyLoader(fastify.repositories.signingKeys, warn)
+    load = async () => [configured, ...(await stored()).filter(key => key.kid !== configured.kid)]
   } else {
-    const keySet = await loadKeySet({
-      algorithm: config.jwtAlgorithm,
-      configuredKey: config.jwtPrivateKey,
-      repository: fastify.repositories.signingKeys,
-      now: new Date(),
-      retentionMs: (config.accessTokenTtl + 300) * 1000
-    })
-    for (const key of keySet.published) publicPems.set(key.kid, key.publicPem)
-    privateKey = keySet.active.privatePem
-    kid = keySet.active.kid
-    publicKeyFor = (tokenKid) => {
-      // An unknown kid is simply an invalid token: no fallback to the active key.
-      const pem = typeof tokenKid === 'string' ? publicPems.get(tokenKid) : undefined
-      if (pem === undefined) throw new Error('unknown signing key')
-      return pem
-    }
-    publishedCount = keySet.published.length
-    fastify.decorate('publicJwks', keySet.published.map(k => k.publicJwk))
+    // First start, or JWT_ALGORITHM changed: a key of the algorithm signs at once (nobody can
+    // have cached a key set that should have had it).
+    await rotateIfDue(deps, 0, { immediate: true })
+    load = storedKeyLoader(fastify.repositories.signingKeys, warn)
   }
 
-  const verifyOptions = {
-    // RFC 8725: pin the algorithm, require the claims, check issuer, audience and the token type.
-    algorithms: [config.jwtAlgorithm],
-    allowedIss: config.jwtIssuer,
-    allowedAud: config.jwtAudience,
-    requiredClaims: REQUIRED_CLAIMS,
-    checkTyp: ACCESS_TOKEN_TYPE,
-    cache: 10_000
-  }
+  const ring = new KeyRing({ config, times: keyTimes(config), load, now, warn })
+  await ring.reload()
 
-  // fast-jwt takes `typ` and `checkTyp`; @fastify/jwt's types do not list them yet.
-  const signOptions = {
-    algorithm: config.jwtAlgorithm,
-    ...(kid !== undefined && { kid }),
-    typ: ACCESS_TOKEN_TYPE,
-    iss: config.jwtIssuer,
-    aud: config.jwtAudience,
-    // @fastify/jwt reads a number here as seconds.
-    expiresIn: config.accessTokenTtl
-  } as FastifyJWTOptions['sign']
-
-  // With one live key, a static public key lets @fastify/jwt use its single cached verifier (the
-  // common case, and the fast one); with several, the key is picked by the token's kid.
-  const staticPublicKey = publishedCount === 1 ? publicKeyFor(kid) : undefined
-  await fastify.register(jwt, {
-    secret: {
-      private: privateKey,
-      // Must return a Promise (or call back): @fastify/jwt ignores a plain return value.
-      public: staticPublicKey ?? (async (_request: unknown, token: unknown) => publicKeyFor((token as { header?: { kid?: unknown } }).header?.kid))
-    },
-    decode: { complete: true },
-    sign: signOptions,
-    verify: verifyOptions as FastifyJWTOptions['verify']
-    // No `cookie` option: the refresh cookie must never be read as an access token.
-  })
-
-  fastify.decorate('signAccessToken', (claims: AccessTokenClaims) => fastify.jwt.sign(claims))
-  // Header segments of verified tokens with a known kid: tokens of one key share one header, so this
-  // stays tiny; call it only after the signature checked out, so nobody else can fill it.
-  const knownHeaders = new Set<string>()
-  fastify.decorate('hasKnownKid', (token: string) => {
-    if (kid === undefined) return true
-    const header = token.slice(0, token.indexOf('.'))
-    if (knownHeaders.has(header)) return true
-    let tokenKid: unknown
-    try {
-      tokenKid = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')).kid
-    } catch {
-      return false
-    }
-    if (typeof tokenKid !== 'string' || !publicPems.has(tokenKid)) return false
-    if (knownHeaders.size >= 64) knownHeaders.clear()
-    knownHeaders.add(header)
-    return true
-  })
-
-  // Tokens given in a body (token/verify) use the same options, with one cached verifier per key:
-  // @fastify/jwt would build a new verifier on every call when given a key.
-  const decodeHeader = createDecoder({ complete: true })
-  const verifiers = new Map<string, (token: string) => VerifiedAccessToken>()
-  fastify.decorate('verifyAccessToken', async (token: string) => {
-    const tokenKid = (decodeHeader(token) as { header: { kid?: unknown } }).header.kid
-    const cacheKey = typeof tokenKid === 'string' ? tokenKid : ''
-    let verifier = verifiers.get(cacheKey)
-    if (verifier === undefined) {
-      verifier = createVerifier({ ...verifyOptions, key: publicKeyFor(tokenKid) })
-      verifiers.set(cacheKey, verifier)
-    }
-    return verifier(token)
-  })
+  fastify.decorate('keyRing', ring)
+  fastify.decorate('configuredKid', configuredKid)
+  fastify.decorate('publicJwks', { getter: () => ring.jwks().body.keys })
+  fastify.decorate('signAccessToken', (claims: AccessTokenClaims) => ring.sign(claims))
+  fastify.decorate('verifyAccessToken', async (token: string) => (await ring.verify(token)) as unknown as VerifiedAccessToken)
 }, { name: 'keys', dependencies: ['config', 'db'] })

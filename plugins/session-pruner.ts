@@ -1,6 +1,8 @@
-// Deletes expired and long-revoked sessions, refresh tokens and used or expired one-time tokens in
-// small batches, in-process (no cron).
+// Deletes expired and long-revoked sessions, refresh tokens, used or expired one-time tokens, and
+// revocation events and denylisted client tokens no live token can concern, in small batches,
+// in-process (no cron).
 import fp from 'fastify-plugin'
+import { pruneRevocations } from '../src/revocation-feed.js'
 import { pruneSessions } from '../src/sessions.js'
 
 const BATCH_SIZE = 500
@@ -15,10 +17,11 @@ export default fp(async function sessionPruner (fastify) {
     // Small batches keep each synchronous SQLite delete short; a backlog drains over several ticks.
     Promise.all([
       pruneSessions(fastify.auth, BATCH_SIZE),
-      fastify.repositories.oneTimeTokens.prune(fastify.auth.now(), BATCH_SIZE)
+      fastify.repositories.oneTimeTokens.prune(fastify.auth.now(), BATCH_SIZE),
+      pruneRevocations(fastify.auth, BATCH_SIZE)
     ])
-      .then(([sessions, oneTimeTokens]) => {
-        if (sessions + oneTimeTokens > 0) fastify.log.debug({ sessions, oneTimeTokens }, 'pruned dead sessions, refresh tokens and one-time tokens')
+      .then(([sessions, oneTimeTokens, revocations]) => {
+        if (sessions + oneTimeTokens + revocations > 0) fastify.log.debug({ sessions, oneTimeTokens, revocations }, 'pruned dead sessions, refresh tokens, one-time tokens and old revocations')
       })
       .catch(err => fastify.log.error({ err }, 'pruning sessions failed'))
       .finally(() => { running = false })

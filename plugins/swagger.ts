@@ -30,12 +30,15 @@ export default fp(async function openapi (fastify, options: { version: string })
         { name: 'account', description: 'The signed-in user: profile, password, sessions' },
         { name: 'admin', description: 'Users, groups and permissions (permission-guarded)' },
         { name: 'social', description: 'Log in with Google or GitHub (authorization code with PKCE), link and unlink providers' },
+        { name: 'oauth', description: 'Service clients: client credentials tokens, introspection, revocation and the revocation feed (OAuth endpoints answer RFC 6749 errors)' },
         { name: 'keys', description: 'Public keys and discovery for token verifiers' },
         { name: 'health', description: 'Liveness and readiness probes' }
       ],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from login or refresh.' },
+          clientBasic: { type: 'http', scheme: 'basic', description: 'A service client\'s id and secret (form-encoded, as RFC 6749 §2.3.1 says).' },
+          clientBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A client access token from POST /oauth/token.' },
           refreshCookie: { type: 'apiKey', in: 'cookie', name: 'refresh_token', description: 'The HttpOnly refresh cookie set by login and refresh.' }
         }
       }
@@ -44,8 +47,11 @@ export default fp(async function openapi (fastify, options: { version: string })
       if (!('openapiObject' in document)) return document.swaggerObject
       for (const [path, item] of Object.entries(document.openapiObject.paths ?? {})) {
         for (const [method, operation] of Object.entries(item ?? {})) {
-          const body = (operation as { requestBody?: { required?: boolean } }).requestBody
-          if (body !== undefined && optionalBodies.has(`${method} ${path}`)) body.required = false
+          if (typeof operation !== 'object' || operation === null || Array.isArray(operation)) continue
+          const op = operation as { requestBody?: { required?: boolean }, security?: unknown[] }
+          if (op.requestBody !== undefined && optionalBodies.has(`${method} ${path}`)) op.requestBody.required = false
+          // Public operations say so (`security: []`), so that generators and linters need not guess.
+          op.security ??= []
         }
       }
       return document.openapiObject

@@ -1,5 +1,4 @@
 // GET /.well-known/jwks.json and /.well-known/openid-configuration: what token verifiers need.
-import { createHash } from 'node:crypto'
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
 export const autoPrefix = '/.well-known'
@@ -37,8 +36,6 @@ const DiscoveryDocument = Type.Object({
   audience: Type.String({ description: 'The `aud` of every access token.' })
 }, { additionalProperties: false })
 
-const JWKS_MAX_AGE = 300
-
 /** If-None-Match (RFC 9110 §13.1.2): `*`, or a list of tags compared weakly (W/ ignored). */
 function matchesEtag (header: string | undefined, etag: string): boolean {
   if (header === undefined) return false
@@ -50,15 +47,15 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addSchema(Jwk)
   fastify.addSchema(Jwks)
   const { config } = fastify
-  const jwks = { keys: fastify.publicJwks }
-  const jwksBody = JSON.stringify(jwks)
-  const etag = `"${createHash('sha256').update(jwksBody).digest('base64url').slice(0, 27)}"`
+  // A rotated key is published JWKS_MAX_AGE (plus the reload interval) before it signs, so a
+  // verifier that honours max-age always holds it in time; on an unknown kid it may fetch again.
+  const cacheControl = `public, max-age=${config.jwksMaxAge}`
 
   fastify.get('/jwks.json', {
     schema: {
       operationId: 'getJwks',
       summary: 'The public keys that verify access tokens',
-      description: 'Cache it for the `max-age`; on a token with an unknown `kid`, fetch again. Empty with HS256 (a shared secret is never published).',
+      description: 'The active key first, then a rotated key that will sign after `max-age` has passed, then retired keys while tokens they signed may still be live. Cache it for the `max-age`; on a token with an unknown `kid`, fetch again. Empty with HS256 (a shared secret is never published).',
       tags: ['keys'],
       response: {
         200: { ...Type.Unsafe<{ keys: object[] }>(Type.Ref('Jwks')), description: 'The key set, with `Cache-Control: public, max-age` and an `ETag`.' },
@@ -66,9 +63,10 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request, reply) => {
-    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}`).header('etag', etag)
+    const { body, etag } = fastify.keyRing.jwks()
+    reply.header('cache-control', cacheControl).header('etag', etag)
     if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
-    return jwks
+    return body
   })
 
   const base = config.publicUrl
@@ -97,7 +95,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: { ...DiscoveryDocument, description: 'The discovery document.' } }
     }
   }, async (_request, reply) => {
-    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}`)
+    reply.header('cache-control', cacheControl)
     return discovery
   })
 }

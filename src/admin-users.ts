@@ -118,7 +118,7 @@ export async function unbanUser (deps: AuthDeps, actor: Actor, id: string): Prom
 export async function deleteUser (deps: AuthDeps, actor: Actor, id: string): Promise<void> {
   const target = await findUser(deps, id)
   assertMayManage(actor, target, 'delete')
-  await deps.repositories.users.delete(id)
+  await deps.repositories.users.delete(id, deps.now())
 }
 
 /** Replaces the user's groups by name. Unknown names are 400; adding a group hands out its permissions. */

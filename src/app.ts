@@ -18,9 +18,11 @@ import errorHandlerPlugin, { frameworkError } from '../plugins/error-handler.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import sessionPrunerPlugin from '../plugins/session-pruner.js'
 import socialPlugin from '../plugins/social.js'
+import keyMaintenancePlugin from '../plugins/key-maintenance.js'
 import backgroundPlugin from '../plugins/background.js'
 import mailerPlugin from '../plugins/mailer.js'
 import rateLimitPlugin from '../plugins/rate-limit.js'
+import serviceClientsPlugin from '../plugins/service-clients.js'
 import { version } from './version.js'
 
 export interface BuildAppOptions {
@@ -89,16 +91,18 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(configPlugin, { config })
   await app.register(dbPlugin)
   await app.register(passwordHasherPlugin)
-  await app.register(keysPlugin)
+  await app.register(keysPlugin, { now: options.now })
   await app.register(backgroundPlugin)
   await app.register(mailerPlugin)
   await app.register(rateLimitPlugin)
   await app.register(authPlugin, { now: options.now })
   await app.register(authenticatePlugin)
   await app.register(guardsPlugin)
+  await app.register(serviceClientsPlugin)
   await app.register(refreshCookiePlugin)
   await app.register(sessionPrunerPlugin)
   await app.register(socialPlugin)
+  await app.register(keyMaintenancePlugin)
   await app.register(swaggerPlugin, { version })
   await app.register(autoload, {
     dir: join(import.meta.dirname, '../routes'),

@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs'
 import type { Config } from './config.js'
 import { ProblemError } from './errors.js'
 import { ban, unban } from './cli/ban.js'
+import { createClientCommand, deleteClientCommand, listClientsCommand } from './cli/clients.js'
 import { CliError, UsageError, wantsHelp, type CliContext, type Command } from './cli/command.js'
 import { createSuperuser, createUser } from './cli/create-user.js'
 import type { CliDeps } from './cli/deps.js'
 import { addToGroup, removeFromGroup } from './cli/groups.js'
+import { keys } from './cli/keys.js'
 import { listUsersCommand } from './cli/list-users.js'
 import { migrate } from './cli/migrate.js'
 import { grant, revoke } from './cli/permissions.js'
@@ -26,7 +28,11 @@ const commands: Command[] = [
   ban,
   unban,
   listUsersCommand,
-  pruneTokens
+  createClientCommand,
+  listClientsCommand,
+  deleteClientCommand,
+  pruneTokens,
+  keys
 ]
 
 const width = Math.max(...commands.map(command => command.name.length))

@@ -33,6 +33,9 @@ export const Config = Type.Object({
   jwtAlgorithm: SigningAlgorithm,
   jwtPrivateKey: Type.Optional(Type.String({ minLength: 1, description: 'PEM or JWK (JSON) private key' })),
   jwtSecret: Type.Optional(Type.String({ minLength: 32, description: 'HS256 shared secret' })),
+  jwksMaxAge: Type.Integer({ minimum: 0, maximum: 86400, description: 'seconds the JWKS may be cached; a rotated key is published this long (plus the reload interval) before it signs' }),
+  jwtKeyRotationInterval: Type.Integer({ minimum: 0, description: 'seconds; rotate the signing key when it is this old; 0: only on demand' }),
+  jwtKeyReloadInterval: Type.Integer({ minimum: 1, maximum: 60, description: 'seconds between re-reads of the key ring, for rotations made by other processes' }),
   accessTokenTtl: Type.Integer({ minimum: 1, description: 'seconds' }),
   refreshTokenTtl: Type.Integer({ minimum: 1, description: 'seconds' }),
   refreshReuseGrace: Type.Integer({ minimum: 0, description: 'seconds' }),
@@ -61,7 +64,9 @@ export const Config = Type.Object({
     emailPerIp: RateLimit,
     emailPerAddress: RateLimit,
     tokenPerIp: RateLimit,
-    refreshPerIp: RateLimit
+    refreshPerIp: RateLimit,
+    /** POST /oauth/token, /oauth/introspect and /oauth/revoke, per client address. */
+    oauthPerIp: RateLimit
   })
 }, { additionalProperties: false })
 export type Config = Static<typeof Config>
@@ -95,6 +100,13 @@ function duration (env: Env, name: string, fallback: string, min: number): numbe
   if (seconds === undefined) throw new ConfigError(name, `must be a duration such as 30s, 5m, 12h or 7d, got "${raw}"`)
   if (seconds < min) throw new ConfigError(name, `must be at least ${min} seconds, got "${raw}"`)
   return seconds
+}
+
+/** A duration, or `off` (and `0`), which is 0. */
+function durationOrOff (env: Env, name: string, min: number): number {
+  const raw = read(env, name)
+  if (raw === undefined || raw.toLowerCase() === 'off' || raw === '0') return 0
+  return duration(env, name, raw, min)
 }
 
 function boolean (env: Env, name: string, fallback: boolean): boolean {
@@ -263,6 +275,11 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     jwtAlgorithm,
     ...(jwtPrivateKey !== undefined && { jwtPrivateKey }),
     ...(jwtAlgorithm === 'HS256' && jwtSecret !== undefined && { jwtSecret }),
+    jwksMaxAge: duration(env, 'JWKS_MAX_AGE', '5m', 0),
+    // At least an hour: every rotation keeps the previous key published for a while, so a
+    // shorter interval would mostly grow the key set.
+    jwtKeyRotationInterval: durationOrOff(env, 'JWT_KEY_ROTATION_INTERVAL', 3600),
+    jwtKeyReloadInterval: duration(env, 'JWT_KEY_RELOAD_INTERVAL', '10s', 1),
     accessTokenTtl: duration(env, 'ACCESS_TOKEN_TTL', '5m', 1),
     refreshTokenTtl: duration(env, 'REFRESH_TOKEN_TTL', '7d', 60),
     refreshReuseGrace: duration(env, 'REFRESH_REUSE_GRACE', '10s', 0),
@@ -295,9 +312,14 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
       emailPerIp: rateLimit(env, 'RATE_LIMIT_EMAIL_IP', '20/1m'),
       emailPerAddress: rateLimit(env, 'RATE_LIMIT_EMAIL_ADDRESS', '5/1m'),
       tokenPerIp: rateLimit(env, 'RATE_LIMIT_TOKEN_IP', '30/1m'),
-      refreshPerIp: rateLimit(env, 'RATE_LIMIT_REFRESH_IP', '300/1m')
+      refreshPerIp: rateLimit(env, 'RATE_LIMIT_REFRESH_IP', '300/1m'),
+      // Generous: a resource server may introspect on every request it serves.
+      oauthPerIp: rateLimit(env, 'RATE_LIMIT_OAUTH_IP', '600/1m')
     }
   }
+  if (config.jwksMaxAge > 86400) throw new ConfigError('JWKS_MAX_AGE', 'must be at most 1d: a rotated key waits this long before it signs')
+  // The reload interval must stay within the margin that keeps retired keys published (60 s).
+  if (config.jwtKeyReloadInterval > 60) throw new ConfigError('JWT_KEY_RELOAD_INTERVAL', 'must be at most 60s')
   if (config.refreshReuseGrace >= config.refreshTokenTtl) {
     throw new ConfigError('REFRESH_REUSE_GRACE', 'must be shorter than REFRESH_TOKEN_TTL')
   }

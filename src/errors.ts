@@ -37,6 +37,8 @@ export const errors = {
     new ProblemError(401, 'token_not_valid', detail, { headers: { 'www-authenticate': `${BEARER}, error="invalid_token"` } }),
   userInactive: () =>
     new ProblemError(401, 'user_inactive', 'The account of this token is disabled, banned or deleted.', { headers: { 'www-authenticate': `${BEARER}, error="invalid_token"` } }),
+  invalidClient: (detail = 'Client authentication failed.') =>
+    new ProblemError(401, 'invalid_client', detail, { headers: { 'www-authenticate': 'Basic realm="portcullis", charset="UTF-8"' } }),
   invalidCredentials: () =>
     new ProblemError(401, 'invalid_credentials', 'No active account was found with the given credentials.', { headers: { 'www-authenticate': BEARER } }),
   wrongCurrentPassword: () =>
@@ -65,6 +67,8 @@ export const errors = {
     new ProblemError(409, 'username_taken', 'This username is already taken.', { errors: [{ field: 'username', message: 'is already taken' }] }),
   notFound: (detail = 'Not found.') =>
     new ProblemError(404, 'not_found', detail),
+  keyConfigured: (detail: string) =>
+    new ProblemError(409, 'key_configured', detail),
   rateLimited: (retryAfterSeconds: number) =>
     new ProblemError(429, 'rate_limited', `Too many requests; try again in ${retryAfterSeconds} seconds.`, { headers: { 'retry-after': String(retryAfterSeconds) } }),
   invalidToken: (detail = 'The token is invalid, expired or already used.') =>

@@ -3,7 +3,7 @@ import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } fr
 import { promisify } from 'node:util'
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import type { SigningAlgorithm } from './config.js'
-import type { SigningKeyRecord, SigningKeyRepository } from '../db/repositories.js'
+import type { SigningKeyRecord } from '../db/repositories.js'
 
 const generateKeyPairAsync = promisify(generateKeyPair)
 
@@ -61,53 +61,19 @@ export async function generateSigningKey (algorithm: AsymmetricAlgorithm): Promi
   return describeKey(await generatePrivateKey(algorithm), algorithm)
 }
 
-function fromRecord (record: SigningKeyRecord): Promise<SigningKey> {
+/** The key material of a stored record (its PEM is PKCS#8, as `describeKey` exports it). */
+export function fromRecord (record: SigningKeyRecord): Promise<SigningKey> {
   return describeKey(createPrivateKey(record.privateKey), record.algorithm as AsymmetricAlgorithm)
 }
 
-export interface KeySet {
-  /** The key new tokens are signed with. */
-  active: SigningKey
-  /** Every key whose tokens may still be live: the active one first. */
-  published: SigningKey[]
-}
-
-/**
- * The configured key when there is one; otherwise the newest stored key of the configured algorithm,
- * generated and stored on first start so that restarts keep issued tokens valid.
- */
-export async function loadKeySet (options: {
-  algorithm: AsymmetricAlgorithm
-  configuredKey?: string
-  repository: SigningKeyRepository
-  now: Date
-  /** Keys retired within this many ms are still published. */
-  retentionMs: number
-}): Promise<KeySet> {
-  const stored = await options.repository.list()
-  const publishedStored = await Promise.all(stored
-    .filter(r => r.retiredAt === null || options.now.getTime() - r.retiredAt.getTime() < options.retentionMs)
-    .map(fromRecord))
-
-  let active: SigningKey
-  if (options.configuredKey !== undefined) {
-    active = await describeKey(parsePrivateKey(options.configuredKey), options.algorithm)
-  } else {
-    const newest = [...stored].reverse().find(r => r.retiredAt === null && r.algorithm === options.algorithm)
-    if (newest) {
-      active = await fromRecord(newest)
-    } else {
-      active = await generateSigningKey(options.algorithm)
-      await options.repository.insert({
-        kid: active.kid,
-        algorithm: active.algorithm,
-        privateKey: active.privatePem,
-        publicJwk: JSON.stringify(active.publicJwk),
-        createdAt: options.now,
-        retiredAt: null
-      })
-    }
+/** A new key as the repository stores it. */
+export function toRecord (key: SigningKey, createdAt: Date): SigningKeyRecord {
+  return {
+    kid: key.kid,
+    algorithm: key.algorithm,
+    privateKey: key.privatePem,
+    publicJwk: JSON.stringify(key.publicJwk),
+    createdAt,
+    retiredAt: null
   }
-  const others = publishedStored.filter(k => k.kid !== active.kid)
-  return { active, published: [active, ...others] }
 }

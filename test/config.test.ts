@@ -117,7 +117,8 @@ const RATE_LIMIT_VARIABLES = [
   'RATE_LIMIT_EMAIL_IP',
   'RATE_LIMIT_EMAIL_ADDRESS',
   'RATE_LIMIT_TOKEN_IP',
-  'RATE_LIMIT_REFRESH_IP'
+  'RATE_LIMIT_REFRESH_IP',
+  'RATE_LIMIT_OAUTH_IP'
 ]
 for (const variable of RATE_LIMIT_VARIABLES) {
   for (const value of ['5', 'five/5m', '5/', '/5m', '5/forever', '5/0', '5/1.5m', '-1/5m', '5/5m/1', '5 per 5m', 'on']) {
@@ -182,7 +183,8 @@ t.test('defaults of the mail, proxy and abuse-limit variables', async t => {
     emailPerIp: { max: 20, windowSeconds: 60 },
     emailPerAddress: { max: 5, windowSeconds: 60 },
     tokenPerIp: { max: 30, windowSeconds: 60 },
-    refreshPerIp: { max: 300, windowSeconds: 60 }
+    refreshPerIp: { max: 300, windowSeconds: 60 },
+    oauthPerIp: { max: 600, windowSeconds: 60 }
   })
 })
 
@@ -242,7 +244,8 @@ t.test('RATE_LIMIT_* variables are <count>/<duration> or off', async t => {
     RATE_LIMIT_EMAIL_IP: '7/90',
     RATE_LIMIT_EMAIL_ADDRESS: '1/1d',
     RATE_LIMIT_TOKEN_IP: 'off',
-    RATE_LIMIT_REFRESH_IP: '0'
+    RATE_LIMIT_REFRESH_IP: '0',
+    RATE_LIMIT_OAUTH_IP: '50/10s'
   })
   t.same(config.rateLimits, {
     loginFailuresPerAccount: { max: 10, windowSeconds: 900 },
@@ -251,7 +254,8 @@ t.test('RATE_LIMIT_* variables are <count>/<duration> or off', async t => {
     emailPerIp: { max: 7, windowSeconds: 90 },
     emailPerAddress: { max: 1, windowSeconds: 86400 },
     tokenPerIp: { max: 0, windowSeconds: 60 },
-    refreshPerIp: { max: 0, windowSeconds: 60 }
+    refreshPerIp: { max: 0, windowSeconds: 60 },
+    oauthPerIp: { max: 50, windowSeconds: 10 }
   })
 })
 

@@ -1,61 +1,10 @@
 // The real server process: start-up, durability under SIGKILL, graceful SIGTERM, log hygiene.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
-import { once } from 'node:events'
 import t from 'tap'
 import Database from 'better-sqlite3'
-import { testPrivateKey, PASSWORD } from './helper.js'
-
-const serverEntry = new URL('../src/server.ts', import.meta.url).pathname
-
-interface Running {
-  child: ChildProcess
-  url: string
-  output: () => string
-  exited: Promise<[number | null, NodeJS.Signals | null]>
-}
-
-function tempDir (t: { teardown (fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-server-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-async function startServer (t: { teardown (fn: () => void): void }, env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
-    env: {
-      PATH: process.env.PATH,
-      FASTIFY_AUTOLOAD_TYPESCRIPT: '1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      BCRYPT_COST: '4',
-      HASH_WORKERS: '1',
-      JWT_PRIVATE_KEY: testPrivateKey(),
-      ...env
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  let output = ''
-  child.stdout!.on('data', chunk => { output += chunk })
-  child.stderr!.on('data', chunk => { output += chunk })
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000)
-    const check = () => {
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1])
-      }
-    }
-    child.stdout!.on('data', check)
-    child.once('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${output}`)) })
-  })
-  return { child, url, output: () => output, exited }
-}
+import { PASSWORD } from './helper.js'
+import { startServer, tempDir } from './portcullis-process.js'
 
 async function post (url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })

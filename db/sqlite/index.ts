@@ -3,6 +3,8 @@ import type { Repositories } from '../repositories.js'
 import type { SqliteDb } from './connection.js'
 import { sqliteAuthorizationRepository } from './authorization.js'
 import { sqliteOneTimeTokenRepository } from './one-time-tokens.js'
+import { sqliteRevocationRepository } from './revocations.js'
+import { sqliteServiceClientRepository } from './service-clients.js'
 import { sqliteSessionRepository } from './sessions.js'
 import { sqliteSigningKeyRepository } from './signing-keys.js'
 import { sqliteSocialAccountRepository } from './social-accounts.js'
@@ -23,6 +25,8 @@ export function sqliteRepositories (db: SqliteDb): Repositories {
       async ping () {
         ping.get()
       }
-    }
+    },
+    serviceClients: sqliteServiceClientRepository(db),
+    revocations: sqliteRevocationRepository(db)
   }
 }

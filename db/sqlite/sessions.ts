@@ -8,6 +8,7 @@ import { refreshTokens, sessions, users } from '../schema.js'
 import type { SqliteDb } from './connection.js'
 import { authorizationColumns, splitList } from './authorization.js'
 import { toSession, toUser } from './records.js'
+import { revocationRecorder } from './revocations.js'
 
 /** The columns of the authentication query, in order. */
 type AuthStateRow = [
@@ -31,6 +32,9 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(eq(refreshTokens.tokenHash, sql.placeholder('hash')))
     .prepare()
+
+  // Every revocation below writes its feed event in the same transaction, so none can be forgotten.
+  const record = revocationRecorder(db)
 
   // Prepared once: rotation runs on every refresh, and building statements per call cost more than running them.
   const client = db.$client
@@ -76,6 +80,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
 
     // A rotated-away token came back: whoever holds the chain may be a thief, so end it.
     statements.revokeSession.run(now.getTime(), 'refresh_token_reuse', session.id)
+    record.session(session.id, now)
     return { kind: 'reused', sessionId: session.id }
   }
   // better-sqlite3's own transaction wrapper: BEGIN IMMEDIATE … COMMIT around a synchronous function.
@@ -159,18 +164,32 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     },
 
     async revoke (userId, sessionId, now, reason) {
-      const result = db.update(sessions)
-        .set({ revokedAt: now, revokedReason: reason })
-        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
-        .run()
-      return result.changes > 0
+      return db.transaction(tx => {
+        const result = tx.update(sessions)
+          .set({ revokedAt: now, revokedReason: reason })
+          .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+          .run()
+        if (result.changes > 0) record.session(sessionId, now)
+        return result.changes > 0
+      }, { behavior: 'immediate' })
     },
 
     async revokeAll (userId, now, reason, keepSessionId) {
-      const conditions = [eq(sessions.userId, userId), isNull(sessions.revokedAt)]
-      if (keepSessionId !== undefined) conditions.push(ne(sessions.id, keepSessionId))
-      const result = db.update(sessions).set({ revokedAt: now, revokedReason: reason }).where(and(...conditions)).run()
-      return result.changes
+      return db.transaction(tx => {
+        if (keepSessionId === undefined) {
+          // Every token of the user dies: one "not before" for the user covers them all, and tokens
+          // of sessions that are already gone.
+          record.subject(userId, now)
+          return tx.update(sessions).set({ revokedAt: now, revokedReason: reason })
+            .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt))).run().changes
+        }
+        // One session stays (a password change): the feed names the others, not the user.
+        const revoked = tx.update(sessions).set({ revokedAt: now, revokedReason: reason })
+          .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepSessionId)))
+          .returning({ id: sessions.id }).all()
+        for (const { id } of revoked) record.session(id, now)
+        return revoked.length
+      }, { behavior: 'immediate' })
     },
 
     async prune (now, revokedBefore, limit) {

@@ -5,6 +5,7 @@ import { UniqueViolation, type NewUser, type UserPatch, type UserRecord, type Us
 import { users } from '../schema.js'
 import type { SqliteDb } from './connection.js'
 import { toUser } from './records.js'
+import { revocationRecorder } from './revocations.js'
 
 /** Turns SQLite's unique-constraint failure on users into a UniqueViolation naming the field. */
 export function rethrowUnique (err: unknown): never {
@@ -21,6 +22,7 @@ export function sqliteUserRepository (db: SqliteDb): UserRepository {
   const byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare()
   const byEmail = db.select().from(users).where(eq(users.email, sql.placeholder('email'))).prepare()
   const byUsernameKey = db.select().from(users).where(eq(users.usernameKey, sql.placeholder('key'))).prepare()
+  const record = revocationRecorder(db)
 
   return {
     async create (user: NewUser): Promise<UserRecord> {
@@ -62,8 +64,13 @@ export function sqliteUserRepository (db: SqliteDb): UserRepository {
       return rows.map(toUser)
     },
 
-    async delete (id) {
-      return db.delete(users).where(eq(users.id, id)).run().changes > 0
+    async delete (id, now) {
+      // The feed event is written before the cascade removes the sessions, in the same transaction.
+      return db.transaction(tx => {
+        const deleted = tx.delete(users).where(eq(users.id, id)).run().changes > 0
+        if (deleted) record.subject(id, now)
+        return deleted
+      }, { behavior: 'immediate' })
     },
 
     async update (id: string, patch: UserPatch) {

@@ -34,11 +34,13 @@ export const Password = Type.String({
 export const OneTimeToken = Type.String({
   minLength: 1,
   maxLength: 512,
-  description: 'The token from the `token=` parameter of the link in the mail.'
+  description: 'The token from the `token=` parameter of the link in the mail.',
+  examples: ['Xq3v0sM1b9Yt2kLwHc7pRf4nJd8aZe6uGi5oTy1sBxQ']
 })
 
 export const RefreshTokenField = Type.String({
   minLength: 1,
   maxLength: 512,
-  description: 'A refresh token from login or refresh. Browsers send it as the `refresh_token` cookie instead.'
+  description: 'A refresh token from login or refresh. Browsers send it as the `refresh_token` cookie instead.',
+  examples: ['pK2wX9dQ4mZr7tYb1nVc6hJs3fLg8aEo5uRi0yTkWqM']
 })

@@ -15,9 +15,12 @@ export function ref<T extends TSchema & { $id?: string }> (schema: T) {
   return Type.Unsafe<Static<T>>(Type.Ref(schema.$id))
 }
 
+/** What an access token looks like in examples (header, claims and signature shortened). */
+export const ACCESS_TOKEN_EXAMPLE = 'eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ik5qVTMifQ.eyJzdWIiOiI3ZjFjNWY4ZSIsInRva2VuX3R5cGUiOiJhY2Nlc3MifQ.c2lnbmF0dXJl'
+
 export const FieldError = Type.Object({
-  field: Type.String({ description: 'The request field at fault, e.g. `email` or `body` for the whole body.' }),
-  message: Type.String({ description: 'What is wrong with it, for people.' })
+  field: Type.String({ description: 'The request field at fault, e.g. `email` or `body` for the whole body.', examples: ['email'] }),
+  message: Type.String({ description: 'What is wrong with it, for people.', examples: ['must be a valid email address'] })
 }, { $id: 'FieldError', additionalProperties: false })
 
 export const Problem = Type.Object({
@@ -26,8 +29,8 @@ export const Problem = Type.Object({
   status: Type.Integer({ description: 'The HTTP status code.', examples: [401] }),
   code: Type.String({ description: 'Stable, machine-readable error key.', examples: ['not_authenticated'] }),
   detail: Type.String({ description: 'What happened, for people.', examples: ['Authentication credentials were not provided.'] }),
-  instance: Type.Optional(Type.String({ description: 'The request path.' })),
-  errors: Type.Optional(Type.Array(FieldError, { description: 'Per-field problems of a `validation_failed` error.' }))
+  instance: Type.Optional(Type.String({ description: 'The request path.', examples: ['/api/auth/me'] })),
+  errors: Type.Optional(Type.Array(ref(FieldError), { description: 'Per-field problems of a `validation_failed` error.' }))
 }, { $id: 'Problem', description: 'An RFC 9457 problem document.' })
 
 export const User = Type.Object({
@@ -40,9 +43,9 @@ export const User = Type.Object({
   is_superuser: Type.Boolean({ description: 'Has every permission.' }),
   date_joined: Type.String({ format: 'date-time', description: 'When the account was created.' }),
   last_login: nullable(Type.String({ format: 'date-time', description: 'The last successful login, or null.' })),
-  groups: Type.Array(Type.String(), { description: 'Names of the groups the user belongs to.' }),
-  permissions: Type.Array(Type.String(), { description: 'Effective permission codenames: the user\'s own and its groups\'.' }),
-  providers: Type.Array(Type.String(), { description: 'Linked social login providers.' })
+  groups: Type.Array(Type.String(), { description: 'Names of the groups the user belongs to.', examples: [['editors']] }),
+  permissions: Type.Array(Type.String(), { description: 'Effective permission codenames: the user\'s own and its groups\'.', examples: [['posts.add', 'posts.change']] }),
+  providers: Type.Array(Type.String(), { description: 'Linked social login providers.', examples: [['github']] })
 }, { $id: 'User', additionalProperties: false, description: 'A user account. Never contains the password or its hash.' })
 export type User = Static<typeof User>
 
@@ -50,14 +53,14 @@ export type User = Static<typeof User>
 export const AdminUser = Type.Object({
   ...User.properties,
   is_banned: Type.Boolean({ description: 'Whether a ban was set. It applies while `banned_until` is null or in the future.' }),
-  ban_reason: nullable(Type.String({ description: 'Why the user was banned, for staff; null when not banned or no reason was given.' })),
+  ban_reason: nullable(Type.String({ description: 'Why the user was banned, for staff; null when not banned or no reason was given.', examples: ['Spam in the comments'] })),
   banned_until: nullable(Type.String({ format: 'date-time', description: 'When the ban ends; null for a ban without end, or when not banned.' }))
 }, { $id: 'AdminUser', additionalProperties: false, description: 'A user account as staff see it. Never contains the password or its hash.' })
 export type AdminUser = Static<typeof AdminUser>
 
 export const TokenPair = Type.Object({
-  access: Type.String({ description: 'The access JWT, for `Authorization: Bearer`.' }),
-  refresh: Type.Optional(Type.String({ description: 'The refresh token (also set as the `refresh_token` cookie). Absent when the deployment delivers it by cookie only.' })),
+  access: Type.String({ description: 'The access JWT, for `Authorization: Bearer`.', examples: [ACCESS_TOKEN_EXAMPLE] }),
+  refresh: Type.Optional(Type.String({ description: 'The refresh token (also set as the `refresh_token` cookie). Absent when the deployment delivers it by cookie only.', examples: ['pK2wX9dQ4mZr7tYb1nVc6hJs3fLg8aEo5uRi0yTkWqM'] })),
   token_type: Type.Literal('Bearer', { description: 'Always `Bearer`.' }),
   expires_in: Type.Integer({ description: 'Seconds until the access token expires.', examples: [300] })
 }, { $id: 'TokenPair', additionalProperties: false })
@@ -68,7 +71,7 @@ export const LoginResponse = Type.Object({
 }, { $id: 'LoginResponse', additionalProperties: false, description: 'The token pair and the user who logged in.' })
 
 export const Detail = Type.Object({
-  detail: Type.String({ description: 'A short message for people.' })
+  detail: Type.String({ description: 'A short message for people.', examples: ['Done.'] })
 }, { $id: 'Detail', additionalProperties: false })
 
 export const sharedSchemas = [FieldError, Problem, User, AdminUser, TokenPair, LoginResponse, Detail]

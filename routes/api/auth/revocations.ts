@@ -1,0 +1,44 @@
+// GET /api/auth/revocations: the revocation feed, for services that verify access tokens offline.
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { integerQuery } from '../../../src/query-integers.js'
+import { listRevocations } from '../../../src/revocation-feed.js'
+import { problems } from '../../../src/schemas/responses.js'
+
+export const RevocationsQuery = Type.Object({
+  since: Type.Optional(Type.String({ maxLength: 64, description: 'The `cursor` of the previous answer, or an ISO 8601 date-time with an offset (events recorded at or after it). Leave out for every event still kept.', examples: ['42', '2026-01-01T00:00:00Z'] })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'At most this many items (1 to 1000, default 100). A full page may have more behind it: ask again with its cursor.' }))
+}, { additionalProperties: false })
+
+export const RevocationItem = Type.Object({
+  sid: Type.Optional(Type.String({ description: 'A revoked session: every token with this `sid` is dead.' })),
+  sub: Type.Optional(Type.String({ description: 'A user (or a deleted client) whose tokens issued up to `not_before` are dead: refuse a token when `iat * 1000 <= Date.parse(not_before)`.' })),
+  not_before: Type.String({ format: 'date-time', description: 'When the revocation took effect.' })
+}, { additionalProperties: false, description: 'Exactly one of `sid` and `sub`.' })
+
+export const RevocationPage = Type.Object({
+  items: Type.Array(RevocationItem, { description: 'Oldest first, in the order they were recorded.' }),
+  cursor: Type.String({ description: 'Opaque. Pass it as `since` next time; it stays the same while nothing new happens.', examples: ['42'] })
+}, { additionalProperties: false })
+
+const route: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/revocations', {
+    schema: {
+      operationId: 'listRevocations',
+      summary: 'The revocation feed',
+      description: 'Revoked sessions (logout, a session ended by its user, refresh-token reuse, a password change ending the other sessions, OAuth revocation) and per-user "not before" times (logout everywhere, password reset, ban, deactivation, deletion; and deleted clients), so that a service verifying tokens offline can honour them within its polling interval. Events are kept for the access-token lifetime plus 5 minutes: older ones concern only expired tokens. Requires a registered client: HTTP Basic with its id and secret, or one of its access tokens as Bearer.',
+      tags: ['oauth'],
+      security: [{ clientBasic: [] }, { clientBearer: [] }],
+      querystring: RevocationsQuery,
+      response: {
+        200: { ...RevocationPage, description: 'A page of the feed.' },
+        ...problems(
+          [400, '`validation_failed`: `since` is neither a cursor nor a date-time, or a bad `limit`.'],
+          [401, '`not_authenticated` (no credentials), `token_not_valid` (not a live client token) or `invalid_client` (wrong Basic credentials).'])
+      }
+    },
+    onRequest: [fastify.authenticateServiceClient],
+    preValidation: integerQuery('limit')
+  }, async (request) => listRevocations(fastify.auth, { since: request.query.since, limit: request.query.limit ?? 100 }))
+}
+
+export default route

@@ -1,0 +1,60 @@
+// A real Portcullis server process (from source, through tsx) for tests where the process itself matters.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { once } from 'node:events'
+import { testPrivateKey } from './helper.js'
+
+const serverEntry = new URL('../src/server.ts', import.meta.url).pathname
+
+interface Teardown { teardown (fn: () => void): void }
+
+export interface RunningServer {
+  child: ChildProcess
+  url: string
+  output: () => string
+  exited: Promise<[number | null, NodeJS.Signals | null]>
+}
+
+/** A temp directory removed when the test ends. */
+export function tempDir (t: Teardown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-server-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Starts the server on a free port with the test key and cheap hashing; `env` adds to or overrides that. */
+export async function startServer (t: Teardown, env: Record<string, string>): Promise<RunningServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
+    env: {
+      PATH: process.env.PATH,
+      FASTIFY_AUTOLOAD_TYPESCRIPT: '1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      BCRYPT_COST: '4',
+      HASH_WORKERS: '1',
+      JWT_PRIVATE_KEY: testPrivateKey(),
+      ...env
+    },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  let output = ''
+  child.stdout!.on('data', chunk => { output += chunk })
+  child.stderr!.on('data', chunk => { output += chunk })
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000)
+    const check = () => {
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
+      if (match) {
+        clearTimeout(timer)
+        resolve(match[1])
+      }
+    }
+    child.stdout!.on('data', check)
+    child.once('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${output}`)) })
+  })
+  return { child, url, output: () => output, exited }
+}
