@@ -4,15 +4,15 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 export const autoPrefix = '/.well-known'
 
 const Jwk = Type.Object({
-  kty: Type.String({ description: 'Key type: RSA, EC or OKP.' }),
-  kid: Type.String({ description: 'Key id: the RFC 7638 thumbprint, matched against the token header.' }),
-  alg: Type.String({ description: 'RS256, ES256 or EdDSA.' }),
+  kty: Type.String({ description: 'Key type: RSA, EC or OKP.', examples: ['RSA'] }),
+  kid: Type.String({ description: 'Key id: the RFC 7638 thumbprint, matched against the token header.', examples: ['NjVBRjY5MDlCMUIwNzU4RTA2QzZFMDQ4QzQ2MDAyQjVDNjk1RTM2Qg'] }),
+  alg: Type.String({ description: 'RS256, ES256 or EdDSA.', examples: ['RS256'] }),
   use: Type.Literal('sig', { description: 'Always `sig`.' }),
-  n: Type.Optional(Type.String({ description: 'RSA modulus.' })),
-  e: Type.Optional(Type.String({ description: 'RSA exponent.' })),
-  crv: Type.Optional(Type.String({ description: 'Curve: P-256 or Ed25519.' })),
-  x: Type.Optional(Type.String({ description: 'Curve point x.' })),
-  y: Type.Optional(Type.String({ description: 'Curve point y (EC only).' }))
+  n: Type.Optional(Type.String({ description: 'RSA modulus.', examples: ['0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw'] })),
+  e: Type.Optional(Type.String({ description: 'RSA exponent.', examples: ['AQAB'] })),
+  crv: Type.Optional(Type.String({ description: 'Curve: P-256 or Ed25519.', examples: ['P-256'] })),
+  x: Type.Optional(Type.String({ description: 'Curve point x.', examples: ['f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU'] })),
+  y: Type.Optional(Type.String({ description: 'Curve point y (EC only).', examples: ['x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0'] }))
 }, { $id: 'Jwk', additionalProperties: false, description: 'A public signing key. Private members are never published.' })
 
 const Jwks = Type.Object({
@@ -34,7 +34,25 @@ const DiscoveryDocument = Type.Object({
   response_types_supported: Type.Array(Type.String(), { description: 'No browser authorization flow here yet.' }),
   grant_types_supported: Type.Array(Type.String(), { description: 'Grants this service issues tokens for.' }),
   audience: Type.String({ description: 'The `aud` of every access token.' })
-}, { additionalProperties: false })
+}, {
+  additionalProperties: false,
+  examples: [{
+    issuer: 'https://auth.example.com',
+    jwks_uri: 'https://auth.example.com/.well-known/jwks.json',
+    token_endpoint: 'https://auth.example.com/api/auth/token/refresh',
+    revocation_endpoint: 'https://auth.example.com/api/auth/logout',
+    userinfo_endpoint: 'https://auth.example.com/api/auth/me',
+    registration_endpoint: 'https://auth.example.com/api/auth/register',
+    login_endpoint: 'https://auth.example.com/api/auth/login',
+    token_verification_endpoint: 'https://auth.example.com/api/auth/token/verify',
+    id_token_signing_alg_values_supported: ['RS256'],
+    access_token_signing_alg_values_supported: ['RS256'],
+    subject_types_supported: ['public'],
+    response_types_supported: [],
+    grant_types_supported: ['password', 'refresh_token'],
+    audience: 'portcullis'
+  }]
+})
 
 /** If-None-Match (RFC 9110 §13.1.2): `*`, or a list of tags compared weakly (W/ ignored). */
 function matchesEtag (header: string | undefined, etag: string): boolean {

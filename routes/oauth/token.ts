@@ -8,6 +8,7 @@ import {
   OAUTH_UNSUPPORTED, oauthErrors
 } from '../../src/schemas/oauth.js'
 import { authenticateClient } from '../../src/service-clients.js'
+import { ACCESS_TOKEN_EXAMPLE } from '../../src/schemas/shared.js'
 
 export const TokenBody = Type.Object({
   grant_type: Type.String({ maxLength: 100, description: 'Must be `client_credentials`.', examples: ['client_credentials'] }),
@@ -16,7 +17,7 @@ export const TokenBody = Type.Object({
 }, { description: OAUTH_BODY_NOTE, examples: [{ grant_type: 'client_credentials', scope: 'orders.read' }] })
 
 export const TokenResponse = Type.Object({
-  access_token: Type.String({ description: 'A JWT (`typ: at+jwt`) signed like user access tokens: `sub` and `client_id` are the client id, `scope` the granted scopes; no user claims.' }),
+  access_token: Type.String({ description: 'A JWT (`typ: at+jwt`) signed like user access tokens: `sub` and `client_id` are the client id, `scope` the granted scopes; no user claims.', examples: [ACCESS_TOKEN_EXAMPLE] }),
   token_type: Type.Literal('Bearer', { description: 'Always `Bearer`.' }),
   expires_in: Type.Integer({ description: 'Seconds until the token expires.', examples: [300] }),
   scope: Type.String({ description: 'The granted scopes, space-separated (empty for a client without scopes).', examples: ['orders.read'] })

@@ -2,11 +2,11 @@
 import { Type } from '@sinclair/typebox'
 
 export const UserParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 64, description: 'The user id.' })
+  id: Type.String({ minLength: 1, maxLength: 64, description: 'The user id.', examples: ['7f1c5f8e-8d8a-4f57-a8f1-0a4e1c3b7d21'] })
 })
 
 export const GroupParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 64, description: 'The group id.' })
+  id: Type.String({ minLength: 1, maxLength: 64, description: 'The group id.', examples: ['3b9d2c41-6f0e-4a8b-9c7d-1e2f3a4b5c6d'] })
 })
 
 export const Codename = Type.String({

@@ -2,18 +2,19 @@
 // §5.2 error responses, and the media types they accept.
 import { STATUS_CODES } from 'node:http'
 import { Type } from '@sinclair/typebox'
+import { ACCESS_TOKEN_EXAMPLE } from './shared.js'
 
 /** Form-encoded (as RFC 6749 defines) or JSON bodies. */
 export const OAUTH_CONSUMES = ['application/x-www-form-urlencoded', 'application/json']
 
 export const ClientAuthFields = {
   client_id: Type.Optional(Type.String({ maxLength: 200, description: 'The client id, when the client authenticates in the body instead of with HTTP Basic (never both).', examples: ['0f8e2b1c-3c57-4b4e-9a61-5b1f0c2d7e90'] })),
-  client_secret: Type.Optional(Type.String({ maxLength: 200, description: 'The client secret, with `client_id`.' }))
+  client_secret: Type.Optional(Type.String({ maxLength: 200, description: 'The client secret, with `client_id`.', examples: ['mF3x0bq9r2Zy4V8kQe1LwTn5sJ7uHc6pAo_dGi-XRtY'] }))
 }
 
 export const TokenParameters = {
-  token: Type.String({ minLength: 1, maxLength: 8192, description: 'The token: a user access token, a client access token or a refresh token.' }),
-  token_type_hint: Type.Optional(Type.String({ maxLength: 64, description: '`access_token` or `refresh_token`; optional, and only a hint: every kind of token is looked up whatever it says.' }))
+  token: Type.String({ minLength: 1, maxLength: 8192, description: 'The token: a user access token, a client access token or a refresh token.', examples: [ACCESS_TOKEN_EXAMPLE] }),
+  token_type_hint: Type.Optional(Type.String({ maxLength: 64, description: '`access_token` or `refresh_token`; optional, and only a hint: every kind of token is looked up whatever it says.', examples: ['access_token'] }))
 }
 
 /**

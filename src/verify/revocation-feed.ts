@@ -68,6 +68,7 @@ export function createRevocationFeed (options: RevocationFeedOptions): Revocatio
   let timer: NodeJS.Timeout | undefined
   let inFlight: Promise<boolean> | undefined
   let closed = false
+  let started = false
 
   async function fetchPage (): Promise<FeedPage> {
     const url = new URL(options.url)
@@ -116,6 +117,9 @@ export function createRevocationFeed (options: RevocationFeedOptions): Revocatio
   return {
     poll,
     async start () {
+      // Once: a second start() must not run a second polling loop beside the first.
+      if (started) return
+      started = true
       await poll()
       schedule()
     },

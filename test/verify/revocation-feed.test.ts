@@ -30,6 +30,8 @@ t.test('start() polls on the interval until close()', async t => {
   t.teardown(() => iss.close())
   const feed = createRevocationFeed({ url: iss.revocationsUrl, intervalMs: 30 })
   await feed.start()
+  await feed.start()
+  t.equal(iss.requests.revocations, 1, 'a second start() is a no-op')
   iss.revoke({ sub: 'u1', not_before: Math.floor(Date.now() / 1000) + 5 })
   await until(() => feed.revocationOf({ sub: 'u1', iat: Math.floor(Date.now() / 1000) }) !== undefined)
   await feed.close()

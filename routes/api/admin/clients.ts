@@ -35,7 +35,7 @@ export const NewClient = Type.Object({
 }, { additionalProperties: false })
 
 const ClientParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 64, description: 'The client id.' })
+  id: Type.String({ minLength: 1, maxLength: 64, description: 'The client id.', examples: ['0f8e2b1c-3c57-4b4e-9a61-5b1f0c2d7e90'] })
 })
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {

@@ -14,12 +14,12 @@ export const ListUsersQuery = Type.Object({
   // No control characters: SQLite's LIKE stops at a NUL, so `q=%00` would match everyone.
   q: Type.Optional(Type.String({ maxLength: 254, pattern: '^[^\\p{Cc}]*$', description: 'Case-insensitive substring of the email or the username; `%` and `_` match themselves; no control characters.', examples: ['ada'] })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: DEFAULT_PAGE_SIZE, description: 'Page size, 1 to 200.' })),
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'The `next_cursor` of the previous page; leave out for the first page.' }))
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'The `next_cursor` of the previous page; leave out for the first page.', examples: ['MjAyNi0xMS0yMVQxOTowMDowMC4wMDBafDdmMWM'] }))
 }, { additionalProperties: false })
 
 export const UserPage = Type.Object({
   items: Type.Array(ref(AdminUser), { description: 'Users, newest first.' }),
-  next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' }))
+  next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.', examples: ['MjAyNi0xMS0yMVQxOTowMDowMC4wMDBafDdmMWM'] }))
 }, { $id: 'UserPage', additionalProperties: false, description: 'One page of users.' })
 
 export const UpdateUserBody = Type.Object({

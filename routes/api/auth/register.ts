@@ -15,7 +15,7 @@ export const RegisterBody = Type.Object({
 
 const RegisterResponse = Type.Object({
   user: ref(User),
-  detail: Type.String({ description: 'What happens next, for people.' })
+  detail: Type.String({ description: 'What happens next, for people.', examples: ['Account created. Check your email for the link that verifies your address.'] })
 }, { additionalProperties: false })
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {

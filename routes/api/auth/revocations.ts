@@ -10,8 +10,8 @@ export const RevocationsQuery = Type.Object({
 }, { additionalProperties: false })
 
 export const RevocationItem = Type.Object({
-  sid: Type.Optional(Type.String({ description: 'A revoked session: every token with this `sid` is dead.' })),
-  sub: Type.Optional(Type.String({ description: 'A user (or a deleted client) whose tokens issued up to `not_before` are dead: refuse a token when `iat * 1000 <= Date.parse(not_before)`.' })),
+  sid: Type.Optional(Type.String({ description: 'A revoked session: every token with this `sid` is dead.', examples: ['c2a4e6f8-1b3d-4f5a-8c7e-9d0b1a2c3e4f'] })),
+  sub: Type.Optional(Type.String({ description: 'A user (or a deleted client) whose tokens issued up to `not_before` are dead: refuse a token when `iat * 1000 <= Date.parse(not_before)`.', examples: ['7f1c5f8e-8d8a-4f57-a8f1-0a4e1c3b7d21'] })),
   not_before: Type.String({ format: 'date-time', description: 'When the revocation took effect.' })
 }, { additionalProperties: false, description: 'Exactly one of `sid` and `sub`.' })
 

@@ -5,16 +5,16 @@ import { nullable } from '../../../src/schemas/shared.js'
 import { listSessions, revokeSession } from '../../../src/sessions.js'
 
 export const Session = Type.Object({
-  id: Type.String({ description: 'The session id (the `sid` claim of its access tokens).' }),
+  id: Type.String({ description: 'The session id (the `sid` claim of its access tokens).', examples: ['c2a4e6f8-1b3d-4f5a-8c7e-9d0b1a2c3e4f'] }),
   created_at: Type.String({ format: 'date-time', description: 'When the session logged in.' }),
   last_used_at: Type.String({ format: 'date-time', description: 'The last login or refresh.' }),
-  user_agent: nullable(Type.String({ description: 'The User-Agent of the last use.' })),
-  ip: nullable(Type.String({ description: 'The client address of the last use.' })),
+  user_agent: nullable(Type.String({ description: 'The User-Agent of the last use.', examples: ['Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'] })),
+  ip: nullable(Type.String({ description: 'The client address of the last use.', examples: ['203.0.113.7'] })),
   current: Type.Boolean({ description: 'True for the session of the token making this request.' })
 }, { $id: 'Session', additionalProperties: false })
 
 const SessionParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 64, description: 'A session id from the list.' })
+  id: Type.String({ minLength: 1, maxLength: 64, description: 'A session id from the list.', examples: ['c2a4e6f8-1b3d-4f5a-8c7e-9d0b1a2c3e4f'] })
 })
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {

@@ -14,7 +14,7 @@ export const ResendBody = Type.Object({ email: Email }, { additionalProperties: 
 
 const VerifiedResponse = Type.Object({
   user: ref(User),
-  detail: Type.String({ description: 'A message for people.' })
+  detail: Type.String({ description: 'A message for people.', examples: ['Your email address is verified.'] })
 }, { additionalProperties: false, description: 'The address is verified.' })
 
 const INVALID_TOKEN: [number, string] = [400, '`invalid_token` (unknown, expired or already used), or `validation_failed`.']

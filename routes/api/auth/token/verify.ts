@@ -2,9 +2,10 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errors } from '../../../../src/errors.js'
 import { bodyErrors, problems } from '../../../../src/schemas/responses.js'
+import { ACCESS_TOKEN_EXAMPLE } from '../../../../src/schemas/shared.js'
 
 export const VerifyBody = Type.Object({
-  token: Type.String({ minLength: 1, maxLength: 8192, description: 'An access token.' })
+  token: Type.String({ minLength: 1, maxLength: 8192, description: 'An access token.', examples: [ACCESS_TOKEN_EXAMPLE] })
 }, { additionalProperties: false })
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
