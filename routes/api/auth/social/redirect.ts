@@ -11,9 +11,9 @@ export const AuthorizeQuery = Type.Object({
 
 // Open on purpose: providers add parameters of their own (Google: `scope`, `authuser`, `prompt`, `hd`).
 export const CallbackQuery = Type.Object({
-  code: Type.Optional(Type.String({ description: 'The authorization code.' })),
-  state: Type.Optional(Type.String({ description: 'The state Portcullis sent to the provider.' })),
-  error: Type.Optional(Type.String({ description: 'Set by the provider when the user refused, or the request failed.' }))
+  code: Type.Optional(Type.String({ description: 'The authorization code.', examples: ['4/0AX4XfWgZq7'] })),
+  state: Type.Optional(Type.String({ description: 'The state Portcullis sent to the provider.', examples: ['k3Jd9sQ0Zy2Vb7fHn1Lr'] })),
+  error: Type.Optional(Type.String({ description: 'Set by the provider when the user refused, or the request failed.', examples: ['access_denied'] }))
 }, { additionalProperties: true })
 
 const Redirect = Type.Null({ description: 'See `Location`.' })
