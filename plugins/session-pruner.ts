@@ -1,9 +1,8 @@
-// Deletes expired and long-revoked sessions, refresh tokens, used or expired one-time tokens, and
-// revocation events and denylisted client tokens no live token can concern, in small batches,
-// in-process (no cron).
+// Deletes what is dead (expired and long-revoked sessions and refresh tokens, used or expired one-time
+// tokens, revocation events and denylisted client tokens no live token can concern, abandoned social
+// logins) in small batches, in-process (no cron).
 import fp from 'fastify-plugin'
-import { pruneRevocations } from '../src/revocation-feed.js'
-import { pruneSessions } from '../src/sessions.js'
+import { pruneBatch, totalPruned } from '../src/pruning.js'
 
 const BATCH_SIZE = 500
 
@@ -14,16 +13,12 @@ export default fp(async function sessionPruner (fastify) {
   const timer = setInterval(() => {
     if (running) return
     running = true
-    // Small batches keep each synchronous SQLite delete short; a backlog drains over several ticks.
-    Promise.all([
-      pruneSessions(fastify.auth, BATCH_SIZE),
-      fastify.repositories.oneTimeTokens.prune(fastify.auth.now(), BATCH_SIZE),
-      pruneRevocations(fastify.auth, BATCH_SIZE)
-    ])
-      .then(([sessions, oneTimeTokens, revocations]) => {
-        if (sessions + oneTimeTokens + revocations > 0) fastify.log.debug({ sessions, oneTimeTokens, revocations }, 'pruned dead sessions, refresh tokens, one-time tokens and old revocations')
+    // One batch of each per tick: a backlog drains over several ticks without holding the lock long.
+    pruneBatch(fastify.auth, BATCH_SIZE)
+      .then(counts => {
+        if (totalPruned(counts) > 0) fastify.log.debug(counts, 'pruned dead sessions, tokens, revocations and social login states')
       })
-      .catch(err => fastify.log.error({ err }, 'pruning sessions failed'))
+      .catch(err => fastify.log.error({ err }, 'pruning failed'))
       .finally(() => { running = false })
   }, seconds * 1000)
   timer.unref()

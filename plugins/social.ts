@@ -12,22 +12,10 @@ declare module 'fastify' {
   }
 }
 
-const PRUNE_BATCH = 500
-
 export default fp(async function social (fastify) {
   const { google, github } = fastify.config.social
   const providers = new Map<string, SocialProvider>()
   if (google !== undefined) providers.set('google', googleProvider(google))
   if (github !== undefined) providers.set('github', githubProvider(github))
   fastify.decorate('social', { ...fastify.auth, providers })
-
-  // Abandoned logins (the user never came back from the provider) leave a state row behind.
-  const seconds = fastify.config.pruneIntervalSeconds
-  if (providers.size === 0 || seconds === 0) return
-  const timer = setInterval(() => {
-    fastify.repositories.socialAccounts.pruneStates(fastify.auth.now(), PRUNE_BATCH)
-      .catch(err => fastify.log.error({ err }, 'pruning social login states failed'))
-  }, seconds * 1000)
-  timer.unref()
-  fastify.addHook('onClose', async () => clearInterval(timer))
 }, { name: 'social', dependencies: ['config', 'auth'] })
