@@ -68,6 +68,7 @@ export function createClientTokenVerifier (options: ClientTokenVerifierOptions):
   }
   return async function verifyClientToken (token) {
     const key = keyFor()
+    // Two calls only for TypeScript: jwtVerify's overloads take a key or a key getter, not their union.
     const { payload, protectedHeader } = typeof key === 'function'
       ? await jwtVerify(token, key, verifyOptions(options))
       : await jwtVerify(token, key, verifyOptions(options))
