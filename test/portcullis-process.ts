@@ -1,10 +1,11 @@
-// A real Portcullis server process (from source, through tsx) for tests where the process itself matters.
+// A real Portcullis server process (from source) for tests where the process itself matters.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { testPrivateKey } from './helper.js'
+import { NO_CHILD_COVERAGE, SOURCE_LOADER_ARGS } from './source-loader.js'
 
 const serverEntry = new URL('../src/server.ts', import.meta.url).pathname
 
@@ -26,9 +27,10 @@ export function tempDir (t: Teardown): string {
 
 /** Starts the server on a free port with the test key and cheap hashing; `env` adds to or overrides that. */
 export async function startServer (t: Teardown, env: Record<string, string>): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
+  const child = spawn(process.execPath, [...SOURCE_LOADER_ARGS, serverEntry], {
     env: {
       PATH: process.env.PATH,
+      ...NO_CHILD_COVERAGE,
       FASTIFY_AUTOLOAD_TYPESCRIPT: '1',
       PORT: '0',
       LOG_LEVEL: 'info',

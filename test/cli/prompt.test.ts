@@ -9,6 +9,7 @@ import { interactive, passwordFromEnvironment, promptNewPassword } from '../../s
 import { createPrompter } from '../../src/cli/prompt.js'
 import { passwordProblems } from '../../src/password-policy.js'
 import { cli, PASSWORD, tempDatabase } from './run.js'
+import { NO_CHILD_COVERAGE, SOURCE_LOADER_ARGS } from '../source-loader.js'
 
 function terminal () {
   const input = new PassThrough()
@@ -102,10 +103,10 @@ const hasScript = spawnSync('script', ['--version']).status === 0
 
 t.test('create-superuser asks for the password on a real terminal without echoing it', { skip: hasScript ? false : 'util-linux script is not installed' }, async t => {
   const db = tempDatabase(t)
-  const command = [process.execPath, '--import', 'tsx', cli, 'create-superuser', '--email', 'root@example.com', '--username', 'root']
+  const command = [process.execPath, ...SOURCE_LOADER_ARGS, cli, 'create-superuser', '--email', 'root@example.com', '--username', 'root']
     .map(word => `'${word}'`).join(' ')
   // script runs the command on a pseudo-terminal: stdin is a TTY for the CLI, as for a person.
-  const child = spawn('script', ['-qec', command, '/dev/null'], { env: { PATH: process.env.PATH, ...db.env } })
+  const child = spawn('script', ['-qec', command, '/dev/null'], { env: { PATH: process.env.PATH, ...NO_CHILD_COVERAGE, ...db.env } })
   let output = ''
   const answers = [['Password: ', `${PASSWORD}\r`], ['Password (again): ', `${PASSWORD}\r`]]
   child.stdout.on('data', chunk => {

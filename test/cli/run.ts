@@ -1,9 +1,10 @@
-// Runs the operator CLI as a child process (from source, through tsx) against a temp database.
+// Runs the operator CLI as a child process (from source) against a temp database.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import { NO_CHILD_COVERAGE, SOURCE_LOADER_ARGS } from '../source-loader.js'
 
 export const cli = new URL('../../src/cli.ts', import.meta.url).pathname
 
@@ -16,7 +17,7 @@ export interface CliResult {
 /** `portcullis ...args` with only PATH and `env` in its environment; stdin is a pipe (not a terminal). */
 export function portcullis (args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise(resolve => {
-    const child = execFile(process.execPath, ['--import', 'tsx', cli, ...args], { env: { PATH: process.env.PATH, ...env } }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [...SOURCE_LOADER_ARGS, cli, ...args], { env: { PATH: process.env.PATH, ...NO_CHILD_COVERAGE, ...env } }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1
       resolve({ code, stdout, stderr })
     })
