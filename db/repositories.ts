@@ -133,8 +133,8 @@ export interface SessionRepository {
    * (and upgraded password hash, if any).
    */
   create (session: NewSession): Promise<SessionRecord>
-  /** The session's state and its user, for authenticating an access token (one indexed lookup). */
-  findAuthState (sessionId: string): Promise<{ session: SessionState, user: UserSummary, authorization: Authorization } | undefined>
+  /** The session's state and its user (with its groups, permissions and providers), for authenticating an access token: one query. */
+  findAuthState (sessionId: string): Promise<{ session: SessionState, user: UserSummary, authorization: Authorization, providers: string[] } | undefined>
   /** The session a refresh token belongs to, with its user. */
   findByTokenHash (tokenHash: string): Promise<{ token: RefreshTokenRecord, session: SessionRecord, user: UserRecord } | undefined>
   rotate (request: RotationRequest): Promise<RotationOutcome>

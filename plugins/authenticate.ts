@@ -10,6 +10,8 @@ export interface Principal {
   user: UserSummary
   /** Groups and effective permissions as the database has them now (not as the token claims). */
   authorization: Authorization
+  /** Linked social login providers, sorted. */
+  providers: string[]
   sessionId: string
   claims: VerifiedAccessToken
 }
@@ -59,6 +61,6 @@ export default fp(async function authenticate (fastify) {
     if (!canAuthenticate(found.user, now)) throw errors.userInactive()
     if (found.session.revokedAt !== null) throw errors.tokenNotValid('The session of this token has been revoked.')
     if (found.session.expiresAt <= now) throw errors.tokenNotValid('The session of this token has expired.')
-    return { user: found.user, authorization: found.authorization, sessionId: found.session.id, claims }
+    return { user: found.user, authorization: found.authorization, providers: found.providers, sessionId: found.session.id, claims }
   })
 }, { name: 'authenticate', dependencies: ['keys', 'db', 'auth'] })

@@ -14,7 +14,8 @@ import { revocationRecorder } from './revocations.js'
 type AuthStateRow = [
   id: string, email: string, username: string, isActive: number, isStaff: number, isSuperuser: number,
   isBanned: number, bannedUntil: number | null, emailVerified: number, dateJoined: number, lastLogin: number | null,
-  revokedAt: number | null, expiresAt: number, groupNames: string | null, permissionCodenames: string | null
+  revokedAt: number | null, expiresAt: number, groupNames: string | null, permissionCodenames: string | null,
+  providers: string | null
 ]
 
 export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
@@ -22,7 +23,8 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
   const authState = db.$client.prepare<[string], AuthStateRow>(`
     SELECT u.id, u.email, u.username, u.is_active, u.is_staff, u.is_superuser, u.is_banned, u.banned_until,
            u.email_verified, u.date_joined, u.last_login, s.revoked_at, s.expires_at,
-           ${authorizationColumns('u')}
+           ${authorizationColumns('u')},
+           (SELECT group_concat(provider, char(31)) FROM social_accounts sa WHERE sa.user_id = u.id) AS providers
       FROM sessions s JOIN users u ON u.id = s.user_id
      WHERE s.id = ?`).raw()
 
@@ -113,7 +115,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     async findAuthState (sessionId) {
       const row = authState.get(sessionId) as unknown as AuthStateRow | undefined
       if (row === undefined) return undefined
-      const [id, email, username, isActive, isStaff, isSuperuser, isBanned, bannedUntil, emailVerified, dateJoined, lastLogin, revokedAt, expiresAt, groupNames, permissionCodenames] = row
+      const [id, email, username, isActive, isStaff, isSuperuser, isBanned, bannedUntil, emailVerified, dateJoined, lastLogin, revokedAt, expiresAt, groupNames, permissionCodenames, providers] = row
       return {
         session: { id: sessionId, revokedAt: revokedAt === null ? null : new Date(revokedAt), expiresAt: new Date(expiresAt) },
         user: {
@@ -129,7 +131,8 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
           dateJoined: new Date(dateJoined),
           lastLogin: lastLogin === null ? null : new Date(lastLogin)
         },
-        authorization: { groups: splitList(groupNames), permissions: splitList(permissionCodenames) }
+        authorization: { groups: splitList(groupNames), permissions: splitList(permissionCodenames) },
+        providers: splitList(providers)
       }
     },
 
