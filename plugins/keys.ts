@@ -4,7 +4,7 @@
 // at registration: here the signer changes on rotation, and the verifier is picked by kid.
 import fp from 'fastify-plugin'
 import type { JWK } from 'jose'
-import type { AccessTokenClaims } from '../src/access-tokens.js'
+import { isUserTokenPayload, type AccessTokenClaims } from '../src/access-tokens.js'
 import { KeyRing, type RingKey } from '../src/key-ring.js'
 import { configuredRingKey, secretRingKey, storedKeyLoader } from '../src/key-ring-sources.js'
 import { keyTimes, retireStoredKeys, rotateIfDue } from '../src/key-rotation.js'
@@ -25,7 +25,9 @@ declare module 'fastify' {
     /** The public keys in the JWKS now (empty with HS256: a shared secret is never published). */
     readonly publicJwks: JWK[]
     signAccessToken (claims: AccessTokenClaims): string
-    /** Verifies an access token against the key its kid names; throws when it is not valid. */
+    /** Verifies any token the ring signed (user or client) against the key its kid names; throws when it is not valid. */
+    verifySignedToken (token: string): Promise<Record<string, unknown>>
+    /** Verifies a user's access token (a client's is refused); throws when it is not valid. */
     verifyAccessToken (token: string): Promise<VerifiedAccessToken>
   }
 }
@@ -67,5 +69,10 @@ export default fp(async function keys (fastify, options: KeysPluginOptions) {
   fastify.decorate('configuredKid', configuredKid)
   fastify.decorate('publicJwks', { getter: () => ring.jwks().body.keys })
   fastify.decorate('signAccessToken', (claims: AccessTokenClaims) => ring.sign(claims))
-  fastify.decorate('verifyAccessToken', async (token: string) => (await ring.verify(token)) as unknown as VerifiedAccessToken)
+  fastify.decorate('verifySignedToken', (token: string) => ring.verify(token))
+  fastify.decorate('verifyAccessToken', async (token: string) => {
+    const claims = await ring.verify(token)
+    if (!isUserTokenPayload(claims)) throw new Error('not a user access token')
+    return claims as unknown as VerifiedAccessToken
+  })
 }, { name: 'keys', dependencies: ['config', 'db'] })

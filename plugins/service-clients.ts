@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import type { ServiceClientRecord } from '../db/repositories.js'
 import { basicCredentials } from '../src/client-credentials.js'
-import { createClientTokenVerifier } from '../src/client-tokens.js'
+import { clientTokenFrom } from '../src/client-tokens.js'
 import { errors } from '../src/errors.js'
 import { liveClientToken } from '../src/introspection.js'
 import type { OAuthDeps } from '../src/oauth-deps.js'
@@ -26,15 +26,8 @@ declare module 'fastify' {
 const BEARER = /^Bearer +(\S+) *$/i
 
 export default fp(async function serviceClients (fastify) {
-  const { config } = fastify
-  const verifyClientToken = createClientTokenVerifier({
-    algorithm: config.jwtAlgorithm,
-    issuer: config.jwtIssuer,
-    audience: config.jwtAudience,
-    secret: config.jwtSecret,
-    // Read on each verification: the keys plugin owns the published set.
-    publicJwks: () => fastify.publicJwks
-  })
+  // The same key ring and checks as user tokens (algorithm per key, iss, aud, typ, exp); then the client shape.
+  const verifyClientToken = async (token: string) => clientTokenFrom(await fastify.verifySignedToken(token))
   const oauth: OAuthDeps = {
     ...fastify.auth,
     verifyUserToken: token => fastify.verifyAccessToken(token),

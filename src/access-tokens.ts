@@ -19,8 +19,16 @@ export interface AccessTokenClaims {
   permissions: string[]
 }
 
-/** Verification requires all of these; `token_type` must also be "access". */
-export const REQUIRED_CLAIMS = ['exp', 'iat', 'iss', 'aud', 'sub', 'jti', 'sid', 'token_type']
+/** Every token the key ring signs (user or client) must carry these; `token_type` must also be "access". */
+export const SIGNED_TOKEN_CLAIMS = ['exp', 'iat', 'iss', 'aud', 'sub', 'jti', 'token_type']
+
+/** What a user's access token must carry: the signed claims and its session. */
+export const REQUIRED_CLAIMS = [...SIGNED_TOKEN_CLAIMS, 'sid']
+
+/** A user's access token names its session too; a client's never does (and carries `client_id`). */
+export function isUserTokenPayload (payload: Record<string, unknown>): boolean {
+  return typeof payload.sid === 'string' && !('client_id' in payload)
+}
 
 export function accessTokenClaims (user: UserRecord, sessionId: string, authorization: Authorization): AccessTokenClaims {
   return {

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { createSigner, createVerifier, type SignerOptions } from 'fast-jwt'
 import type { JWK } from 'jose'
-import { ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS } from './access-tokens.js'
+import { ACCESS_TOKEN_TYPE, SIGNED_TOKEN_CLAIMS } from './access-tokens.js'
 import type { Config, SigningAlgorithm } from './config.js'
 import { isPublished, nextChange, signerAt, type KeyTimes, type ScheduledKey } from './key-schedule.js'
 
@@ -168,7 +168,7 @@ export class KeyRing {
         algorithms: [key.algorithm],
         allowedIss: config.jwtIssuer,
         allowedAud: config.jwtAudience,
-        requiredClaims: REQUIRED_CLAIMS,
+        requiredClaims: SIGNED_TOKEN_CLAIMS,
         checkTyp: ACCESS_TOKEN_TYPE,
         cache: 10_000
       }) as Verifier
