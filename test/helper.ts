@@ -52,6 +52,15 @@ export async function build (t: Teardown, overrides: Partial<Config> = {}, optio
   return app
 }
 
+/** A clock the test moves by hand, starting at the real time so that JWT iat/exp stay consistent. */
+export function manualClock () {
+  let current = new Date()
+  return {
+    now: () => current,
+    advance (ms: number) { current = new Date(current.getTime() + ms) }
+  }
+}
+
 export const PASSWORD = 'correct horse battery'
 
 let counter = 0

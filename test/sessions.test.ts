@@ -1,20 +1,12 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { build, newUser, registerUser, PASSWORD } from './helper.js'
+import { build, manualClock, newUser, PASSWORD, registerUser } from './helper.js'
 import { hashOpaqueToken } from '../src/opaque-tokens.js'
 import { listSessions, login, logout, logoutAll, pruneSessions, refresh, revokeSession } from '../src/sessions.js'
 
 const CLIENT = { ip: '192.0.2.1', userAgent: 'Domain/1.0' }
 const MINUTE_MS = 60_000
 const DAY_MS = 24 * 60 * MINUTE_MS
-
-function manualClock () {
-  let current = new Date()
-  return {
-    now: () => current,
-    advance (ms: number) { current = new Date(current.getTime() + ms) }
-  }
-}
 
 async function signedIn (app: FastifyInstance) {
   const user = await registerUser(app, newUser())

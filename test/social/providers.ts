@@ -185,3 +185,31 @@ export async function buildSocialApp (t: Teardown, env: Record<string, string>, 
   const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
   return { app, db, count }
 }
+
+/** What the client-driven flow posts: the code the provider redirected with, and the client's own verifier. */
+export interface Grant { code: string, code_verifier: string, redirect_uri: string, nonce?: string }
+
+/** What a mobile app or SPA does with Google: its own PKCE pair, the provider's authorize step, the code from the redirect. */
+export async function googleGrant (google: OidcProvider, options: { nonce?: string } = {}): Promise<Grant> {
+  const { verifier, challenge } = pkcePair()
+  const url = new URL(`${google.issuer}/authorize`)
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'google-client',
+    redirect_uri: CLIENT_REDIRECT,
+    scope: 'openid email',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...(options.nonce !== undefined && { nonce: options.nonce })
+  }).toString()
+  const code = new URL(await nextLocation(url.href)).searchParams.get('code')!
+  return { code, code_verifier: verifier, redirect_uri: CLIENT_REDIRECT, ...(options.nonce !== undefined && { nonce: options.nonce }) }
+}
+
+export async function githubGrant (github: GithubProvider): Promise<Grant> {
+  const { verifier, challenge } = pkcePair()
+  const url = new URL(github.env.GITHUB_AUTHORIZE_URL)
+  url.search = new URLSearchParams({ client_id: 'github-client', redirect_uri: CLIENT_REDIRECT, code_challenge: challenge, code_challenge_method: 'S256' }).toString()
+  const code = new URL(await nextLocation(url.href)).searchParams.get('code')!
+  return { code, code_verifier: verifier, redirect_uri: CLIENT_REDIRECT }
+}

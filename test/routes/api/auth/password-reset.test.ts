@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { bearer, build, newUser, PASSWORD } from '../../../helper.js'
+import { bearer, build, manualClock, newUser, PASSWORD } from '../../../helper.js'
 import { mailLink, serve, startSmtpServer, type ReceivedMail, type SmtpSink } from '../../../smtp.js'
 
 const RESET_SUBJECT = 'Reset your password'
@@ -12,15 +12,6 @@ const NEW_PASSWORD = 'a brand new passphrase'
 const HOUR_MS = 60 * 60 * 1000
 
 const isResetFor = (email: string) => (m: ReceivedMail) => m.to.includes(email) && m.subject === RESET_SUBJECT
-
-/** A clock the test moves by hand, starting at the real time so that JWT iat/exp stay consistent. */
-function manualClock () {
-  let current = new Date()
-  return {
-    now: () => current,
-    advance (ms: number) { current = new Date(current.getTime() + ms) }
-  }
-}
 
 type Http = Awaited<ReturnType<typeof serve>>
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { build, loginUser, newUser, registerUser, bearer, PASSWORD } from '../../../helper.js'
+import { bearer, build, loginUser, manualClock, newUser, PASSWORD, registerUser } from '../../../helper.js'
 
 const REFRESH_URL = '/api/auth/token/refresh'
 const SEVEN_DAYS_MS = 7 * 24 * 60 * 60 * 1000
@@ -15,15 +15,6 @@ function refreshWithCookie (app: FastifyInstance, token: string, headers: Record
 
 function me (app: FastifyInstance, access: string) {
   return app.inject({ url: '/api/auth/me', headers: bearer(access) })
-}
-
-/** A clock the test moves by hand, starting at the real time so that JWT iat/exp stay consistent. */
-function manualClock () {
-  let current = new Date()
-  return {
-    now: () => current,
-    advance (ms: number) { current = new Date(current.getTime() + ms) }
-  }
 }
 
 function refreshCookieOf (headers: Record<string, unknown>): string {

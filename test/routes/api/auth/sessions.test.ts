@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { build, loginUser, bearer, PASSWORD } from '../../../helper.js'
+import { bearer, build, loginUser, manualClock, PASSWORD } from '../../../helper.js'
 
 const SESSION_FIELDS = ['created_at', 'current', 'id', 'ip', 'last_used_at', 'user_agent']
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -41,14 +41,6 @@ function refresh (app: FastifyInstance, token: string, userAgent = 'lightMyReque
 
 function sidOf (access: string): string {
   return JSON.parse(Buffer.from(access.split('.')[1], 'base64url').toString()).sid
-}
-
-function manualClock () {
-  let current = new Date()
-  return {
-    now: () => current,
-    advance (ms: number) { current = new Date(current.getTime() + ms) }
-  }
 }
 
 t.test('GET /sessions lists the live sessions with exactly one current', async t => {

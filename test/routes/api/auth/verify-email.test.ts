@@ -3,22 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { build, newUser, PASSWORD } from '../../../helper.js'
+import { build, manualClock, newUser, PASSWORD } from '../../../helper.js'
 import { mailLink, serve, startSmtpServer, type ReceivedMail, type SmtpSink } from '../../../smtp.js'
 
 const VERIFY_SUBJECT = 'Confirm your email address'
 const HOUR_MS = 60 * 60 * 1000
 
 const isVerificationFor = (email: string) => (m: ReceivedMail) => m.to.includes(email) && m.subject === VERIFY_SUBJECT
-
-/** A clock the test moves by hand, starting at the real time so that JWT iat/exp stay consistent. */
-function manualClock () {
-  let current = new Date()
-  return {
-    now: () => current,
-    advance (ms: number) { current = new Date(current.getTime() + ms) }
-  }
-}
 
 type Http = Awaited<ReturnType<typeof serve>>
 

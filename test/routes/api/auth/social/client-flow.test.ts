@@ -4,36 +4,8 @@ import { generateKeyPair, SignJWT, decodeJwt } from 'jose'
 import type { FastifyInstance } from 'fastify'
 import { PASSWORD, registerUser, newUser } from '../../../../helper.js'
 import {
-  buildSocialApp, CLIENT_REDIRECT, githubUser, nextLocation, pkcePair, startGithubProvider, startOidcProvider,
-  type GithubProvider, type OidcProvider
+  buildSocialApp, CLIENT_REDIRECT, githubGrant, githubUser, googleGrant, pkcePair, startGithubProvider, startOidcProvider
 } from '../../../../social/providers.js'
-
-interface Grant { code: string, code_verifier: string, redirect_uri: string, nonce?: string }
-
-/** What a mobile app or SPA does: its own PKCE pair, the provider's authorize step, the code from the redirect. */
-async function googleGrant (google: OidcProvider, options: { nonce?: string } = {}): Promise<Grant> {
-  const { verifier, challenge } = pkcePair()
-  const url = new URL(`${google.issuer}/authorize`)
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: 'google-client',
-    redirect_uri: CLIENT_REDIRECT,
-    scope: 'openid email',
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    ...(options.nonce !== undefined && { nonce: options.nonce })
-  }).toString()
-  const code = new URL(await nextLocation(url.href)).searchParams.get('code')!
-  return { code, code_verifier: verifier, redirect_uri: CLIENT_REDIRECT, ...(options.nonce !== undefined && { nonce: options.nonce }) }
-}
-
-async function githubGrant (github: GithubProvider): Promise<Grant> {
-  const { verifier, challenge } = pkcePair()
-  const url = new URL(github.env.GITHUB_AUTHORIZE_URL)
-  url.search = new URLSearchParams({ client_id: 'github-client', redirect_uri: CLIENT_REDIRECT, code_challenge: challenge, code_challenge_method: 'S256' }).toString()
-  const code = new URL(await nextLocation(url.href)).searchParams.get('code')!
-  return { code, code_verifier: verifier, redirect_uri: CLIENT_REDIRECT }
-}
 
 function socialLogin (app: FastifyInstance, provider: string, grant: unknown) {
   return app.inject({ method: 'POST', url: `/api/auth/social/${provider}`, payload: grant as Record<string, unknown> })

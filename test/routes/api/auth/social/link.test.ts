@@ -5,25 +5,8 @@ import { loginAs } from '../../../../admin-helper.js'
 import { bearer, loginUser, PASSWORD } from '../../../../helper.js'
 import { mailLink, startSmtpServer } from '../../../../smtp.js'
 import {
-  buildSocialApp, CLIENT_REDIRECT, githubUser, nextLocation, pkcePair, startGithubProvider, startOidcProvider,
-  type GithubProvider, type OidcProvider
+  buildSocialApp, githubGrant, githubUser, googleGrant, pkcePair, startGithubProvider, startOidcProvider
 } from '../../../../social/providers.js'
-
-async function githubGrant (github: GithubProvider) {
-  const { verifier, challenge } = pkcePair()
-  const url = new URL(github.env.GITHUB_AUTHORIZE_URL)
-  url.search = new URLSearchParams({ client_id: 'github-client', redirect_uri: CLIENT_REDIRECT, code_challenge: challenge, code_challenge_method: 'S256' }).toString()
-  const code = new URL(await nextLocation(url.href)).searchParams.get('code')!
-  return { code, code_verifier: verifier, redirect_uri: CLIENT_REDIRECT }
-}
-
-async function googleGrant (google: OidcProvider) {
-  const { verifier, challenge } = pkcePair()
-  const url = new URL(`${google.issuer}/authorize`)
-  url.search = new URLSearchParams({ response_type: 'code', client_id: 'google-client', redirect_uri: CLIENT_REDIRECT, scope: 'openid email', code_challenge: challenge, code_challenge_method: 'S256' }).toString()
-  const code = new URL(await nextLocation(url.href)).searchParams.get('code')!
-  return { code, code_verifier: verifier, redirect_uri: CLIENT_REDIRECT }
-}
 
 function link (app: FastifyInstance, provider: string, access: string, grant: unknown) {
   return app.inject({ method: 'POST', url: `/api/auth/social/${provider}/link`, headers: bearer(access), payload: grant as Record<string, unknown> })
