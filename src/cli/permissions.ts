@@ -2,7 +2,7 @@
 import { OPERATOR } from '../admin-access.js'
 import { setUserPermissions } from '../admin-users.js'
 import type { AuthDeps } from '../auth-deps.js'
-import { CliError, parseCommandLine, type Command } from './command.js'
+import { CliError, parseCommandLine, type CliContext, type Command } from './command.js'
 import { describeUser, findUser } from './users.js'
 
 /** Unknown codenames are an error that lists the ones there are. */
@@ -12,6 +12,15 @@ async function assertKnown (deps: AuthDeps, codenames: string[]): Promise<void> 
   if (unknown.length === 0) return
   const all = (await deps.repositories.authorization.listPermissions()).map(permission => permission.codename)
   throw new CliError(`No permission ${unknown.map(codename => `"${codename}"`).join(', ')}. The permissions are: ${all.join(', ')}.`)
+}
+
+/** What both commands start with: the user, its own permissions and groups, and the codenames named once each. */
+async function readRequest (args: string[], cli: CliContext) {
+  const { positionals: [name, ...codenames] } = parseCommandLine(args, {}, { required: ['user', 'permission'], rest: true })
+  const deps = await cli.deps()
+  const user = await findUser(deps, name)
+  await assertKnown(deps, codenames)
+  return { deps, user, direct: await deps.repositories.authorization.direct(user.id), wanted: [...new Set(codenames)] }
 }
 
 const EXIT_HELP = `Exit status: 0 when done (also when there was nothing to do); 1 when there is no such user or
@@ -32,12 +41,8 @@ Options:
 ${EXIT_HELP}
 `,
   async run (args, cli) {
-    const { positionals: [name, ...codenames] } = parseCommandLine(args, {}, { required: ['user', 'permission'], rest: true })
-    const deps = await cli.deps()
-    const user = await findUser(deps, name)
-    await assertKnown(deps, codenames)
-    const own = (await deps.repositories.authorization.direct(user.id)).permissions
-    const wanted = [...new Set(codenames)]
+    const { deps, user, direct, wanted } = await readRequest(args, cli)
+    const own = direct.permissions
     const added = wanted.filter(codename => !own.includes(codename))
     const held = wanted.filter(codename => own.includes(codename))
     if (added.length > 0) {
@@ -64,12 +69,7 @@ Options:
 ${EXIT_HELP}
 `,
   async run (args, cli) {
-    const { positionals: [name, ...codenames] } = parseCommandLine(args, {}, { required: ['user', 'permission'], rest: true })
-    const deps = await cli.deps()
-    const user = await findUser(deps, name)
-    await assertKnown(deps, codenames)
-    const direct = await deps.repositories.authorization.direct(user.id)
-    const wanted = [...new Set(codenames)]
+    const { deps, user, direct, wanted } = await readRequest(args, cli)
     const removed = wanted.filter(codename => direct.permissions.includes(codename))
     const notHeld = wanted.filter(codename => !removed.includes(codename))
     if (removed.length > 0) {
