@@ -288,3 +288,13 @@ t.test('malformed bodies are 400 validation_failed, unknown providers 404, never
   t.equal(garbage.statusCode, 400, 'a code the provider never issued')
   t.equal(garbage.json().code, 'invalid_grant')
 })
+
+t.test('GitHub answering /user in an unexpected shape: 502 provider_error, nothing created', async t => {
+  const github = await startGithubProvider(t)
+  const { app, count } = await buildSocialApp(t, github.env)
+  github.user = { ...githubUser('shapeless'), login: 42 as unknown as string }
+  const res = await socialLogin(app, 'github', await githubGrant(github))
+  t.equal(res.statusCode, 502)
+  t.equal(res.json().code, 'provider_error')
+  t.same([count('users'), count('social_accounts'), count('sessions')], [0, 0, 0])
+})
