@@ -1,9 +1,9 @@
-// drizzle-kit configuration: `npm run db:generate` writes SQL migrations from db/schema.ts.
+// drizzle-kit configuration: `npm run db:generate` writes SQL migrations from db/sqlite/schema.ts.
 import { defineConfig } from 'drizzle-kit'
 
 export default defineConfig({
   dialect: 'sqlite',
-  schema: './db/schema.ts',
-  out: './db/migrations',
+  schema: './db/sqlite/schema.ts',
+  out: './db/sqlite/migrations',
   casing: 'snake_case'
 })

@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
 import jwt from '@fastify/jwt'
-import { ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS } from '../src/access-tokens.js'
+import { ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS } from '../src/sessions/access-tokens.js'
 
 function required (name: string): string {
   const value = process.env[name]

@@ -1,6 +1,6 @@
 // Composes what the domain functions need (repositories, hasher, signer, clock) into one object.
 import fp from 'fastify-plugin'
-import type { AuthDeps } from '../src/auth-deps.js'
+import type { AuthDeps } from '../src/deps.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,7 +2,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Authorization, UserSummary } from '../db/repositories.js'
-import { canAuthenticate } from '../src/account-state.js'
+import { canAuthenticate } from '../src/accounts/state.js'
 import { errors } from '../src/errors.js'
 import type { VerifiedAccessToken } from './keys.js'
 

@@ -1,7 +1,7 @@
 // Work that must not hold up the response (mails, lookups whose timing would reveal an account):
 // run after the reply, errors logged, and drained before the mailer and the database close.
 import fp from 'fastify-plugin'
-import { settleWithin } from '../src/settle-within.js'
+import { settleWithin } from '../src/runtime/settle-within.js'
 
 export interface BackgroundTasks {
   run (name: string, task: () => Promise<unknown>): void

@@ -2,7 +2,7 @@
 // deletes keys that left the JWKS, and re-reads the ring so that rotations made elsewhere (the CLI,
 // another server process) take effect here without a restart.
 import fp from 'fastify-plugin'
-import { keySource, keyTimes, rotateIfDue } from '../src/key-rotation.js'
+import { keySource, keyTimes, rotateIfDue } from '../src/keys/rotation.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -4,11 +4,11 @@
 // at registration: here the signer changes on rotation, and the verifier is picked by kid.
 import fp from 'fastify-plugin'
 import type { JWK } from 'jose'
-import { isUserTokenPayload, type AccessTokenClaims } from '../src/access-tokens.js'
-import { KeyRing, type RingKey } from '../src/key-ring.js'
-import { configuredRingKey, secretRingKey, storedKeyLoader } from '../src/key-ring-sources.js'
-import { keyTimes, retireStoredKeys, rotateIfDue } from '../src/key-rotation.js'
-import { describeKey, parsePrivateKey } from '../src/signing-keys.js'
+import { isUserTokenPayload, type AccessTokenClaims } from '../src/sessions/access-tokens.js'
+import { KeyRing, type RingKey } from '../src/keys/ring.js'
+import { configuredRingKey, secretRingKey, storedKeyLoader } from '../src/keys/ring-sources.js'
+import { keyTimes, retireStoredKeys, rotateIfDue } from '../src/keys/rotation.js'
+import { describeKey, parsePrivateKey } from '../src/keys/material.js'
 
 export interface VerifiedAccessToken extends AccessTokenClaims {
   iss: string

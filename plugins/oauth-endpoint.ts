@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import formbody from '@fastify/formbody'
 import type { FastifyError, FastifyRequest } from 'fastify'
 import { ProblemError } from '../src/errors.js'
-import { OAuthError } from '../src/oauth-errors.js'
+import { OAuthError } from '../src/oauth/errors.js'
 import { validationErrors } from './error-handler.js'
 
 const ERROR_BY_STATUS: Record<number, string> = {

@@ -1,6 +1,6 @@
 // Owns the worker-thread pool that hashes passwords.
 import fp from 'fastify-plugin'
-import { createPasswordHasher, type PasswordHasher } from '../src/password-hasher.js'
+import { createPasswordHasher, type PasswordHasher } from '../src/passwords/hasher.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

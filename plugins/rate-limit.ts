@@ -3,9 +3,9 @@
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { RateLimit } from '../src/config.js'
-import { createMemoryAttemptStore, type AttemptStore } from '../src/attempt-counter.js'
+import { createMemoryAttemptStore, type AttemptStore } from '../src/limits/attempt-counter.js'
 import { errors } from '../src/errors.js'
-import { createLoginThrottle, type LoginThrottle } from '../src/login-throttle.js'
+import { createLoginThrottle, type LoginThrottle } from '../src/limits/login-throttle.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

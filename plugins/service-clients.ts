@@ -3,13 +3,13 @@
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import type { ServiceClientRecord } from '../db/repositories.js'
-import { basicCredentials } from '../src/client-credentials.js'
-import { clientTokenFrom } from '../src/client-tokens.js'
+import { basicCredentials } from '../src/oauth/client-credentials.js'
+import { clientTokenFrom } from '../src/oauth/client-tokens.js'
 import { errors } from '../src/errors.js'
-import { liveClientToken } from '../src/introspection.js'
-import type { OAuthDeps } from '../src/oauth-deps.js'
-import { OAuthError } from '../src/oauth-errors.js'
-import { authenticateClient } from '../src/service-clients.js'
+import { liveClientToken } from '../src/oauth/introspection.js'
+import type { OAuthDeps } from '../src/oauth/deps.js'
+import { OAuthError } from '../src/oauth/errors.js'
+import { authenticateClient } from '../src/oauth/service-clients.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,7 +2,7 @@
 // tokens, revocation events and denylisted client tokens no live token can concern, abandoned social
 // logins) in small batches, in-process (no cron).
 import fp from 'fastify-plugin'
-import { pruneBatch, totalPruned } from '../src/pruning.js'
+import { pruneBatch, totalPruned } from '../src/maintenance/pruning.js'
 
 const BATCH_SIZE = 500
 

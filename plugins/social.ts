@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { githubProvider } from '../src/social/github.js'
 import { googleProvider } from '../src/social/google.js'
 import type { SocialProvider } from '../src/social/provider.js'
-import type { SocialDeps } from '../src/social/social-login.js'
+import type { SocialDeps } from '../src/social/login.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,7 +2,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import { emptyBodyAsObject } from '../src/optional-body.js'
+import { emptyBodyAsObject } from '../src/http/optional-body.js'
 import { sharedSchemas } from '../src/schemas/shared.js'
 
 export default fp(async function openapi (fastify, options: { version: string }) {

@@ -1,6 +1,6 @@
 // npm run openapi: writes openapi.json; with --check (CI), fails when the committed file is out of date.
 import { readFileSync, writeFileSync } from 'node:fs'
-import { buildOpenApiDocument, sameDocument } from '../src/openapi-document.js'
+import { buildOpenApiDocument, sameDocument } from './openapi-document.js'
 
 const file = new URL('../openapi.json', import.meta.url)
 const generated = await buildOpenApiDocument()

@@ -23,7 +23,7 @@ import backgroundPlugin from '../plugins/background.js'
 import mailerPlugin from '../plugins/mailer.js'
 import rateLimitPlugin from '../plugins/rate-limit.js'
 import serviceClientsPlugin from '../plugins/service-clients.js'
-import { version } from './version.js'
+import { version } from './runtime/version.js'
 
 export interface BuildAppOptions {
   config: Config

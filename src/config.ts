@@ -3,7 +3,7 @@ import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { parseDuration } from './durations.js'
+import { parseDuration } from './runtime/durations.js'
 import { readSocialConfig, SocialConfig } from './social/config.js'
 
 export const SigningAlgorithm = Type.Union([

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
-import { parseDuration } from '../src/durations.js'
+import { parseDuration } from '../src/runtime/durations.js'
 
 t.test('defaults give a working local configuration', async t => {
   const config = loadConfig({})

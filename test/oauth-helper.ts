@@ -1,6 +1,6 @@
 // Service clients for tests: registered straight through the domain, and the requests of the OAuth endpoints.
 import type { FastifyInstance } from 'fastify'
-import { createClient, type NewClientView } from '../src/service-clients.js'
+import { createClient, type NewClientView } from '../src/oauth/service-clients.js'
 
 export async function makeClient (app: FastifyInstance, scopes: string[] = ['orders.read', 'orders.write'], name = 'billing'): Promise<NewClientView> {
   return createClient(app.auth, { name, scopes })

@@ -5,12 +5,12 @@ import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
-import * as schema from '../schema.js'
+import * as schema from './schema.js'
 
 export type SqliteDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database }
 
-// The build copies db/migrations next to the compiled file, so this resolves in both trees.
-const migrationsFolder = fileURLToPath(new URL('../migrations', import.meta.url))
+// The build copies db/sqlite/migrations next to the compiled file, so this resolves in both trees.
+const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url))
 
 /** `file:<path>` or `:memory:` to a path better-sqlite3 understands. */
 export function databasePath (databaseUrl: string): string {

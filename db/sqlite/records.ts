@@ -1,6 +1,6 @@
 // Maps drizzle rows to the plain records of db/repositories.ts.
 import type { SessionRecord, UserRecord } from '../repositories.js'
-import type { sessions, users } from '../schema.js'
+import type { sessions, users } from './schema.js'
 
 export function toUser (row: typeof users.$inferSelect): UserRecord {
   return {

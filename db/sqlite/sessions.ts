@@ -4,7 +4,7 @@
 // processes sharing the file serialise too.
 import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import type { NewSession, RotationOutcome, RotationRequest, SessionRepository } from '../repositories.js'
-import { refreshTokens, sessions, users } from '../schema.js'
+import { refreshTokens, sessions, users } from './schema.js'
 import type { SqliteDb } from './connection.js'
 import { authorizationColumns, splitList } from './authorization.js'
 import { toSession, toUser } from './records.js'

@@ -1,7 +1,7 @@
 // Linked provider identities and pending server-driven social logins, on SQLite.
-import { usernameKey } from '../../src/identifiers.js'
+import { usernameKey } from '../username-key.js'
 import { UniqueViolation, type NewUser, type SocialAccountRecord, type SocialAccountRepository, type SocialLoginState } from '../repositories.js'
-import { users } from '../schema.js'
+import { users } from './schema.js'
 import type { SqliteDb } from './connection.js'
 import { toUser } from './records.js'
 import { rethrowUnique } from './users.js'

@@ -1,8 +1,8 @@
 // The users repository on SQLite.
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
-import { usernameKey } from '../../src/identifiers.js'
+import { usernameKey } from '../username-key.js'
 import { UniqueViolation, type NewUser, type UserPatch, type UserRecord, type UserRepository } from '../repositories.js'
-import { users } from '../schema.js'
+import { users } from './schema.js'
 import type { SqliteDb } from './connection.js'
 import { toUser } from './records.js'
 import { revocationRecorder } from './revocations.js'

@@ -1,13 +1,13 @@
 // POST /oauth/introspect: token introspection (RFC 7662) for authenticated clients.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import oauthEndpoint from '../../plugins/oauth-endpoint.js'
-import { clientCredentials } from '../../src/client-credentials.js'
-import { introspect } from '../../src/introspection.js'
+import { clientCredentials } from '../../src/oauth/client-credentials.js'
+import { introspect } from '../../src/oauth/introspection.js'
 import {
   ClientAuthFields, OAUTH_BODY_NOTE, OAUTH_CONSUMES, OAUTH_INVALID_CLIENT, OAUTH_INVALID_REQUEST, OAUTH_RATE_LIMITED,
   OAUTH_TOO_LARGE, OAUTH_UNSUPPORTED, oauthErrors, TokenParameters
 } from '../../src/schemas/oauth.js'
-import { authenticateClient } from '../../src/service-clients.js'
+import { authenticateClient } from '../../src/oauth/service-clients.js'
 
 export const IntrospectBody = Type.Object({ ...TokenParameters, ...ClientAuthFields }, {
   description: OAUTH_BODY_NOTE,

@@ -1,13 +1,13 @@
 // POST /oauth/revoke: token revocation (RFC 7009) for authenticated clients.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import oauthEndpoint from '../../plugins/oauth-endpoint.js'
-import { clientCredentials } from '../../src/client-credentials.js'
+import { clientCredentials } from '../../src/oauth/client-credentials.js'
 import {
   ClientAuthFields, OAUTH_BODY_NOTE, OAUTH_CONSUMES, OAUTH_INVALID_CLIENT, OAUTH_RATE_LIMITED, OAUTH_TOO_LARGE,
   OAUTH_UNSUPPORTED, oauthErrors, TokenParameters
 } from '../../src/schemas/oauth.js'
-import { authenticateClient } from '../../src/service-clients.js'
-import { revokeToken } from '../../src/token-revocation.js'
+import { authenticateClient } from '../../src/oauth/service-clients.js'
+import { revokeToken } from '../../src/oauth/revocation.js'
 
 export const RevokeBody = Type.Object({ ...TokenParameters, ...ClientAuthFields }, {
   description: OAUTH_BODY_NOTE,

@@ -1,13 +1,13 @@
 // POST /oauth/token: the client credentials grant (RFC 6749 §4.4).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import oauthEndpoint from '../../plugins/oauth-endpoint.js'
-import { clientCredentials } from '../../src/client-credentials.js'
-import { issueClientToken } from '../../src/client-credentials-grant.js'
+import { clientCredentials } from '../../src/oauth/client-credentials.js'
+import { issueClientToken } from '../../src/oauth/client-credentials-grant.js'
 import {
   ClientAuthFields, OAUTH_BODY_NOTE, OAUTH_CONSUMES, OAUTH_INVALID_CLIENT, OAUTH_RATE_LIMITED, OAUTH_TOO_LARGE,
   OAUTH_UNSUPPORTED, oauthErrors
 } from '../../src/schemas/oauth.js'
-import { authenticateClient } from '../../src/service-clients.js'
+import { authenticateClient } from '../../src/oauth/service-clients.js'
 import { ACCESS_TOKEN_EXAMPLE } from '../../src/schemas/shared.js'
 
 export const TokenBody = Type.Object({

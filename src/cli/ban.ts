@@ -1,7 +1,7 @@
 // `ban` and `unban`.
-import { isBanned } from '../account-state.js'
-import { OPERATOR } from '../admin-access.js'
-import { banUser, unbanUser } from '../admin-users.js'
+import { isBanned } from '../accounts/state.js'
+import { OPERATOR } from '../admin/access.js'
+import { banUser, unbanUser } from '../admin/users.js'
 import { CliError, parseCommandLine, UsageError, type Command } from './command.js'
 import { describeUser, findUser } from './users.js'
 

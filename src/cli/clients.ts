@@ -1,6 +1,6 @@
 // `create-client`, `list-clients` and `delete-client`: service clients for the client credentials grant.
-import { createClient, deleteClient, listClients } from '../service-clients.js'
-import { MAX_SCOPES, parseScope } from '../scopes.js'
+import { createClient, deleteClient, listClients } from '../oauth/service-clients.js'
+import { MAX_SCOPES, parseScope } from '../oauth/scopes.js'
 import { CliError, parseCommandLine, UsageError, type Command } from './command.js'
 import { table } from './list-users.js'
 

@@ -1,6 +1,6 @@
 // What every CLI command is made of: its help text, its argument parsing, its errors and its context.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import type { AuthDeps } from '../auth-deps.js'
+import type { AuthDeps } from '../deps.js'
 import type { Config } from '../config.js'
 
 /** A failure the operator can act on: the message is printed as it is, the process exits with `exitCode`. */

@@ -1,7 +1,7 @@
 // `create-superuser` and `create-user`: an account with a password, created by the operator.
-import { createAccount } from '../accounts.js'
-import { normaliseEmail } from '../identifiers.js'
-import { passwordProblems } from '../password-policy.js'
+import { createAccount } from '../accounts/accounts.js'
+import { normaliseEmail } from '../accounts/identifiers.js'
+import { passwordProblems } from '../passwords/policy.js'
 import { CliError, parseCommandLine, UsageError, type CliContext, type Command } from './command.js'
 import { interactive, PASSWORD_HELP, PASSWORD_VARIABLE, readNewPassword } from './password-input.js'
 import type { Prompter } from './prompt.js'

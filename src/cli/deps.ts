@@ -1,9 +1,9 @@
 // The domain's dependencies for the CLI: the server's database and password rules, no mail, no tokens.
-import type { AuthDeps } from '../auth-deps.js'
+import type { AuthDeps } from '../deps.js'
 import type { Config } from '../config.js'
-import type { LoginThrottle } from '../login-throttle.js'
+import type { LoginThrottle } from '../limits/login-throttle.js'
 import type { Mailer } from '../mail/mailer.js'
-import { createPasswordHasher, type PasswordHasher } from '../password-hasher.js'
+import { createPasswordHasher, type PasswordHasher } from '../passwords/hasher.js'
 import { openDatabase, sqliteRepositories } from '../../db/sqlite/index.js'
 
 export interface CliDeps {

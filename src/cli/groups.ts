@@ -1,8 +1,8 @@
 // `add-to-group` and `remove-from-group`: a user's group memberships, by group name.
-import { OPERATOR } from '../admin-access.js'
-import { createGroup } from '../admin-groups.js'
-import { setUserGroups } from '../admin-users.js'
-import type { AuthDeps } from '../auth-deps.js'
+import { OPERATOR } from '../admin/access.js'
+import { createGroup } from '../admin/groups.js'
+import { setUserGroups } from '../admin/users.js'
+import type { AuthDeps } from '../deps.js'
 import type { GroupRecord } from '../../db/repositories.js'
 import { CliError, parseCommandLine, type Command } from './command.js'
 import { describeUser, findUser } from './users.js'

@@ -1,6 +1,6 @@
 // `keys rotate` and `keys list`: the signing key ring, on the server's database.
-import { describeKeys, keySource, keyTimes, keyView, rotateSigningKey, type KeyDescription } from '../key-rotation.js'
-import { describeKey, parsePrivateKey } from '../signing-keys.js'
+import { describeKeys, keySource, keyTimes, keyView, rotateSigningKey, type KeyDescription } from '../keys/rotation.js'
+import { describeKey, parsePrivateKey } from '../keys/material.js'
 import type { Config } from '../config.js'
 import { parseCommandLine, plural, UsageError, type CliContext, type Command } from './command.js'
 

@@ -1,5 +1,5 @@
 // `list-users`: a table of users, newest first, or their JSON as the admin API shows it.
-import { listUsers, type AdminUserView } from '../admin-users.js'
+import { listUsers, type AdminUserView } from '../admin/users.js'
 import { UsageError, parseCommandLine, type Command } from './command.js'
 
 export const DEFAULT_LIMIT = 50

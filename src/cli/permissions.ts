@@ -1,7 +1,7 @@
 // `grant` and `revoke`: a user's own permissions, by codename.
-import { OPERATOR } from '../admin-access.js'
-import { setUserPermissions } from '../admin-users.js'
-import type { AuthDeps } from '../auth-deps.js'
+import { OPERATOR } from '../admin/access.js'
+import { setUserPermissions } from '../admin/users.js'
+import type { AuthDeps } from '../deps.js'
 import { CliError, parseCommandLine, type CliContext, type Command } from './command.js'
 import { describeUser, findUser } from './users.js'
 

@@ -1,5 +1,5 @@
 // `prune-tokens`: what the server's background pruner does, all at once.
-import { pruneAll, totalPruned } from '../pruning.js'
+import { pruneAll, totalPruned } from '../maintenance/pruning.js'
 import { parseCommandLine, UsageError, type Command } from './command.js'
 
 export const DEFAULT_BATCH_SIZE = 500

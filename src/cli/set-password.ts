@@ -1,6 +1,6 @@
 // `set-password <user>`: a new password, set by the operator; the user's sessions end.
-import { setPassword } from '../accounts.js'
-import { passwordProblems } from '../password-policy.js'
+import { setPassword } from '../accounts/accounts.js'
+import { passwordProblems } from '../passwords/policy.js'
 import { parseCommandLine, plural, type Command } from './command.js'
 import { interactive, PASSWORD_HELP, PASSWORD_VARIABLE, readNewPassword } from './password-input.js'
 import { describeUser, findUser } from './users.js'

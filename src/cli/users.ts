@@ -1,7 +1,7 @@
 // Naming users on the command line: by email or by username, whichever the operator typed.
 import type { UserRecord } from '../../db/repositories.js'
-import type { AuthDeps } from '../auth-deps.js'
-import { normaliseEmail } from '../identifiers.js'
+import type { AuthDeps } from '../deps.js'
+import { normaliseEmail } from '../accounts/identifiers.js'
 import { CliError } from './command.js'
 
 /**

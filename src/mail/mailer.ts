@@ -2,7 +2,7 @@
 // A request that causes a mail never waits for it and never fails because of it.
 import nodemailer, { type Transporter } from 'nodemailer'
 import type { FastifyBaseLogger } from 'fastify'
-import { settleWithin } from '../settle-within.js'
+import { settleWithin } from '../runtime/settle-within.js'
 
 export interface MailMessage {
   to: string

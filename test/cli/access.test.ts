@@ -2,9 +2,9 @@
 // running on the same database.
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { OPERATOR } from '../../src/admin-access.js'
-import { createGroup } from '../../src/admin-groups.js'
-import { setUserGroups, setUserPermissions } from '../../src/admin-users.js'
+import { OPERATOR } from '../../src/admin/access.js'
+import { createGroup } from '../../src/admin/groups.js'
+import { setUserGroups, setUserPermissions } from '../../src/admin/users.js'
 import { bearer, build } from '../helper.js'
 import { PASSWORD, portcullis, tempDatabase, type TempDatabase } from './run.js'
 

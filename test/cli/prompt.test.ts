@@ -7,7 +7,7 @@ import { parseUntil } from '../../src/cli/ban.js'
 import { CliError, parseCommandLine, UsageError, wantsHelp, type CliContext } from '../../src/cli/command.js'
 import { interactive, passwordFromEnvironment, promptNewPassword } from '../../src/cli/password-input.js'
 import { createPrompter } from '../../src/cli/prompt.js'
-import { passwordProblems } from '../../src/password-policy.js'
+import { passwordProblems } from '../../src/passwords/policy.js'
 import { cli, PASSWORD, tempDatabase } from './run.js'
 import { NO_CHILD_COVERAGE, SOURCE_LOADER_ARGS } from '../source-loader.js'
 

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { NO_CHILD_COVERAGE, SOURCE_LOADER_ARGS } from '../source-loader.js'
 
-export const cli = new URL('../../src/cli.ts', import.meta.url).pathname
+export const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname
 
 export interface CliResult {
   code: number

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import Database from 'better-sqlite3'
-import { pruneSessions } from '../../src/sessions.js'
+import { pruneSessions } from '../../src/sessions/sessions.js'
 import { build, loginUser } from '../helper.js'
 
 /** A temp-file database, with a second read-only handle to count rows the API never shows. */

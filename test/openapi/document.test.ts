@@ -1,6 +1,6 @@
 // openapi.json's generator: the same routes give the same bytes, and only real differences count.
 import t from 'tap'
-import { buildOpenApiDocument, sameDocument, stableOrder } from '../../src/openapi-document.js'
+import { buildOpenApiDocument, sameDocument, stableOrder } from '../../scripts/openapi-document.js'
 
 t.test('two generations are byte for byte the same, and lint-relevant parts are in place', async t => {
   const [first, second] = [await buildOpenApiDocument(), await buildOpenApiDocument()]

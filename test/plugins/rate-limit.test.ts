@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import configPlugin from '../../plugins/config.js'
 import errorHandlerPlugin from '../../plugins/error-handler.js'
 import rateLimitPlugin from '../../plugins/rate-limit.js'
-import { createMemoryAttemptStore, type AttemptStore } from '../../src/attempt-counter.js'
+import { createMemoryAttemptStore, type AttemptStore } from '../../src/limits/attempt-counter.js'
 import { build, newUser, registerUser, testConfig, PASSWORD } from '../helper.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]

@@ -3,8 +3,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { BAD_ID } from '../../../src/schemas/admin.js'
 import { bodyErrors, PERMISSION_DENIED, problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
 import { nullable } from '../../../src/schemas/shared.js'
-import { MAX_SCOPE_LENGTH, MAX_SCOPES, SCOPE_TOKEN_PATTERN } from '../../../src/scopes.js'
-import { createClient, deleteClient, listClients } from '../../../src/service-clients.js'
+import { MAX_SCOPE_LENGTH, MAX_SCOPES, SCOPE_TOKEN_PATTERN } from '../../../src/oauth/scopes.js'
+import { createClient, deleteClient, listClients } from '../../../src/oauth/service-clients.js'
 
 export const Scope = Type.String({
   minLength: 1,

@@ -1,6 +1,6 @@
 // /api/admin/groups: named sets of permissions that users can be put in.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { createGroup, deleteGroup, getGroup, listGroups, updateGroup } from '../../../src/admin-groups.js'
+import { createGroup, deleteGroup, getGroup, listGroups, updateGroup } from '../../../src/admin/groups.js'
 import { BAD_ID, Codename, GroupName, GroupParams } from '../../../src/schemas/admin.js'
 import { bodyErrors, PERMISSION_DENIED, problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
 import { ref } from '../../../src/schemas/shared.js'

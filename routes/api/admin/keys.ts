@@ -1,8 +1,8 @@
 // /api/admin/keys: the signing key ring, and rotating it. Superusers only: whoever rotates keys
 // decides which tokens every service accepts, and no grantable permission should carry that.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { describeKeys, keySource, keyView, rotateSigningKey } from '../../../src/key-rotation.js'
-import { emptyBodyAsObject } from '../../../src/optional-body.js'
+import { describeKeys, keySource, keyView, rotateSigningKey } from '../../../src/keys/rotation.js'
+import { emptyBodyAsObject } from '../../../src/http/optional-body.js'
 import { bodyErrors, problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
 import { nullable, ref } from '../../../src/schemas/shared.js'
 

@@ -1,6 +1,6 @@
 // /api/admin/permissions: the codenames groups and users can be given.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { createPermission, listPermissions } from '../../../src/admin-groups.js'
+import { createPermission, listPermissions } from '../../../src/admin/groups.js'
 import { Codename } from '../../../src/schemas/admin.js'
 import { bodyErrors, PERMISSION_DENIED, problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
 import { ref } from '../../../src/schemas/shared.js'

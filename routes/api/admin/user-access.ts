@@ -1,6 +1,6 @@
 // PUT /api/admin/users/{id}/groups and /permissions: what a user may do, replaced as a whole.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { setUserGroups, setUserPermissions } from '../../../src/admin-users.js'
+import { setUserGroups, setUserPermissions } from '../../../src/admin/users.js'
 import { Codename, GroupName, UserParams } from '../../../src/schemas/admin.js'
 import { bodyErrors, problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
 import { AdminUser, ref } from '../../../src/schemas/shared.js'

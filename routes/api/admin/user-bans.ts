@@ -1,7 +1,7 @@
 // POST /api/admin/users/{id}/ban and /unban: shut a user out, for a while or for good, and let them back in.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { banUser, unbanUser } from '../../../src/admin-users.js'
-import { emptyBodyAsObject } from '../../../src/optional-body.js'
+import { banUser, unbanUser } from '../../../src/admin/users.js'
+import { emptyBodyAsObject } from '../../../src/http/optional-body.js'
 import { BAD_ID, UserParams } from '../../../src/schemas/admin.js'
 import { problems, TOO_LARGE, UNAUTHENTICATED, UNSUPPORTED } from '../../../src/schemas/responses.js'
 import { AdminUser, ref } from '../../../src/schemas/shared.js'

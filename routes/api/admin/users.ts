@@ -1,7 +1,7 @@
 // GET /api/admin/users, GET/PATCH/DELETE /api/admin/users/{id}: staff view and change user accounts.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { deleteUser, getUser, listUsers, updateUser } from '../../../src/admin-users.js'
-import { integerQuery } from '../../../src/query-integers.js'
+import { deleteUser, getUser, listUsers, updateUser } from '../../../src/admin/users.js'
+import { integerQuery } from '../../../src/http/query-integers.js'
 import { BAD_ID, UserParams } from '../../../src/schemas/admin.js'
 import { Username } from '../../../src/schemas/fields.js'
 import { bodyErrors, PERMISSION_DENIED, problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'

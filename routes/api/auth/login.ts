@@ -1,12 +1,12 @@
 // POST /api/auth/login: email or username plus password → access JWT, refresh token (body and cookie).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { clientInfo } from '../../../src/client-info.js'
+import { clientInfo } from '../../../src/http/client-info.js'
 import { errors } from '../../../src/errors.js'
-import { trimEmailField } from '../../../src/identifiers.js'
+import { trimEmailField } from '../../../src/accounts/identifiers.js'
 import { Email, Password, Username } from '../../../src/schemas/fields.js'
 import { BUSY, bodyErrors, problems } from '../../../src/schemas/responses.js'
 import { LoginResponse, ref } from '../../../src/schemas/shared.js'
-import { login, type Credentials } from '../../../src/sessions.js'
+import { login, type Credentials } from '../../../src/sessions/sessions.js'
 
 export const LoginBody = Type.Object({
   email: Type.Optional(Email),

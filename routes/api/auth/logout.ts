@@ -1,9 +1,9 @@
 // POST /api/auth/logout (this session) and POST /api/auth/logout/all (every session of the user).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { emptyBodyAsObject } from '../../../src/optional-body.js'
+import { emptyBodyAsObject } from '../../../src/http/optional-body.js'
 import { RefreshTokenField } from '../../../src/schemas/fields.js'
 import { problems, TOO_LARGE, UNAUTHENTICATED, UNSUPPORTED, VALIDATION } from '../../../src/schemas/responses.js'
-import { logout, logoutAll } from '../../../src/sessions.js'
+import { logout, logoutAll } from '../../../src/sessions/sessions.js'
 
 export const LogoutBody = Type.Object({
   refresh: Type.Optional(RefreshTokenField)

@@ -1,10 +1,10 @@
 // GET and PATCH /api/auth/me: the signed-in user's profile.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { updateProfile } from '../../../src/accounts.js'
+import { updateProfile } from '../../../src/accounts/accounts.js'
 import { Username } from '../../../src/schemas/fields.js'
 import { bodyErrors, problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
 import { ref, User } from '../../../src/schemas/shared.js'
-import { loadUserView, userView } from '../../../src/user-view.js'
+import { loadUserView, userView } from '../../../src/accounts/user-view.js'
 
 export const UpdateMeBody = Type.Object({
   username: Type.Optional(Username)

@@ -1,11 +1,11 @@
 // POST /api/auth/register: create an account (never storing or returning the password).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { register } from '../../../src/accounts.js'
-import { trimEmailField } from '../../../src/identifiers.js'
+import { register } from '../../../src/accounts/accounts.js'
+import { trimEmailField } from '../../../src/accounts/identifiers.js'
 import { Email, NewPassword, Username } from '../../../src/schemas/fields.js'
 import { BUSY, bodyErrors, problems, RATE_LIMITED } from '../../../src/schemas/responses.js'
 import { ref, User } from '../../../src/schemas/shared.js'
-import { userView } from '../../../src/user-view.js'
+import { userView } from '../../../src/accounts/user-view.js'
 
 export const RegisterBody = Type.Object({
   email: Email,

@@ -1,7 +1,7 @@
 // GET /api/auth/revocations: the revocation feed, for services that verify access tokens offline.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { integerQuery } from '../../../src/query-integers.js'
-import { listRevocations } from '../../../src/revocation-feed.js'
+import { integerQuery } from '../../../src/http/query-integers.js'
+import { listRevocations } from '../../../src/sessions/revocation-feed.js'
 import { problems } from '../../../src/schemas/responses.js'
 
 export const RevocationsQuery = Type.Object({

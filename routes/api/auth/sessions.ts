@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
 import { nullable } from '../../../src/schemas/shared.js'
-import { listSessions, revokeSession } from '../../../src/sessions.js'
+import { listSessions, revokeSession } from '../../../src/sessions/sessions.js'
 
 export const Session = Type.Object({
   id: Type.String({ description: 'The session id (the `sid` claim of its access tokens).', examples: ['c2a4e6f8-1b3d-4f5a-8c7e-9d0b1a2c3e4f'] }),

@@ -1,11 +1,11 @@
 // GET/POST /api/auth/verify-email (use a verification token) and POST /api/auth/verify-email/resend.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { resendVerification, verifyEmail } from '../../../src/email-verification.js'
-import { normaliseEmail, trimEmailField } from '../../../src/identifiers.js'
+import { resendVerification, verifyEmail } from '../../../src/accounts/email-verification.js'
+import { normaliseEmail, trimEmailField } from '../../../src/accounts/identifiers.js'
 import { Email, OneTimeToken } from '../../../src/schemas/fields.js'
 import { bodyErrors, problems, RATE_LIMITED } from '../../../src/schemas/responses.js'
 import { Detail, ref, User } from '../../../src/schemas/shared.js'
-import { loadUserView } from '../../../src/user-view.js'
+import { loadUserView } from '../../../src/accounts/user-view.js'
 
 export const VerifyEmailBody = Type.Object({ token: OneTimeToken }, { additionalProperties: false })
 // Open on purpose: mail clients and link trackers append their own query parameters to links.

@@ -1,6 +1,6 @@
 // POST /api/auth/password/change: new password after proving the current one; other sessions end.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { changePassword } from '../../../../src/accounts.js'
+import { changePassword } from '../../../../src/accounts/accounts.js'
 import { NewPassword, Password } from '../../../../src/schemas/fields.js'
 import { BUSY, bodyErrors, problems, UNAUTHENTICATED } from '../../../../src/schemas/responses.js'
 

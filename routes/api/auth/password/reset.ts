@@ -2,8 +2,8 @@
 // GET …/confirm (check a link before showing a form).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errors } from '../../../../src/errors.js'
-import { normaliseEmail, trimEmailField } from '../../../../src/identifiers.js'
-import { confirmPasswordReset, isResetTokenLive, requestPasswordReset } from '../../../../src/password-reset.js'
+import { normaliseEmail, trimEmailField } from '../../../../src/accounts/identifiers.js'
+import { confirmPasswordReset, isResetTokenLive, requestPasswordReset } from '../../../../src/accounts/password-reset.js'
 import { Email, NewPassword, OneTimeToken } from '../../../../src/schemas/fields.js'
 import { BUSY, bodyErrors, problems, RATE_LIMITED } from '../../../../src/schemas/responses.js'
 import { Detail, ref } from '../../../../src/schemas/shared.js'

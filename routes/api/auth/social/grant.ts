@@ -1,10 +1,10 @@
 // POST /api/auth/social/{provider} (client-driven login), …/link, and DELETE …/{provider} (unlink).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { clientInfo } from '../../../../src/client-info.js'
+import { clientInfo } from '../../../../src/http/client-info.js'
 import { bodyErrors, problems, RATE_LIMITED, UNAUTHENTICATED } from '../../../../src/schemas/responses.js'
 import { ref, User } from '../../../../src/schemas/shared.js'
 import { ClientGrantBody, GRANT_PROBLEMS, ProviderParams, SocialLoginResponse } from '../../../../src/social/schemas.js'
-import { linkIdentity, loginWithGrant, unlinkProvider, type ClientGrant } from '../../../../src/social/social-login.js'
+import { linkIdentity, loginWithGrant, unlinkProvider, type ClientGrant } from '../../../../src/social/login.js'
 
 function grantOf (body: { code: string, code_verifier: string, redirect_uri: string, nonce?: string }): ClientGrant {
   return { code: body.code, codeVerifier: body.code_verifier, redirectUri: body.redirect_uri, ...(body.nonce !== undefined && { nonce: body.nonce }) }

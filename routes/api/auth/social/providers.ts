@@ -1,6 +1,6 @@
 // GET /api/auth/social/providers: which social logins this deployment offers.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { authorizeUrl } from '../../../../src/social/social-login.js'
+import { authorizeUrl } from '../../../../src/social/login.js'
 import { SocialProviderInfo } from '../../../../src/social/schemas.js'
 import { ref } from '../../../../src/schemas/shared.js'
 

@@ -1,9 +1,9 @@
 // GET /api/auth/social/{provider}/authorize and …/callback: the server-driven flow for browsers.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { clientInfo } from '../../../../src/client-info.js'
+import { clientInfo } from '../../../../src/http/client-info.js'
 import { problems, RATE_LIMITED } from '../../../../src/schemas/responses.js'
 import { ProviderParams } from '../../../../src/social/schemas.js'
-import { finishRedirectLogin, startRedirectLogin } from '../../../../src/social/social-login.js'
+import { finishRedirectLogin, startRedirectLogin } from '../../../../src/social/login.js'
 
 export const AuthorizeQuery = Type.Object({
   redirect_to: Type.Optional(Type.String({ maxLength: 2048, description: 'Where to send the browser after the login: a URL under `SOCIAL_REDIRECT_ALLOWLIST`.', examples: ['https://app.example.com/auth/done'] }))

@@ -1,12 +1,12 @@
 // POST /api/auth/token/refresh: rotate a refresh token (from the cookie or the body) into a new pair.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { clientInfo } from '../../../../src/client-info.js'
+import { clientInfo } from '../../../../src/http/client-info.js'
 import { errors } from '../../../../src/errors.js'
-import { emptyBodyAsObject } from '../../../../src/optional-body.js'
+import { emptyBodyAsObject } from '../../../../src/http/optional-body.js'
 import { RefreshTokenField } from '../../../../src/schemas/fields.js'
 import { problems, RATE_LIMITED, TOO_LARGE, UNSUPPORTED } from '../../../../src/schemas/responses.js'
 import { ref, TokenPair } from '../../../../src/schemas/shared.js'
-import { refresh } from '../../../../src/sessions.js'
+import { refresh } from '../../../../src/sessions/sessions.js'
 
 export const RefreshBody = Type.Object({
   refresh: Type.Optional(RefreshTokenField)

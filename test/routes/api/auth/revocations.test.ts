@@ -3,7 +3,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { bearer, build, loginUser, PASSWORD } from '../../../helper.js'
 import { call, loginAs, refreshRequest } from '../../../admin-helper.js'
-import { issueOneTimeToken } from '../../../../src/one-time-tokens.js'
+import { issueOneTimeToken } from '../../../../src/accounts/one-time-tokens.js'
 import { basic, basicOf, clientToken, makeClient, revokeAs } from '../../../oauth-helper.js'
 
 interface Item { sid?: string, sub?: string, not_before: string }
@@ -164,7 +164,7 @@ t.test('pruning drops events older than the access-token lifetime plus the margi
   clock = new Date(clock.getTime() + (app.config.accessTokenTtl + 301) * 1000)
   const recent = await loginUser(app)
   await call(app, recent.access, 'POST', '/api/auth/logout/all')
-  const { pruneRevocations } = await import('../../../../src/revocation-feed.js')
+  const { pruneRevocations } = await import('../../../../src/sessions/revocation-feed.js')
   t.equal(await pruneRevocations(app.auth, 100), 1)
   t.same((await feed(app, basicOf(reader))).json().items.map((i: Item) => i.sub), [recent.id])
 })

@@ -1,0 +1,211 @@
+// keys/: signing key material, the in-memory key ring, its sources, rotation and publication schedule.
+// The key ring in memory: signs with the current key, verifies by kid, serves the JWKS, and re-reads
+// the stored keys on demand so that a rotation made by another process (the CLI) takes effect here.
+import { createHash } from 'node:crypto'
+import { createSigner, createVerifier, type SignerOptions } from 'fast-jwt'
+import type { JWK } from 'jose'
+import { ACCESS_TOKEN_TYPE, SIGNED_TOKEN_CLAIMS } from '../sessions/access-tokens.js'
+import type { Config, SigningAlgorithm } from '../config.js'
+import { isPublished, nextChange, signerAt, type KeyTimes, type ScheduledKey } from './schedule.js'
+
+export interface RingKey extends ScheduledKey {
+  /** '' for the HS256 secret: its tokens carry no kid. */
+  kid: string
+  algorithm: SigningAlgorithm
+  /** PKCS#8 PEM, or the HS256 secret. */
+  signingKey: string
+  /** SPKI PEM, or the HS256 secret. */
+  verifyingKey: string
+  /** What the JWKS shows; none for the HS256 secret, which is never published. */
+  publicJwk?: JWK
+}
+
+type Verifier = (token: string) => Record<string, unknown>
+
+interface View {
+  /** The view holds until this time (ms): then a key starts or stops signing, or leaves the JWKS. */
+  validUntil: number
+  signer: RingKey
+  /** The keys whose tokens are accepted now, by kid: exactly the published ones (and the HS256 secret). */
+  accepted: Map<string, RingKey>
+  jwks: { keys: JWK[] }
+  etag: string
+  /** Header segments of tokens that verified under this view → their key's verifier. */
+  byHeader: Map<string, Verifier>
+}
+
+export interface KeyRingOptions {
+  config: Config
+  times: KeyTimes
+  /** Reads the keys (the stored ones and the configured one). */
+  load (): Promise<RingKey[]>
+  now (): Date
+  warn (message: string): void
+}
+
+/** An unknown kid triggers a reload at most this often: garbage kids cannot hammer the database. */
+const UNKNOWN_KID_RELOAD_MS = 1000
+/** Distinct token headers remembered per view: tokens of one key share one header. */
+const HEADER_CACHE_SIZE = 64
+
+export class KeyRing {
+  private keys: RingKey[] = []
+  private view: View | undefined
+  private lastSigner: RingKey | undefined
+  private loading: Promise<void> | undefined
+  private lastUnknownKidReload = 0
+  private readonly signers = new Map<string, (payload: object) => string>()
+  private readonly verifiers = new Map<string, Verifier>()
+
+  constructor (private readonly options: KeyRingOptions) {}
+
+  /** Re-reads the keys; concurrent calls share one read. */
+  reload (): Promise<void> {
+    this.loading ??= this.options.load()
+      .then(keys => {
+        this.keys = keys
+        this.view = undefined
+      })
+      .finally(() => { this.loading = undefined })
+    return this.loading
+  }
+
+  /** The keys as last loaded. */
+  get loaded (): readonly RingKey[] {
+    return this.keys
+  }
+
+  private current (): View {
+    const now = this.options.now().getTime()
+    if (this.view === undefined || now >= this.view.validUntil) this.view = this.compute(now)
+    return this.view
+  }
+
+  private compute (now: number): View {
+    const { config, times } = this.options
+    let signer = signerAt(this.keys, config.jwtAlgorithm, now)
+    if (signer === undefined) {
+      // Only when the keys in the database were changed under this process's configuration (another
+      // process with another JWT_ALGORITHM): keep signing with the last key rather than not at all.
+      if (this.lastSigner === undefined) throw new Error(`no signing key of algorithm ${config.jwtAlgorithm}`)
+      this.options.warn(`no live ${config.jwtAlgorithm} key in the key ring; still signing with ${this.lastSigner.kid}`)
+      signer = this.lastSigner
+    }
+    this.lastSigner = signer
+    const accepted = new Map<string, RingKey>()
+    for (const key of this.keys) if (isPublished(key, now, times)) accepted.set(key.kid, key)
+    accepted.set(signer.kid, signer)
+    const published = [signer, ...[...accepted.values()].filter(k => k !== signer)]
+    const jwks = { keys: published.flatMap(k => k.publicJwk === undefined ? [] : [k.publicJwk]) }
+    const etag = `"${createHash('sha256').update(JSON.stringify(jwks)).digest('base64url').slice(0, 27)}"`
+    return { validUntil: nextChange(this.keys, now, times), signer, accepted, jwks, etag, byHeader: new Map() }
+  }
+
+  /** The JWKS now, and its strong ETag. */
+  jwks (): { body: { keys: JWK[] }, etag: string } {
+    const view = this.current()
+    return { body: view.jwks, etag: view.etag }
+  }
+
+  /** The kid new tokens are signed with ('' for HS256). */
+  get signingKid (): string {
+    return this.current().signer.kid
+  }
+
+  /** Signs an access token with the current key: RFC 9068 header, iss, aud, iat and exp added. */
+  sign (payload: object): string {
+    const key = this.current().signer
+    let signer = this.signers.get(key.kid)
+    if (signer === undefined) {
+      const { config } = this.options
+      // fast-jwt takes `typ` (the RFC 9068 header); its types do not list it yet.
+      signer = createSigner({
+        key: key.signingKey,
+        algorithm: key.algorithm,
+        ...(key.kid !== '' && { kid: key.kid }),
+        typ: ACCESS_TOKEN_TYPE,
+        iss: config.jwtIssuer,
+        aud: config.jwtAudience,
+        expiresIn: config.accessTokenTtl * 1000
+      } as Partial<SignerOptions> & { key: string })
+      this.signers.set(key.kid, signer)
+    }
+    return signer(payload)
+  }
+
+  /**
+   * Verifies an access token: its kid must name an accepted key, and the algorithm, signature,
+   * type, issuer, audience and required claims must check out. Throws when it is not valid.
+   */
+  async verify (token: string): Promise<Record<string, unknown>> {
+    const view = this.current()
+    const header = token.slice(0, token.indexOf('.'))
+    // The hot path: a header seen before under this view names an accepted key.
+    const known = view.byHeader.get(header)
+    if (known !== undefined) return known(token)
+
+    const kid = kidOf(header)
+    let key = kid === undefined ? undefined : view.accepted.get(kid)
+    if (key === undefined && kid !== undefined && kid !== '' && await this.reloadForUnknownKid()) {
+      key = this.current().accepted.get(kid)
+    }
+    // An unknown kid is simply an invalid token: no fallback to another key (RFC 8725 §3.10).
+    if (key === undefined) throw new Error('unknown signing key')
+    const verifier = this.verifierFor(key)
+    const claims = verifier(token)
+    // Remembered only once the signature checked out, so that nobody else can fill the cache.
+    if (view.byHeader.size >= HEADER_CACHE_SIZE) view.byHeader.clear()
+    view.byHeader.set(header, verifier)
+    return claims
+  }
+
+  private verifierFor (key: RingKey): Verifier {
+    let verifier = this.verifiers.get(key.kid)
+    if (verifier === undefined) {
+      const { config } = this.options
+      // RFC 8725: the algorithm is the key's own, claims required, issuer, audience and type checked.
+      verifier = createVerifier({
+        key: key.verifyingKey,
+        algorithms: [key.algorithm],
+        allowedIss: config.jwtIssuer,
+        allowedAud: config.jwtAudience,
+        requiredClaims: SIGNED_TOKEN_CLAIMS,
+        checkTyp: ACCESS_TOKEN_TYPE,
+        cache: 10_000
+      }) as Verifier
+      this.verifiers.set(key.kid, verifier)
+    }
+    return verifier
+  }
+
+  /** Reloads for a token naming a kid this process does not know, at most once a second. */
+  private async reloadForUnknownKid (): Promise<boolean> {
+    if (this.loading !== undefined) {
+      await this.loading.catch(() => {})
+      return true
+    }
+    const now = Date.now()
+    if (now - this.lastUnknownKidReload < UNKNOWN_KID_RELOAD_MS) return false
+    this.lastUnknownKidReload = now
+    try {
+      await this.reload()
+      return true
+    } catch (err) {
+      this.options.warn(`reloading the key ring failed: ${(err as Error).message}`)
+      return false
+    }
+  }
+}
+
+/** The kid of a token's header segment: '' when it has none, undefined when the header is not JSON. */
+function kidOf (header: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'))
+    if (parsed === null || typeof parsed !== 'object') return undefined
+    const kid = (parsed as { kid?: unknown }).kid
+    if (kid === undefined) return ''
+    return typeof kid === 'string' && kid !== '' ? kid : undefined
+  } catch {
+    return undefined
+  }
+}

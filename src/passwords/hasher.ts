@@ -1,0 +1,71 @@
+// passwords/: the password policy and hashing on worker threads.
+// Password hashing on a pool of worker threads sized to the cores, so logins never stall other requests.
+import { randomBytes } from 'node:crypto'
+import { Piscina } from 'piscina'
+import { errors } from '../errors.js'
+import { MAX_PASSWORD_BYTES } from './policy.js'
+
+export interface PasswordHasher {
+  hash (password: string): Promise<string>
+  /** Compares in constant shape: an undefined or unusable hash still costs one full compare. */
+  verify (password: string, hash: string | null | undefined): Promise<boolean>
+  /** True when the hash was made at a lower cost than configured (it is rehashed on next login). */
+  needsRehash (hash: string): boolean
+  close (): Promise<void>
+}
+
+const workerUrl = new URL('./worker.js', import.meta.url)
+
+/** The cost a bcrypt hash was made with, from its `$2b$NN$` prefix. */
+export function bcryptCost (hash: string): number | undefined {
+  const match = /^\$2[abxy]?\$(\d{2})\$/.exec(hash)
+  return match ? Number(match[1]) : undefined
+}
+
+export function createPasswordHasher (options: { cost: number, threads: number, maxQueue?: number }): PasswordHasher {
+  const pool = new Piscina({
+    filename: workerUrl.href,
+    minThreads: options.threads,
+    maxThreads: options.threads,
+    // A flood of logins queues here instead of growing memory without bound; past it, 503.
+    maxQueue: options.maxQueue ?? 512,
+    idleTimeout: 60_000
+  })
+  let dummyHash: Promise<string> | undefined
+
+  async function run<T> (task: Record<string, unknown>): Promise<T> {
+    try {
+      return await pool.run(task)
+    } catch (err) {
+      if ((err as Error).message?.includes('Task queue is at limit')) throw errors.serverBusy()
+      throw err
+    }
+  }
+
+  function dummy (): Promise<string> {
+    // A hash at the configured cost of a password nobody knows: unknown accounts pay the same compare.
+    dummyHash ??= run<string>({ op: 'hash', password: randomBytes(16).toString('hex'), cost: options.cost })
+    return dummyHash
+  }
+
+  return {
+    hash (password) {
+      return run<string>({ op: 'hash', password, cost: options.cost })
+    },
+    async verify (password, hash) {
+      // bcrypt ignores bytes past 72: a longer password could match a stored prefix, so it never matches.
+      const usable = typeof hash === 'string' && bcryptCost(hash) !== undefined && Buffer.byteLength(password) <= MAX_PASSWORD_BYTES
+      const against = usable ? hash : await dummy()
+      const matches = await run<boolean>({ op: 'verify', password, hash: against })
+      return usable && matches
+    },
+    needsRehash (hash) {
+      const cost = bcryptCost(hash)
+      return cost !== undefined && cost < options.cost
+    },
+    async close () {
+      // Let queued and running hashes finish (their requests are still being answered), then stop.
+      await pool.close()
+    }
+  }
+}

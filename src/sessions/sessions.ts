@@ -1,0 +1,184 @@
+// sessions/: login, access and refresh tokens, rotation, logout and the revocation feed.
+// Login, refresh-token rotation, logout and the session list: the rules behind the token endpoints.
+import { randomUUID } from 'node:crypto'
+import type { Authorization, SessionRecord, UserRecord } from '../../db/repositories.js'
+import { accessTokenClaims } from './access-tokens.js'
+import { canAuthenticate, isBanned } from '../accounts/state.js'
+import type { AuthDeps, ClientInfo } from '../deps.js'
+import { errors } from '../errors.js'
+import { normaliseEmail, usernameKey } from '../accounts/identifiers.js'
+import { hashOpaqueToken, newOpaqueToken } from './opaque-tokens.js'
+import { openSuccessor, sealSuccessor } from './refresh-tokens.js'
+import { loadUserExtras, userView, type UserView } from '../accounts/user-view.js'
+
+export interface TokenPair {
+  access: string
+  refresh: string
+  token_type: 'Bearer'
+  /** Seconds until the access token expires. */
+  expires_in: number
+}
+
+export interface LoginResult extends TokenPair {
+  user: UserView
+  sessionId: string
+}
+
+export type Credentials = { email: string, password: string } | { username: string, password: string }
+
+function addSeconds (date: Date, seconds: number): Date {
+  return new Date(date.getTime() + seconds * 1000)
+}
+
+function tokenPair (deps: AuthDeps, user: UserRecord, sessionId: string, refresh: string, authorization: Authorization): TokenPair {
+  const access = deps.signAccessToken(accessTokenClaims(user, sessionId, authorization))
+  return { access, refresh, token_type: 'Bearer', expires_in: deps.config.accessTokenTtl }
+}
+
+async function findByCredentials (deps: AuthDeps, credentials: Credentials): Promise<UserRecord | undefined> {
+  const { users } = deps.repositories
+  return 'email' in credentials
+    ? users.findByEmail(normaliseEmail(credentials.email))
+    : users.findByUsername(credentials.username)
+}
+
+/** The key login failures are counted under: the account when it exists, else what was typed. */
+function throttleKey (credentials: Credentials, found: UserRecord | undefined): string {
+  if (found !== undefined) return `user:${found.id}`
+  return 'email' in credentials ? `email:${normaliseEmail(credentials.email)}` : `username:${usernameKey(credentials.username)}`
+}
+
+export async function login (deps: AuthDeps, credentials: Credentials, client: ClientInfo): Promise<LoginResult> {
+  const now = deps.now()
+  const found = await findByCredentials(deps, credentials)
+  const accountKey = throttleKey(credentials, found)
+  const ip = client.ip ?? 'unknown'
+  // Before the password is checked: while limited, the right and the wrong password look the same.
+  await deps.loginThrottle.assertAllowed(accountKey, ip, now)
+  // Always one full bcrypt compare, against a dummy hash for an unknown account, so that an unknown
+  // email and a wrong password cannot be told apart by answer or by time.
+  const passwordMatches = await deps.hasher.verify(credentials.password, found?.passwordHash)
+  if (found === undefined || !passwordMatches) {
+    await deps.loginThrottle.recordFailure(accountKey, ip, now)
+    throw errors.invalidCredentials()
+  }
+  await deps.loginThrottle.recordSuccess(accountKey)
+
+  // Account state is revealed only to someone who knows the password.
+  assertMayLogIn(deps, found, now)
+
+  const upgradedPasswordHash = found.passwordHash !== null && deps.hasher.needsRehash(found.passwordHash)
+    ? await deps.hasher.hash(credentials.password)
+    : undefined
+  return startSession(deps, found, client, upgradedPasswordHash)
+}
+
+/** The account-state rules of every login, by password or by provider: banned, disabled, unverified. */
+export function assertMayLogIn (deps: AuthDeps, user: UserRecord, now: Date): void {
+  if (isBanned(user, now)) throw errors.accountBanned()
+  if (!user.isActive) throw errors.accountDisabled()
+  if (deps.config.requireEmailVerification && !user.emailVerified) throw errors.emailNotVerified()
+}
+
+/** Opens a session for a user already authenticated (password or provider) and able to log in: its first tokens. */
+export async function startSession (deps: AuthDeps, found: UserRecord, client: ClientInfo, upgradedPasswordHash?: string): Promise<LoginResult> {
+  const now = deps.now()
+  const refresh = newOpaqueToken()
+  const session = await deps.repositories.sessions.create({
+    id: randomUUID(),
+    userId: found.id,
+    createdAt: now,
+    userAgent: client.userAgent,
+    ip: client.ip,
+    firstToken: { id: randomUUID(), tokenHash: hashOpaqueToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) },
+    ...(upgradedPasswordHash !== undefined && { upgradedPasswordHash })
+  })
+  const user: UserRecord = { ...found, lastLogin: now, passwordHash: upgradedPasswordHash ?? found.passwordHash }
+  // Read at issue time: a change to the user's groups or permissions shows in the next token.
+  const extras = await loadUserExtras(deps.repositories, user)
+  const authorization = { groups: extras.groups, permissions: extras.permissions }
+  return { ...tokenPair(deps, user, session.id, refresh, authorization), user: userView(user, extras), sessionId: session.id }
+}
+
+/**
+ * Exchanges a refresh token for a new pair. The presented token dies; replaying it within the grace
+ * window returns the same successor (racing tabs), replaying it later revokes the whole session.
+ */
+export async function refresh (deps: AuthDeps, presented: string, client: ClientInfo): Promise<TokenPair> {
+  const now = deps.now()
+  const successor = newOpaqueToken()
+  const outcome = await deps.repositories.sessions.rotate({
+    tokenHash: hashOpaqueToken(presented),
+    now,
+    graceMs: deps.config.refreshReuseGrace * 1000,
+    successor: {
+      id: randomUUID(),
+      tokenHash: hashOpaqueToken(successor),
+      expiresAt: addSeconds(now, deps.config.refreshTokenTtl),
+      sealed: sealSuccessor(presented, successor)
+    },
+    ip: client.ip,
+    userAgent: client.userAgent
+  })
+
+  if (outcome.kind === 'invalid') throw errors.tokenNotValid('The refresh token is invalid, expired or revoked.')
+  if (outcome.kind === 'reused') throw errors.tokenNotValid('The refresh token was already used; the session has been revoked.')
+
+  if (!canAuthenticate(outcome.user, now)) {
+    await deps.repositories.sessions.revoke(outcome.user.id, outcome.session.id, now, 'account_disabled')
+    throw errors.tokenNotValid('The account of this refresh token is disabled or banned.')
+  }
+
+  const handedOut = outcome.kind === 'rotated' ? successor : openSuccessor(presented, outcome.sealedSuccessor)
+  if (handedOut === undefined) throw errors.tokenNotValid('The refresh token is invalid, expired or revoked.')
+  return tokenPair(deps, outcome.user, outcome.session.id, handedOut, await deps.repositories.authorization.forUser(outcome.user))
+}
+
+/** Revokes the session a refresh token belongs to. Unknown tokens are ignored: logout is idempotent. */
+export async function logout (deps: AuthDeps, presented: string): Promise<void> {
+  const found = await deps.repositories.sessions.findByTokenHash(hashOpaqueToken(presented))
+  if (found === undefined) return
+  await deps.repositories.sessions.revoke(found.user.id, found.session.id, deps.now(), 'logout')
+}
+
+export async function logoutAll (deps: AuthDeps, userId: string): Promise<void> {
+  await deps.repositories.sessions.revokeAll(userId, deps.now(), 'logout_all')
+}
+
+export interface SessionView {
+  id: string
+  created_at: string
+  last_used_at: string
+  user_agent: string | null
+  ip: string | null
+  current: boolean
+}
+
+function sessionView (session: SessionRecord, currentSessionId: string): SessionView {
+  return {
+    id: session.id,
+    created_at: session.createdAt.toISOString(),
+    last_used_at: session.lastUsedAt.toISOString(),
+    user_agent: session.userAgent,
+    ip: session.ip,
+    current: session.id === currentSessionId
+  }
+}
+
+export async function listSessions (deps: AuthDeps, userId: string, currentSessionId: string): Promise<SessionView[]> {
+  const sessions = await deps.repositories.sessions.listLive(userId, deps.now())
+  return sessions.map(s => sessionView(s, currentSessionId))
+}
+
+/** Only the caller's own live sessions can be revoked; anything else is not found. */
+export async function revokeSession (deps: AuthDeps, userId: string, sessionId: string): Promise<void> {
+  const revoked = await deps.repositories.sessions.revoke(userId, sessionId, deps.now(), 'revoked_by_user')
+  if (!revoked) throw errors.notFound('No such session.')
+}
+
+/** Deletes a batch of dead sessions and tokens; revoked sessions are kept until their access tokens expired. */
+export async function pruneSessions (deps: AuthDeps, batchSize: number): Promise<number> {
+  const now = deps.now()
+  const revokedBefore = new Date(now.getTime() - deps.config.accessTokenTtl * 1000 - 60_000)
+  return deps.repositories.sessions.prune(now, revokedBefore, batchSize)
+}

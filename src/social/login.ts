@@ -1,0 +1,247 @@
+// Social login: the server-driven redirect flow, the client-driven code exchange, linking and unlinking.
+import { randomUUID } from 'node:crypto'
+import * as oidc from 'openid-client'
+import { UniqueViolation, type SocialAccountRecord, type UserRecord } from '../../db/repositories.js'
+import type { AuthDeps, ClientInfo } from '../deps.js'
+import { errors } from '../errors.js'
+import { normaliseEmail } from '../accounts/identifiers.js'
+import { hashOpaqueToken } from '../sessions/opaque-tokens.js'
+import { assertMayLogIn, startSession, type LoginResult } from '../sessions/sessions.js'
+import { loadUserView, type UserView } from '../accounts/user-view.js'
+import { providerProblem, socialErrors } from './errors.js'
+import type { ProviderIdentity, SocialProvider } from './provider.js'
+import { isAllowedRedirect, withQuery } from './redirects.js'
+import { usernameBase, usernameCandidates } from './usernames.js'
+
+/** The state, PKCE verifier and nonce of a redirect flow live this long, and work once. */
+export const LOGIN_STATE_TTL_MS = 10 * 60 * 1000
+
+export interface SocialDeps extends AuthDeps {
+  providers: ReadonlyMap<string, SocialProvider>
+}
+
+export interface SocialLoginResult extends LoginResult {
+  /** Whether the login created the account. */
+  created: boolean
+}
+
+/** What the client of the client-driven flow brings back from the provider. */
+export interface ClientGrant {
+  code: string
+  codeVerifier: string
+  redirectUri: string
+  /** The nonce the client sent to an OpenID provider, if it sent one. */
+  nonce?: string
+}
+
+export function findProvider (deps: SocialDeps, name: string): SocialProvider {
+  const provider = deps.providers.get(name)
+  if (provider === undefined) throw socialErrors.unknownProvider(name)
+  return provider
+}
+
+/** Where the provider sends the browser back to in the redirect flow. */
+export function callbackUrl (deps: Pick<SocialDeps, 'config'>, provider: string): string {
+  return `${deps.config.publicUrl}/api/auth/social/${provider}/callback`
+}
+
+/** Where an app sends the browser to start the redirect flow. */
+export function authorizeUrl (deps: Pick<SocialDeps, 'config'>, provider: string): string {
+  return `${deps.config.publicUrl}/api/auth/social/${provider}/authorize`
+}
+
+async function withProvider<T> (exchange: () => Promise<T>): Promise<T> {
+  try {
+    return await exchange()
+  } catch (err) {
+    throw providerProblem(err)
+  }
+}
+
+/** Step one of the redirect flow: remember state, verifier and nonce here, and send the browser to the provider. */
+export async function startRedirectLogin (deps: SocialDeps, providerName: string, redirectTo: string | undefined): Promise<URL> {
+  const provider = findProvider(deps, providerName)
+  if (redirectTo === undefined || !isAllowedRedirect(redirectTo, deps.config.social.redirectAllowlist)) throw socialErrors.invalidRedirect()
+  const state = oidc.randomState()
+  const codeVerifier = oidc.randomPKCECodeVerifier()
+  const nonce = provider.usesNonce ? oidc.randomNonce() : null
+  const url = await withProvider(async () => provider.authorizationUrl({
+    redirectUri: callbackUrl(deps, providerName),
+    state,
+    codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+    nonce
+  }))
+  const now = deps.now()
+  // Only a hash of the state is stored: the database alone cannot complete someone's login.
+  await deps.repositories.socialAccounts.saveState(hashOpaqueToken(state), {
+    provider: providerName, codeVerifier, nonce, redirectTo, createdAt: now, expiresAt: new Date(now.getTime() + LOGIN_STATE_TTL_MS)
+  })
+  return url
+}
+
+export type CallbackOutcome =
+  | { kind: 'logged_in', redirectTo: string, login: SocialLoginResult }
+  | { kind: 'failed', redirectTo: string }
+
+/**
+ * Step two: the provider sent the browser back. A wrong, expired or replayed state is a 400 (there is
+ * no trusted place to send the browser); any later failure goes back to the app as `?error=<code>`.
+ */
+export async function finishRedirectLogin (deps: SocialDeps, providerName: string, query: URLSearchParams, client: ClientInfo): Promise<CallbackOutcome> {
+  const provider = findProvider(deps, providerName)
+  const state = query.get('state')
+  const saved = state === null || state === '' ? undefined : await deps.repositories.socialAccounts.consumeState(hashOpaqueToken(state), deps.now())
+  if (state === null || saved === undefined || saved.provider !== providerName) throw socialErrors.invalidState()
+  // The user said no at the provider, or the provider refused the request.
+  if (query.has('error')) return { kind: 'failed', redirectTo: withQuery(saved.redirectTo, { error: 'access_denied' }) }
+  try {
+    const answer = new URL(callbackUrl(deps, providerName))
+    for (const [name, value] of query) answer.searchParams.append(name, value)
+    const identity = await withProvider(() => provider.identify({
+      callbackUrl: answer,
+      codeVerifier: saved.codeVerifier,
+      expectedState: state,
+      ...(saved.nonce !== null && { expectedNonce: saved.nonce })
+    }))
+    return { kind: 'logged_in', redirectTo: saved.redirectTo, login: await signInWithIdentity(deps, providerName, identity, client) }
+  } catch (err) {
+    const problem = providerProblem(err)
+    return { kind: 'failed', redirectTo: withQuery(saved.redirectTo, { error: problem.code }) }
+  }
+}
+
+/** The client ran the provider's flow itself (with its own PKCE pair); we exchange its code. */
+async function identifyGrant (deps: SocialDeps, provider: SocialProvider, grant: ClientGrant): Promise<ProviderIdentity> {
+  // The code is bound to this redirect URI at the provider; it must be one of ours or the allow-list's.
+  if (grant.redirectUri !== callbackUrl(deps, provider.name) && !isAllowedRedirect(grant.redirectUri, deps.config.social.redirectAllowlist)) {
+    throw socialErrors.invalidRedirect('redirect_uri')
+  }
+  const answer = new URL(grant.redirectUri)
+  answer.searchParams.set('code', grant.code)
+  return withProvider(() => provider.identify({
+    callbackUrl: answer,
+    codeVerifier: grant.codeVerifier,
+    ...(grant.nonce !== undefined && { expectedNonce: grant.nonce })
+  }))
+}
+
+export async function loginWithGrant (deps: SocialDeps, providerName: string, grant: ClientGrant, client: ClientInfo): Promise<SocialLoginResult> {
+  const provider = findProvider(deps, providerName)
+  return signInWithIdentity(deps, providerName, await identifyGrant(deps, provider, grant), client)
+}
+
+function newLink (provider: string, identity: ProviderIdentity, userId: string, now: Date, loggedIn: boolean): SocialAccountRecord {
+  return {
+    id: randomUUID(),
+    provider,
+    providerUserId: identity.providerUserId,
+    userId,
+    email: identity.email === null ? null : normaliseEmail(identity.email),
+    linkedAt: now,
+    lastLoginAt: loggedIn ? now : null
+  }
+}
+
+/** A new account from a provider identity: verified address, no usable password, a unique username. */
+async function createSocialUser (deps: SocialDeps, provider: string, identity: ProviderIdentity, email: string): Promise<UserRecord> {
+  const now = deps.now()
+  const { users, socialAccounts } = deps.repositories
+  let attempts = 0
+  for (const username of usernameCandidates(usernameBase(identity.preferredUsername ?? email.split('@')[0]))) {
+    if (await users.findByUsername(username) !== undefined) continue
+    const id = randomUUID()
+    try {
+      return await socialAccounts.createUserWithLink(
+        { id, email, username, passwordHash: null, dateJoined: now, emailVerified: true },
+        newLink(provider, identity, id, now, true))
+    } catch (err) {
+      // Lost a race for the username: try the next one. For the email or the identity: let the caller decide.
+      if (!(err instanceof UniqueViolation && err.field === 'username') || ++attempts > 5) throw err
+    }
+  }
+  /* c8 ignore next */
+  throw new Error('unreachable: the username candidates never end')
+}
+
+/**
+ * Links a verified identity to the existing account with its address. If that account never proved
+ * it owns the address, whoever created it may not be its owner (a pre-hijacked account): its password
+ * is made unusable and its sessions are revoked, so only the provider's user gets in; they can set a
+ * password again through the reset flow.
+ */
+async function claimExistingAccount (deps: SocialDeps, provider: string, identity: ProviderIdentity, owner: UserRecord): Promise<UserRecord> {
+  const now = deps.now()
+  const { users, sessions, socialAccounts } = deps.repositories
+  await socialAccounts.link(newLink(provider, identity, owner.id, now, true))
+  if (owner.emailVerified) return owner
+  await sessions.revokeAll(owner.id, now, 'claimed_by_provider')
+  return await users.update(owner.id, { emailVerified: true, passwordHash: null }) ?? owner
+}
+
+/**
+ * The account of a provider identity: found by the provider's user id; else the account with the
+ * same address, only when the provider verified it (else 409 account_exists); else a new account
+ * (only from a verified address). Then the account-state rules of password login, and a session.
+ */
+export async function signInWithIdentity (deps: SocialDeps, provider: string, identity: ProviderIdentity, client: ClientInfo): Promise<SocialLoginResult> {
+  const now = deps.now()
+  const { users, socialAccounts } = deps.repositories
+  const linked = await socialAccounts.find(provider, identity.providerUserId)
+  let user: UserRecord | undefined
+  let created = false
+  if (linked !== undefined) {
+    user = await users.findById(linked.userId)
+    if (user === undefined) throw errors.userInactive()
+    assertMayLogIn(deps, user, now)
+    await socialAccounts.recordLogin(linked.id, now, identity.email === null ? null : normaliseEmail(identity.email))
+  } else {
+    if (identity.email === null) throw socialErrors.emailNotVerified()
+    const email = normaliseEmail(identity.email)
+    const owner = await users.findByEmail(email)
+    if (owner !== undefined) {
+      if (!identity.emailVerified) throw socialErrors.accountExists()
+      // Refused before anything is linked: a banned or disabled account gains nothing from this login.
+      assertMayLogIn(deps, { ...owner, emailVerified: true }, now)
+      user = await claimExistingAccount(deps, provider, identity, owner)
+    } else {
+      if (!identity.emailVerified) throw socialErrors.emailNotVerified()
+      try {
+        user = await createSocialUser(deps, provider, identity, email)
+      } catch (err) {
+        // Another login created the account or linked the identity a moment ago: the next attempt finds it.
+        if (err instanceof UniqueViolation) throw socialErrors.accountExists()
+        throw err
+      }
+      created = true
+    }
+  }
+  return { ...await startSession(deps, user, client), created }
+}
+
+/** Links a provider identity to the signed-in user; linking the same identity again is a no-op. */
+export async function linkIdentity (deps: SocialDeps, userId: string, providerName: string, grant: ClientGrant): Promise<UserView> {
+  const provider = findProvider(deps, providerName)
+  const identity = await identifyGrant(deps, provider, grant)
+  const { users, socialAccounts } = deps.repositories
+  const linked = await socialAccounts.find(providerName, identity.providerUserId)
+  if (linked !== undefined && linked.userId !== userId) throw socialErrors.alreadyLinked()
+  if (linked === undefined) {
+    try {
+      await socialAccounts.link(newLink(providerName, identity, userId, deps.now(), false))
+    } catch (err) {
+      if (err instanceof UniqueViolation) throw socialErrors.alreadyLinked()
+      throw err
+    }
+  }
+  const user = await users.findById(userId)
+  if (user === undefined) throw errors.userInactive()
+  return loadUserView(deps.repositories, user)
+}
+
+/** Unlinks a provider, unless it is the account's last way in (no password, no other provider). */
+export async function unlinkProvider (deps: SocialDeps, userId: string, providerName: string): Promise<void> {
+  // No provider check: an identity stays unlinkable after its provider is turned off.
+  const outcome = await deps.repositories.socialAccounts.unlink(userId, providerName)
+  if (outcome === 'not_linked') throw errors.notFound(`No ${providerName} identity is linked to this account.`)
+  if (outcome === 'last_login_method') throw socialErrors.lastLoginMethod()
+}
