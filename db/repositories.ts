@@ -341,6 +341,34 @@ export interface RevocationRepository {
   prune (before: Date, limit: number): Promise<number>
 }
 
+/** A fixed-window counter: how many attempts `key` has had in the window that ends at `resetAt`. */
+export interface AttemptWindow {
+  count: number
+  resetAt: Date
+}
+
+/**
+ * Attempt counters in the database, for a database that several instances share (PostgreSQL without
+ * Redis): rate limits, the login throttle and mail limits count the same for every instance.
+ */
+export interface AttemptCounterRepository {
+  /** Adds one to `key` in its current window, opening a new window of `windowMs` if the last one ended; atomic. */
+  increment (key: string, windowMs: number, now: Date): Promise<AttemptWindow>
+  /** The count of `key` in its current window, if one is open at `now`. */
+  get (key: string, now: Date): Promise<AttemptWindow | undefined>
+  delete (key: string): Promise<void>
+  /** Deletes at most `limit` windows that ended before `now`. */
+  prune (now: Date, limit: number): Promise<number>
+}
+
+export interface BackgroundJobRepository {
+  /**
+   * Claims this interval's run of a cluster-wide job: true for exactly one caller per `intervalMs`
+   * however many instances ask at once (the others get false), recording `now` and `instance`.
+   */
+  claim (name: string, intervalMs: number, now: Date, instance: string): Promise<boolean>
+}
+
 export interface HealthRepository {
   /** Throws when the database cannot answer. */
   ping (): Promise<void>
@@ -356,6 +384,9 @@ export interface Repositories {
   health: HealthRepository
   serviceClients: ServiceClientRepository
   revocations: RevocationRepository
+  backgroundJobs: BackgroundJobRepository
+  /** Only where several instances share the database (PostgreSQL); SQLite's single instance counts in memory. */
+  attempts?: AttemptCounterRepository
 }
 
 /** A unique constraint refused the write; `field` names the API field at fault. */

@@ -1,0 +1,236 @@
+// Every table of the service in drizzle's PostgreSQL dialect: the same tables and names as
+// db/sqlite/schema.ts, with native booleans and timestamps, plus what several instances need.
+import { pgTable, text, boolean, bigserial, integer, index, primaryKey, uniqueIndex, timestamp as pgTimestamp } from 'drizzle-orm/pg-core'
+
+// Millisecond precision: the same instants as JavaScript's Date, so a value round-trips unchanged.
+const timestamp = () => pgTimestamp({ withTimezone: true, mode: 'date', precision: 3 })
+
+export const users = pgTable('users', {
+  id: text().primaryKey(),
+  /** Stored trimmed and lower-cased, so equality is case-insensitive. */
+  email: text().notNull(),
+  username: text().notNull(),
+  /** The username folded for comparison: uniqueness and look-ups are case-insensitive. */
+  usernameKey: text().notNull(),
+  /** Null for an account with no usable password (social-only). */
+  passwordHash: text(),
+  isActive: boolean().notNull().default(true),
+  isStaff: boolean().notNull().default(false),
+  isSuperuser: boolean().notNull().default(false),
+  isBanned: boolean().notNull().default(false),
+  banReason: text(),
+  bannedUntil: timestamp(),
+  emailVerified: boolean().notNull().default(false),
+  dateJoined: timestamp().notNull(),
+  lastLogin: timestamp()
+}, t => [
+  uniqueIndex('users_email_unique').on(t.email),
+  uniqueIndex('users_username_key_unique').on(t.usernameKey),
+  // The admin list pages newest first by (date_joined, id).
+  index('users_date_joined_id_idx').on(t.dateJoined, t.id)
+])
+
+/** A session is the chain of refresh tokens descended from one login. */
+export const sessions = pgTable('sessions', {
+  id: text().primaryKey(),
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: timestamp().notNull(),
+  lastUsedAt: timestamp().notNull(),
+  /** The expiry of the newest refresh token: the session is dead after it. */
+  expiresAt: timestamp().notNull(),
+  revokedAt: timestamp(),
+  revokedReason: text(),
+  userAgent: text(),
+  ip: text()
+}, t => [
+  index('sessions_user_id_idx').on(t.userId),
+  index('sessions_expires_at_idx').on(t.expiresAt),
+  index('sessions_revoked_at_idx').on(t.revokedAt)
+])
+
+export const refreshTokens = pgTable('refresh_tokens', {
+  id: text().primaryKey(),
+  sessionId: text().notNull().references(() => sessions.id, { onDelete: 'cascade' }),
+  /** SHA-256 of the token: the token itself is never stored. */
+  tokenHash: text().notNull(),
+  parentId: text(),
+  createdAt: timestamp().notNull(),
+  expiresAt: timestamp().notNull(),
+  /** Set when this token was exchanged for its successor. */
+  rotatedAt: timestamp(),
+  successorId: text(),
+  /**
+   * The successor token sealed with a key derived from this token: lets a replay within the grace
+   * window get the same successor back, without the server ever storing a usable token.
+   */
+  successorSealed: text()
+}, t => [
+  uniqueIndex('refresh_tokens_token_hash_unique').on(t.tokenHash),
+  index('refresh_tokens_session_id_idx').on(t.sessionId),
+  index('refresh_tokens_expires_at_idx').on(t.expiresAt)
+])
+
+export const signingKeys = pgTable('signing_keys', {
+  kid: text().primaryKey(),
+  algorithm: text().notNull(),
+  /** PKCS#8 PEM. Generated on first start when no key is configured. */
+  privateKey: text().notNull(),
+  publicJwk: text().notNull(),
+  createdAt: timestamp().notNull(),
+  retiredAt: timestamp()
+})
+
+/** Email verification and password reset tokens: single-use, expiring, stored only as a hash. */
+export const oneTimeTokens = pgTable('one_time_tokens', {
+  id: text().primaryKey(),
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  /** `verify_email` or `reset_password`. */
+  purpose: text().notNull(),
+  /** SHA-256 of the token. */
+  tokenHash: text().notNull(),
+  /** The address the token was sent to: verifying it proves control of that address only. */
+  email: text().notNull(),
+  createdAt: timestamp().notNull(),
+  expiresAt: timestamp().notNull(),
+  usedAt: timestamp()
+}, t => [
+  uniqueIndex('one_time_tokens_token_hash_unique').on(t.tokenHash),
+  index('one_time_tokens_user_purpose_idx').on(t.userId, t.purpose),
+  index('one_time_tokens_expires_at_idx').on(t.expiresAt)
+])
+
+/** Permission codenames `<area>.<action>`, such as `posts.add` or the built-in `users.ban`. */
+export const permissions = pgTable('permissions', {
+  codename: text().primaryKey(),
+  description: text().notNull(),
+  createdAt: timestamp().notNull()
+})
+
+export const groups = pgTable('groups', {
+  id: text().primaryKey(),
+  name: text().notNull(),
+  createdAt: timestamp().notNull()
+}, t => [
+  uniqueIndex('groups_name_unique').on(t.name)
+])
+
+export const groupPermissions = pgTable('group_permissions', {
+  groupId: text().notNull().references(() => groups.id, { onDelete: 'cascade' }),
+  codename: text().notNull().references(() => permissions.codename, { onDelete: 'cascade' })
+}, t => [
+  primaryKey({ columns: [t.groupId, t.codename] }),
+  index('group_permissions_codename_idx').on(t.codename)
+])
+
+export const userGroups = pgTable('user_groups', {
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  groupId: text().notNull().references(() => groups.id, { onDelete: 'cascade' })
+}, t => [
+  primaryKey({ columns: [t.userId, t.groupId] }),
+  index('user_groups_group_id_idx').on(t.groupId)
+])
+
+export const userPermissions = pgTable('user_permissions', {
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  codename: text().notNull().references(() => permissions.codename, { onDelete: 'cascade' })
+}, t => [
+  primaryKey({ columns: [t.userId, t.codename] }),
+  index('user_permissions_codename_idx').on(t.codename)
+])
+
+/** A provider identity (Google, GitHub) linked to a user: matched by the provider's user id, never by email. */
+export const socialAccounts = pgTable('social_accounts', {
+  id: text().primaryKey(),
+  provider: text().notNull(),
+  providerUserId: text().notNull(),
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  /** The address the provider reported at the last login, for operators. */
+  email: text(),
+  linkedAt: timestamp().notNull(),
+  lastLoginAt: timestamp()
+}, t => [
+  uniqueIndex('social_accounts_provider_user_unique').on(t.provider, t.providerUserId),
+  // One identity per provider per user: unlinking names the provider only.
+  uniqueIndex('social_accounts_user_provider_unique').on(t.userId, t.provider)
+])
+
+/**
+ * A server-driven social login between the redirect to the provider and its callback: the PKCE
+ * verifier and the nonce never leave the server; single-use, expiring in minutes.
+ */
+export const socialLoginStates = pgTable('social_login_states', {
+  /** SHA-256 of the `state` parameter. */
+  stateHash: text().primaryKey(),
+  provider: text().notNull(),
+  codeVerifier: text().notNull(),
+  nonce: text(),
+  redirectTo: text().notNull(),
+  createdAt: timestamp().notNull(),
+  expiresAt: timestamp().notNull()
+}, t => [
+  index('social_login_states_expires_at_idx').on(t.expiresAt)
+])
+
+/**
+ * A registered service client (OAuth 2.0 client credentials). The secret is 256 random bits, so its
+ * SHA-256 is all that is stored: with that much entropy there is nothing to brute-force, and a slow
+ * hash (bcrypt) would only cost CPU on every token request.
+ */
+export const serviceClients = pgTable('service_clients', {
+  id: text().primaryKey(),
+  name: text().notNull(),
+  /** Space-separated scope tokens (RFC 6749 §3.3), sorted. */
+  scopes: text().notNull(),
+  /** SHA-256 (hex) of the client secret. */
+  secretHash: text().notNull(),
+  createdAt: timestamp().notNull(),
+  lastUsedAt: timestamp()
+})
+
+/**
+ * The revocation feed: revoked sessions (`sessionId`) and per-user "not before" times (`subject`),
+ * read by services that verify tokens offline. `seq` is the feed's cursor. A sequence value is taken
+ * before commit, so writers take a transaction-scoped advisory lock just before inserting an event
+ * (the last statement of their transaction): events then commit in `seq` order, and a poller that
+ * has read up to `seq` can never later see a smaller one appear.
+ */
+export const revocationEvents = pgTable('revocation_events', {
+  seq: bigserial({ mode: 'number' }).primaryKey(),
+  sessionId: text(),
+  subject: text(),
+  notBefore: timestamp().notNull(),
+  createdAt: timestamp().notNull()
+}, t => [
+  index('revocation_events_created_at_idx').on(t.createdAt)
+])
+
+/** Client access tokens revoked before their expiry (RFC 7009), by jti; kept until they expire. */
+export const revokedClientTokens = pgTable('revoked_client_tokens', {
+  jti: text().primaryKey(),
+  clientId: text().notNull(),
+  expiresAt: timestamp().notNull()
+}, t => [
+  index('revoked_client_tokens_expires_at_idx').on(t.expiresAt)
+])
+
+/**
+ * Fixed-window attempt counters (rate limits, the login throttle, per-address mail limits) shared by
+ * every instance when no Redis is configured. UNLOGGED: counters are worth less than the WAL writes
+ * of every login; a crash of PostgreSQL empties them, as a Redis restart would.
+ */
+export const attemptCounters = pgTable('attempt_counters', {
+  key: text().primaryKey(),
+  count: integer().notNull(),
+  resetAt: timestamp().notNull()
+}, t => [
+  index('attempt_counters_reset_at_idx').on(t.resetAt)
+])
+
+/** When each cluster-wide background job last ran: one instance claims a run per interval. */
+export const backgroundJobs = pgTable('background_jobs', {
+  name: text().primaryKey(),
+  lastRunAt: timestamp().notNull(),
+  /** Which instance ran it last, for operators. */
+  ranBy: text()
+})
+
