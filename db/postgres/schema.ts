@@ -233,4 +233,3 @@ export const backgroundJobs = pgTable('background_jobs', {
   /** Which instance ran it last, for operators. */
   ranBy: text()
 })
-
