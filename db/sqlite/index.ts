@@ -2,6 +2,7 @@
 import type { Repositories } from '../repositories.js'
 import type { SqliteDb } from './connection.js'
 import { sqliteAuthorizationRepository } from './authorization.js'
+import { sqliteBackgroundJobRepository } from './background-jobs.js'
 import { sqliteOneTimeTokenRepository } from './one-time-tokens.js'
 import { sqliteRevocationRepository } from './revocations.js'
 import { sqliteServiceClientRepository } from './service-clients.js'
@@ -27,6 +28,7 @@ export function sqliteRepositories (db: SqliteDb): Repositories {
       }
     },
     serviceClients: sqliteServiceClientRepository(db),
-    revocations: sqliteRevocationRepository(db)
+    revocations: sqliteRevocationRepository(db),
+    backgroundJobs: sqliteBackgroundJobRepository(db)
   }
 }

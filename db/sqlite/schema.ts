@@ -205,3 +205,14 @@ export const revokedClientTokens = sqliteTable('revoked_client_tokens', {
 }, t => [
   index('revoked_client_tokens_expires_at_idx').on(t.expiresAt)
 ])
+
+/**
+ * When each cluster-wide background job last ran. SQLite has one instance, so a claim always
+ * succeeds once per interval; the table keeps the same contract as PostgreSQL's.
+ */
+export const backgroundJobs = sqliteTable('background_jobs', {
+  name: text().primaryKey(),
+  lastRunAt: timestamp().notNull(),
+  /** Which instance ran it last, for operators. */
+  ranBy: text()
+})
