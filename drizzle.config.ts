@@ -1,4 +1,5 @@
-// drizzle-kit configuration: `npm run db:generate` writes SQL migrations from db/sqlite/schema.ts.
+// drizzle-kit configuration for SQLite: `npm run db:generate` writes its SQL migrations from
+// db/sqlite/schema.ts, then PostgreSQL's (drizzle.postgres.config.ts).
 import { defineConfig } from 'drizzle-kit'
 
 export default defineConfig({
