@@ -20,6 +20,10 @@ export default fp(async function keyMaintenance (fastify) {
   async function maintain (): Promise<void> {
     if (!stored) return
     if (config.jwtKeyRotationInterval > 0 && keySource(config) === 'database') {
+      // Every instance may find the key due at once: the repository serialises rotations (SQLite's
+      // write lock, PostgreSQL's advisory lock) and re-checks the newest key's age inside, so one
+      // key is made. No job claim here: it would cost a write on every pass to spare, once per rotation
+      // interval, the other instances one key generation each.
       const rotated = await rotateIfDue(deps, config.jwtKeyRotationInterval)
       if (rotated !== undefined) fastify.log.info({ kid: rotated.kid, signsFrom: rotated.signsFrom, retired: rotated.retired }, 'rotated the signing key')
     }
