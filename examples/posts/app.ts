@@ -1,6 +1,6 @@
-// The "posts" example service: a downstream Fastify app that trusts Portcullis tokens through portcullis/verify.
+// The "posts" example service: a downstream Fastify app that trusts Portcullis tokens through @portcullis/verify.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import portcullisVerify, { requirePermission, type PortcullisVerifyOptions } from 'portcullis/verify'
+import portcullisVerify, { requirePermission, type PortcullisVerifyOptions } from '@portcullis/verify'
 
 export interface PostsAppOptions {
   /** Where to find Portcullis and what its tokens must say; see the README of this folder. */

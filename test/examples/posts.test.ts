@@ -1,6 +1,6 @@
-// The posts example tested as a downstream team would: with portcullis/testing, no Portcullis process.
+// The posts example tested as a downstream team would: with @portcullis/verify/testing, no Portcullis process.
 import t, { type Test } from 'tap'
-import { startIssuer } from 'portcullis/testing'
+import { startIssuer } from '@portcullis/verify/testing'
 import { buildPostsApp } from '../../examples/posts/app.js'
 
 async function setup (t: Test) {

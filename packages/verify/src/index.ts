@@ -1,4 +1,4 @@
-// portcullis/verify: verify Portcullis access tokens in another service, with or without Fastify.
+// @portcullis/verify: verify Portcullis access tokens in another service, with or without Fastify.
 export { default, default as portcullisVerify, type PortcullisVerifyOptions, type PortcullisVerifier, type Authentication } from './plugin.js'
 export { requireAuthentication, requirePermission, requireScope, type Guard } from './guards.js'
 export { verifyAccessToken, jwksUrlOf, type VerifyOptions, type Algorithm } from './verify-token.js'

@@ -1,9 +1,9 @@
 // The portcullis-verify plugin and its guards in a Fastify app: problem+json refusals like Portcullis's.
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
-import portcullisVerify, { requireAuthentication, requirePermission, requireScope, type PortcullisVerifyOptions } from 'portcullis/verify'
-import { startIssuer, type LocalIssuer } from 'portcullis/testing'
-import { waitUntil as until } from '../wait-until.js'
+import portcullisVerify, { requireAuthentication, requirePermission, requireScope, type PortcullisVerifyOptions } from '@portcullis/verify'
+import { startIssuer, type LocalIssuer } from '@portcullis/verify/testing'
+import { waitUntil as until } from '../../wait-until.js'
 
 async function setup (t: Test, options: Partial<PortcullisVerifyOptions> = {}): Promise<{ app: FastifyInstance, iss: LocalIssuer }> {
   const iss = await startIssuer()

@@ -1,8 +1,8 @@
 // createRevocationFeed against the test kit's feed: polling, the cursor, authorization, outages.
 import t from 'tap'
-import { basicClientAuthorization, createRevocationFeed, type FeedLogger } from 'portcullis/verify'
-import { startIssuer } from 'portcullis/testing'
-import { waitUntil as until } from '../wait-until.js'
+import { basicClientAuthorization, createRevocationFeed, type FeedLogger } from '@portcullis/verify'
+import { startIssuer } from '@portcullis/verify/testing'
+import { waitUntil as until } from '../../wait-until.js'
 
 function recordingLogger (): FeedLogger & { warnings: string[] } {
   const warnings: string[] = []

@@ -1,6 +1,6 @@
 // RevocationList: which tokens the feed's items end, and what it forgets.
 import t from 'tap'
-import { RevocationList } from 'portcullis/verify'
+import { RevocationList } from '@portcullis/verify'
 
 const HOUR = 3_600_000
 const nowMs = Date.parse('2026-11-21T19:00:00.000Z')

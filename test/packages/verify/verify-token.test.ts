@@ -1,7 +1,7 @@
 // verifyAccessToken against the test kit's issuer: what passes, what is refused, and the key set cache.
 import t, { type Test } from 'tap'
-import { RevocationList, TokenInvalidError, VerifierUnavailableError, verifyAccessToken, type VerifyOptions } from 'portcullis/verify'
-import { startIssuer, type LocalIssuer } from 'portcullis/testing'
+import { RevocationList, TokenInvalidError, VerifierUnavailableError, verifyAccessToken, type VerifyOptions } from '@portcullis/verify'
+import { startIssuer, type LocalIssuer } from '@portcullis/verify/testing'
 
 async function issuer (t: Test, options: Parameters<typeof startIssuer>[0] = {}): Promise<LocalIssuer> {
   const started = await startIssuer(options)

@@ -1,2 +1,2 @@
-// portcullis/testing: test a downstream service without running Portcullis.
+// @portcullis/verify/testing: test a downstream service without running Portcullis.
 export { startIssuer, type LocalIssuer, type LocalIssuerOptions, type MintOptions, type Claims } from './local-issuer.js'

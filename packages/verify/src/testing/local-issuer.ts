@@ -5,7 +5,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
-import type { Algorithm, RevocationItem, VerifiedToken } from '../verify/index.js'
+import type { Algorithm } from '../verify-token.js'
+import type { RevocationItem } from '../revocation-list.js'
+import type { VerifiedToken } from '../claims.js'
 
 export interface LocalIssuerOptions {
   /** Default RS256, as Portcullis. */

@@ -1,7 +1,7 @@
 // The test kit's issuer looks like Portcullis from the outside: discovery, JWKS, feed, and nothing else.
 import t from 'tap'
 import { decodeProtectedHeader, decodeJwt } from 'jose'
-import { startIssuer } from 'portcullis/testing'
+import { startIssuer } from '@portcullis/verify/testing'
 
 t.test('discovery names the issuer, the key set and the algorithm', async t => {
   const issuer = await startIssuer({ algorithm: 'ES256', audience: 'posts' })
