@@ -1,5 +1,5 @@
 // One autocannon run, summarised: successful req/s and latency of the 2xx answers only, failures counted apart.
-import { createHistogram } from 'node:perf_hooks'
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks'
 import autocannon, { type Client, type Instance, type Request } from 'autocannon'
 
 export interface LoadOptions {
@@ -14,6 +14,8 @@ export interface LoadOptions {
   body?: string
   requests?: Request[]
   setupClient?: (client: Client) => void
+  /** Records 2xx latencies here instead of a histogram of the run's own (loads split over servers share one). */
+  latency?: RecordableHistogram
 }
 
 export interface LoadResult {
@@ -48,7 +50,7 @@ export function stopAllLoads (): void {
 
 export function startLoad (options: LoadOptions): RunningLoad {
   // autocannon's own histogram rounds to whole milliseconds: too coarse for a 0.3 ms endpoint.
-  const latency = createHistogram()
+  const latency = options.latency ?? createHistogram()
   const instance = autocannon({
     url: options.url,
     connections: options.connections,
@@ -89,4 +91,37 @@ export function startLoad (options: LoadOptions): RunningLoad {
 
 export function runLoad (options: LoadOptions): Promise<LoadResult> {
   return startLoad(options).result
+}
+
+/**
+ * One load split over several servers behind an imaginary load balancer: `connections` shared out
+ * between the origins, run at once; rates add up, latencies go to one histogram.
+ */
+export async function runSplitLoad (shapes: Array<Omit<LoadOptions, 'connections' | 'duration'>>, connections: number, duration: number): Promise<LoadResult> {
+  const latency = createHistogram()
+  const results = await Promise.all(shapes.map((shape, i) => runLoad({
+    ...shape,
+    duration,
+    latency,
+    connections: Math.floor(connections / shapes.length) + (i < connections % shapes.length ? 1 : 0)
+  })))
+  const sum = (pick: (r: LoadResult) => number) => results.reduce((n, r) => n + pick(r), 0)
+  const statusCodes: Record<string, number> = {}
+  for (const r of results) {
+    for (const [code, count] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count
+  }
+  const seconds = Math.max(...results.map(r => r.seconds))
+  const micros = (n: number) => (latency.count === 0 ? NaN : n / 1000)
+  return {
+    rps: seconds > 0 ? sum(r => r.ok) / seconds : 0,
+    p50: micros(latency.percentile(50)),
+    p99: micros(latency.percentile(99)),
+    max: micros(latency.max),
+    ok: sum(r => r.ok),
+    non2xx: sum(r => r.non2xx),
+    errors: sum(r => r.errors),
+    timeouts: sum(r => r.timeouts),
+    statusCodes,
+    seconds
+  }
 }

@@ -11,7 +11,7 @@ import { describeMachine } from './machine.js'
 import { writeResults } from './report.js'
 import { loginLoad, meLoad, refreshLoad } from './scenarios.js'
 import { startBaseline, startService, type Server } from './servers.js'
-import { loadSettings, plannedLoadSeconds, type Settings } from './settings.js'
+import { loadSettings, plannedLoadSeconds, plannedScaleOutSeconds, type Settings } from './settings.js'
 import { summarise } from './summary.js'
 
 const root = resolve(import.meta.dirname, '..')
@@ -71,7 +71,7 @@ async function bench (settings: Settings) {
 
   const keys = generateRsaKeyPair()
   const databasePath = join(tempDir, 'bench.db')
-  const service = await startService({ root, databasePath, privatePem: keys.privatePem, bcryptCost: settings.bcryptCost, hashWorkers: settings.hashWorkers })
+  const service = await startService({ root, databaseUrl: `file:${databasePath}`, privatePem: keys.privatePem, bcryptCost: settings.bcryptCost, hashWorkers: settings.hashWorkers })
   await sleep(1000)
   const idleAfterStart = memoryOf(service.child.pid)
   const baseline = await startBaseline({ root, databasePath, publicPem: keys.publicPem })
@@ -172,14 +172,20 @@ async function bench (settings: Settings) {
 async function main (): Promise<void> {
   const settings = loadSettings(process.env)
   // Bounded: the planned load plus generous set-up time; past it, something hangs.
-  const limitMs = (plannedLoadSeconds(settings) * 1.5 + 120) * 1000
+  const scaleOut = process.argv.includes('--postgres')
+  const limitMs = ((scaleOut ? plannedScaleOutSeconds(settings) : plannedLoadSeconds(settings)) * 1.5 + 120) * 1000
   const watchdog = setTimeout(() => {
     progress(`bench still running after ${Math.round(limitMs / 1000)} s: giving up`)
     cleanup().finally(() => process.exit(1))
   }, limitMs)
   watchdog.unref()
   try {
-    await bench(settings)
+    if (scaleOut) {
+      const { benchScaleOut } = await import('./scale-out.js')
+      process.stdout.write(`${await benchScaleOut(settings, { root, tempDir, progress })}\n`)
+    } else {
+      await bench(settings)
+    }
   } finally {
     clearTimeout(watchdog)
     await cleanup()

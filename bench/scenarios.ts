@@ -1,6 +1,6 @@
 // The request shapes of each scenario, as autocannon options: who sends which token or body.
 import type { Client, Request } from 'autocannon'
-import { loginBody, type BenchUser, type Session } from './fixtures.js'
+import { loginBody, PASSWORD, type BenchUser, type Session } from './fixtures.js'
 import type { LoadOptions } from './load.js'
 
 type Shape = Omit<LoadOptions, 'connections' | 'duration'>
@@ -70,4 +70,19 @@ export function refreshLoad (origin: string, sessions: Session[]): RefreshChain 
     requests: [request],
     starved: () => starved
   }
+}
+
+/** Every request registers a new account: unique email and username, the bench's password. */
+export function registerLoad (origin: string, prefix: string): Shape {
+  let next = 0
+  const request: Request = {
+    method: 'POST',
+    path: '/api/auth/register',
+    headers: { 'content-type': 'application/json' },
+    setupRequest: (params) => {
+      next++
+      return { ...params, body: JSON.stringify({ email: `${prefix}-${next}@example.com`, username: `${prefix}_${next}`, password: PASSWORD }) }
+    }
+  }
+  return { url: `${origin}/api/auth/register`, method: 'POST', timeout: 30, requests: [request] }
 }

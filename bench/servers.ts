@@ -13,7 +13,8 @@ export interface Server {
 
 export async function startService (options: {
   root: string
-  databasePath: string
+  /** `file:<path>` or a PostgreSQL URL. */
+  databaseUrl: string
   privatePem: string
   bcryptCost: number
   hashWorkers?: number
@@ -27,7 +28,7 @@ export async function startService (options: {
       PORT: String(port),
       HOST,
       PUBLIC_URL: origin,
-      DATABASE_URL: `file:${options.databasePath}`,
+      DATABASE_URL: options.databaseUrl,
       LOG_LEVEL: 'warn',
       COOKIE_SECURE: 'false',
       PRUNE_INTERVAL: '0',

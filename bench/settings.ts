@@ -45,3 +45,8 @@ export function plannedLoadSeconds (s: Settings): number {
   const runs = 2 * s.rounds + 3
   return runs * s.duration + 2 * s.warmup + 1
 }
+
+/** The same for `--postgres`: three deployments, four scenarios a round, and the hashing drains. */
+export function plannedScaleOutSeconds (s: Settings): number {
+  return 3 * s.rounds * (4 * s.duration + 4)
+}
