@@ -114,7 +114,7 @@ export function postgresAuthorizationRepository (db: PgDb): AuthorizationReposit
     async findGroupsByName (names) {
       if (names.length === 0) return []
       const { rows } = await db.execute<GroupRow & Record<string, unknown>>(sql`SELECT ${groupColumns} FROM groups g
-                                                                              WHERE g.name = ANY(${unique(names)}) ORDER BY g.name COLLATE "C"`)
+                                                                              WHERE g.name IN ${unique(names)} ORDER BY g.name COLLATE "C"`)
       return rows.map(toGroup)
     },
 

@@ -1,28 +1,16 @@
 // Linked provider identities and pending server-driven social logins, on PostgreSQL.
 import { and, eq, ne, sql } from 'drizzle-orm'
 import { usernameKey } from '../username-key.js'
-import { UniqueViolation, type SocialAccountRecord, type SocialAccountRepository, type UserRecord } from '../repositories.js'
+import { UniqueViolation, type SocialAccountRecord, type SocialAccountRepository } from '../repositories.js'
 import { inTransaction, uniqueConstraint, type PgDb, type PgTx } from './database.js'
+import { toUser } from './records.js'
 import { socialAccounts, socialLoginStates, users } from './schema.js'
+import { rethrowUnique } from './users.js'
 
-/** The unique constraints of users and social_accounts, as the API field each one protects. */
-const uniqueFields: Record<string, UniqueViolation['field']> = {
-  users_email_unique: 'email',
-  users_username_key_unique: 'username',
-  social_accounts_provider_user_unique: 'provider',
-  social_accounts_user_provider_unique: 'provider',
-  social_accounts_pkey: 'provider'
-}
-
-function rethrowUnique (err: unknown): never {
-  const field = uniqueFields[uniqueConstraint(err) ?? '']
-  if (field !== undefined) throw new UniqueViolation(field)
+/** A unique violation on social_accounts (the identity, or the provider for the user) is about the provider. */
+function rethrowProviderTaken (err: unknown): never {
+  if (uniqueConstraint(err)?.startsWith('social_accounts_') === true) throw new UniqueViolation('provider')
   throw err
-}
-
-function toUser (row: typeof users.$inferSelect): UserRecord {
-  const { usernameKey: _key, ...user } = row
-  return user
 }
 
 export function postgresSocialAccountRepository (db: PgDb): SocialAccountRepository {
@@ -30,7 +18,7 @@ export function postgresSocialAccountRepository (db: PgDb): SocialAccountReposit
     try {
       await executor.insert(socialAccounts).values(account)
     } catch (err) {
-      rethrowUnique(err)
+      rethrowProviderTaken(err)
     }
   }
 
@@ -52,15 +40,17 @@ export function postgresSocialAccountRepository (db: PgDb): SocialAccountReposit
     },
 
     async createUserWithLink (user, account) {
-      try {
-        return await inTransaction(db, async tx => {
-          const [created] = await tx.insert(users).values({ ...user, usernameKey: usernameKey(user.username) }).returning()
-          await insertAccount(tx, account)
-          return toUser(created)
-        })
-      } catch (err) {
-        rethrowUnique(err)
-      }
+      // Both rows or neither; each insert's unique violation is named by its own table's rules.
+      return inTransaction(db, async tx => {
+        let created
+        try {
+          [created] = await tx.insert(users).values({ ...user, usernameKey: usernameKey(user.username) }).returning()
+        } catch (err) {
+          rethrowUnique(err)
+        }
+        await insertAccount(tx, account)
+        return toUser(created)
+      })
     },
 
     async recordLogin (id, now, email) {
