@@ -1,9 +1,16 @@
 // Abuse limits: @fastify/rate-limit for per-address request limits on sensitive routes, and an
-// attempt store for the limits keyed by account or by target email address.
+// attempt store for the limits keyed by account or by target email address. Every counter lives in
+// one store: Redis when REDIS_URL is set, else the database when several instances can share it
+// (PostgreSQL), else this process's memory (SQLite: one instance).
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance } from 'fastify'
 import type { RateLimit } from '../src/config.js'
 import { createMemoryAttemptStore, type AttemptStore } from '../src/limits/attempt-counter.js'
+import { createFallbackAttemptStore } from '../src/limits/fallback-attempt-store.js'
+import { createRedisAttemptStore } from '../src/limits/redis-attempt-store.js'
+import { createRepositoryAttemptStore } from '../src/limits/repository-attempt-store.js'
+import { rateLimitStore } from '../src/limits/rate-limit-store.js'
 import { errors } from '../src/errors.js'
 import { createLoginThrottle, type LoginThrottle } from '../src/limits/login-throttle.js'
 
@@ -19,18 +26,43 @@ declare module 'fastify' {
 }
 
 export interface RateLimitPluginOptions {
-  /** Another store (shared between instances); the in-memory one by default. */
+  /** Another store, used for every limit; by default the one the configuration calls for. */
   attemptStore?: AttemptStore
+}
+
+/** The configured store, and whether other instances share it. */
+function configuredStore (fastify: FastifyInstance): { store: AttemptStore, shared: boolean } {
+  const { attempts } = fastify.repositories
+  const database = attempts && createRepositoryAttemptStore(attempts, {
+    onSweepError: err => fastify.log.error({ err }, 'deleting ended attempt counters failed')
+  })
+  if (fastify.redis === null) return { store: database ?? createMemoryAttemptStore(), shared: database !== undefined }
+  // While Redis is down the limits keep counting, where the instances still share something if they can.
+  const where = database === undefined ? 'this process\'s memory' : 'the database'
+  const store = createFallbackAttemptStore(createRedisAttemptStore(fastify.redis), database ?? createMemoryAttemptStore(), {
+    onFallback: err => fastify.log.warn({ err }, `Redis does not answer: the limits count in ${where} until it does`),
+    onRecovery: () => fastify.log.warn('Redis answers again: the limits count there again')
+  })
+  return { store, shared: true }
 }
 
 export default fp(async function rateLimits (fastify, options: RateLimitPluginOptions) {
   const { config } = fastify
-  const store = options.attemptStore ?? createMemoryAttemptStore()
+  const { store, shared } = options.attemptStore === undefined
+    ? configuredStore(fastify)
+    : { store: options.attemptStore, shared: true }
 
   await fastify.register(rateLimit, {
     global: false,
     // X-Forwarded-For counts only through Fastify's trustProxy (TRUST_PROXY): request.ip is the client.
     keyGenerator: request => request.ip,
+    // A shared store counts the per-address limits beside the login throttle. Not the plugin's own
+    // RedisStore: on a Redis error it either fails every limited request (skipOnError false) or lets
+    // them all through uncounted (true), where this store falls back and keeps counting. Alone,
+    // the plugin's in-memory store (bounded per route) is the right one.
+    ...(shared && { store: rateLimitStore(store) }),
+    // An error that escapes the store is a 500, never a request let through uncounted.
+    skipOnError: false,
     errorResponseBuilder: (_request, context) => errors.rateLimited(Math.max(1, Math.ceil(context.ttl / 1000)))
   })
 
@@ -49,4 +81,4 @@ export default fp(async function rateLimits (fastify, options: RateLimitPluginOp
   fastify.addHook('onClose', async () => {
     await store.close()
   })
-}, { name: 'rate-limit', dependencies: ['config'] })
+}, { name: 'rate-limit', dependencies: ['config', 'db', 'redis'] })

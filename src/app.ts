@@ -21,6 +21,7 @@ import socialPlugin from '../plugins/social.js'
 import keyMaintenancePlugin from '../plugins/key-maintenance.js'
 import backgroundPlugin from '../plugins/background.js'
 import mailerPlugin from '../plugins/mailer.js'
+import redisPlugin from '../plugins/redis.js'
 import rateLimitPlugin from '../plugins/rate-limit.js'
 import serviceClientsPlugin from '../plugins/service-clients.js'
 import { version } from './runtime/version.js'
@@ -94,6 +95,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(keysPlugin, { now: options.now })
   await app.register(backgroundPlugin)
   await app.register(mailerPlugin)
+  await app.register(redisPlugin)
   await app.register(rateLimitPlugin)
   await app.register(authPlugin, { now: options.now })
   await app.register(authenticatePlugin)

@@ -57,6 +57,8 @@ export const Config = Type.Object({
   mailRetryDelays: Type.Array(Type.Integer({ minimum: 0 }), { description: 'ms to wait before each retry of a failed mail' }),
   trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 }), Type.Array(Type.String())]),
   social: SocialConfig,
+  redisUrl: Type.Optional(Type.String({ minLength: 1, description: 'redis:// or rediss://; unset: the limits count in the database (PostgreSQL) or in memory (SQLite)' })),
+  redisKeyPrefix: Type.String({ minLength: 1, description: 'prefix of every Redis key, so that deployments can share one Redis' }),
   rateLimits: Type.Object({
     loginFailuresPerAccount: RateLimit,
     loginFailuresPerIp: RateLimit,
@@ -154,6 +156,24 @@ function rateLimit (env: Env, name: string, fallback: string): RateLimit {
     throw new ConfigError(name, `must be <count>/<duration> such as 5/5m, or off, got "${raw}"`)
   }
   return { max: Number(match[1]), windowSeconds }
+}
+
+/** The Redis URL; the error never repeats the value, which may hold a password. */
+function redisUrl (env: Env): string | undefined {
+  const raw = read(env, 'REDIS_URL')
+  if (raw === undefined) return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new ConfigError('REDIS_URL', 'must be a URL such as redis://host:6379 or rediss://user:pass@host:6380')
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://')
+  }
+  if (parsed.hostname === '') throw new ConfigError('REDIS_URL', 'must name a host, such as redis://host:6379')
+  if (!/^\/(\d+)?$/.test(parsed.pathname || '/')) throw new ConfigError('REDIS_URL', 'may end only in a database number, such as redis://host:6379/0')
+  return raw
 }
 
 /** Fastify's trustProxy: true/false, a hop count, or a comma-separated list of addresses and CIDRs. */
@@ -261,6 +281,7 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
   }
   const jwtPrivateKey = privateKey(env, readFile)
   const smtp = smtpUrl(env)
+  const redis = redisUrl(env)
   if (jwtAlgorithm === 'HS256' && jwtPrivateKey !== undefined) {
     throw new ConfigError('JWT_PRIVATE_KEY', 'cannot be used with JWT_ALGORITHM=HS256 (set JWT_SECRET instead)')
   }
@@ -305,6 +326,8 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
       url: (name, fallback) => url(env, name, fallback),
       fail: (name, message) => { throw new ConfigError(name, message) }
     }),
+    ...(redis !== undefined && { redisUrl: redis }),
+    redisKeyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'portcullis:',
     rateLimits: {
       loginFailuresPerAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '5/5m'),
       loginFailuresPerIp: rateLimit(env, 'RATE_LIMIT_LOGIN_IP', '30/1m'),

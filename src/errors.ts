@@ -73,8 +73,8 @@ export const errors = {
     new ProblemError(429, 'rate_limited', `Too many requests; try again in ${retryAfterSeconds} seconds.`, { headers: { 'retry-after': String(retryAfterSeconds) } }),
   invalidToken: (detail = 'The token is invalid, expired or already used.') =>
     new ProblemError(400, 'invalid_token', detail),
-  notReady: () =>
-    new ProblemError(503, 'not_ready', 'The database does not answer.'),
+  notReady: (detail = 'The database does not answer.') =>
+    new ProblemError(503, 'not_ready', detail),
   serverBusy: () =>
     new ProblemError(503, 'server_busy', 'The server is busy; try again shortly.', { headers: { 'retry-after': '1' } })
 }

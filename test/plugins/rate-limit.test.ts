@@ -2,7 +2,9 @@ import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import configPlugin from '../../plugins/config.js'
 import errorHandlerPlugin from '../../plugins/error-handler.js'
+import dbPlugin from '../../plugins/db.js'
 import rateLimitPlugin from '../../plugins/rate-limit.js'
+import redisPlugin from '../../plugins/redis.js'
 import { createMemoryAttemptStore, type AttemptStore } from '../../src/limits/attempt-counter.js'
 import { build, newUser, registerUser, testConfig, PASSWORD } from '../helper.js'
 
@@ -362,6 +364,8 @@ t.test('the plugin takes another attempt store for the per-account and per-targe
   const app = Fastify()
   await app.register(errorHandlerPlugin)
   await app.register(configPlugin, { config: testConfig() })
+  await app.register(dbPlugin)
+  await app.register(redisPlugin)
   await app.register(rateLimitPlugin, { attemptStore: store })
   await app.ready()
   t.equal(app.attemptStore, store)
