@@ -1,6 +1,7 @@
-// Owns the database connection: opens it (migrations applied), exposes the repositories, closes it.
+// Owns the database: opens SQLite or PostgreSQL by DATABASE_URL (migrations applied), exposes the
+// repositories, closes what it opened.
 import fp from 'fastify-plugin'
-import { openDatabase, sqliteRepositories } from '../db/sqlite/index.js'
+import { openStorage } from '../db/open.js'
 import type { Repositories } from '../db/repositories.js'
 
 declare module 'fastify' {
@@ -10,9 +11,15 @@ declare module 'fastify' {
 }
 
 export default fp(async function db (fastify) {
-  const database = openDatabase(fastify.config.databaseUrl)
-  fastify.decorate('repositories', sqliteRepositories(database))
+  const { config } = fastify
+  const storage = await openStorage({
+    url: config.databaseUrl,
+    poolMax: config.databasePoolMax,
+    connectTimeoutMs: config.databaseConnectTimeout * 1000,
+    warn: message => fastify.log.warn(message)
+  })
+  fastify.decorate('repositories', storage.repositories)
   fastify.addHook('onClose', async () => {
-    database.$client.close()
+    await storage.close()
   })
 }, { name: 'db', dependencies: ['config'] })

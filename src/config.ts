@@ -3,6 +3,7 @@ import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { databaseKind } from '../db/database-url.js'
 import { parseDuration } from './runtime/durations.js'
 import { readSocialConfig, SocialConfig } from './social/config.js'
 
@@ -26,7 +27,9 @@ export type RateLimit = Static<typeof RateLimit>
 export const Config = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   host: Type.String({ minLength: 1 }),
-  databaseUrl: Type.String({ minLength: 1, description: '`file:<path>` or `:memory:`' }),
+  databaseUrl: Type.String({ minLength: 1, description: '`postgres://…` or `postgresql://…` (PostgreSQL), `file:<path>` or `:memory:` (SQLite)' }),
+  databasePoolMax: Type.Integer({ minimum: 1, maximum: 1000, description: 'PostgreSQL: the most connections the pool opens' }),
+  databaseConnectTimeout: Type.Integer({ minimum: 1, description: 'seconds; PostgreSQL: how long start-up retries an unreachable server' }),
   publicUrl: Type.String({ minLength: 1 }),
   jwtIssuer: Type.String({ minLength: 1 }),
   jwtAudience: Type.String({ minLength: 1 }),
@@ -243,10 +246,17 @@ function oneOf<T extends string> (env: Env, name: string, fallback: T, allowed: 
   return match
 }
 
+/** The database: PostgreSQL by URL scheme, else SQLite. The error never repeats the value, which may hold a password. */
 function databaseUrl (env: Env): string {
   const raw = read(env, 'DATABASE_URL') ?? 'file:./data/portcullis.db'
-  if (raw !== ':memory:' && !(raw.startsWith('file:') && raw.length > 'file:'.length)) {
-    throw new ConfigError('DATABASE_URL', `must be file:<path> or :memory:, got "${raw}"`)
+  const kind = databaseKind(raw)
+  if (kind === undefined) {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1]
+    const got = scheme === undefined ? '' : ` (got a ${scheme}: URL)`
+    throw new ConfigError('DATABASE_URL', `must be postgres://…, postgresql://… (PostgreSQL), file:<path> or :memory: (SQLite)${got}`)
+  }
+  if (kind === 'postgres' && !URL.canParse(raw)) {
+    throw new ConfigError('DATABASE_URL', 'must be a URL such as postgres://user:password@host:5432/database')
   }
   return raw
 }
@@ -290,6 +300,8 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     port,
     host: read(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: databaseUrl(env),
+    databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
+    databaseConnectTimeout: duration(env, 'DATABASE_CONNECT_TIMEOUT', '30s', 1),
     publicUrl,
     jwtIssuer: read(env, 'JWT_ISSUER') ?? publicUrl,
     jwtAudience: read(env, 'JWT_AUDIENCE') ?? 'portcullis',

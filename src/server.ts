@@ -29,6 +29,9 @@ async function main (): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`Portcullis failed to start: ${(err as Error).stack ?? err}\n`)
+  // An unreachable database is the operator's to fix: the message says where (never with the
+  // password); a stack trace would only bury it.
+  const detail = err instanceof Error && err.name === 'DatabaseUnavailableError' ? err.message : (err as Error).stack ?? err
+  process.stderr.write(`Portcullis failed to start: ${detail}\n`)
   process.exit(1)
 })

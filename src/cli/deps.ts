@@ -4,7 +4,7 @@ import type { Config } from '../config.js'
 import type { LoginThrottle } from '../limits/login-throttle.js'
 import type { Mailer } from '../mail/mailer.js'
 import { createPasswordHasher, type PasswordHasher } from '../passwords/hasher.js'
-import { openDatabase, sqliteRepositories } from '../../db/sqlite/index.js'
+import { openStorage } from '../../db/open.js'
 
 export interface CliDeps {
   deps: AuthDeps
@@ -12,9 +12,15 @@ export interface CliDeps {
   close (): Promise<void>
 }
 
-/** Opens DATABASE_URL (applying pending migrations, as the server does). `log` gets notes for the operator. */
-export function openCliDeps (config: Config, log: (line: string) => void): CliDeps {
-  const db = openDatabase(config.databaseUrl)
+/** Opens DATABASE_URL, SQLite or PostgreSQL (applying pending migrations, as the server does). `log` gets notes for the operator. */
+export async function openCliDeps (config: Config, log: (line: string) => void): Promise<CliDeps> {
+  const storage = await openStorage({
+    url: config.databaseUrl,
+    // A command runs one query at a time.
+    poolMax: Math.min(config.databasePoolMax, 2),
+    connectTimeoutMs: config.databaseConnectTimeout * 1000,
+    warn: log
+  })
 
   // One thread at the configured cost, started only by a command that hashes.
   let pool: PasswordHasher | undefined
@@ -43,7 +49,7 @@ export function openCliDeps (config: Config, log: (line: string) => void): CliDe
 
   const deps: AuthDeps = {
     config,
-    repositories: sqliteRepositories(db),
+    repositories: storage.repositories,
     hasher,
     mailer,
     loginThrottle,
@@ -57,7 +63,7 @@ export function openCliDeps (config: Config, log: (line: string) => void): CliDe
     deps,
     async close () {
       await hasher.close()
-      db.$client.close()
+      await storage.close()
     }
   }
 }

@@ -105,7 +105,7 @@ async function main (argv: string[]): Promise<number> {
       if (opened === undefined) {
         const loaded = await cli.config()
         const { openCliDeps } = await import('./deps.js')
-        opened ??= openCliDeps(loaded, line => process.stderr.write(`${line}\n`))
+        opened ??= await openCliDeps(loaded, line => process.stderr.write(`${line}\n`))
       }
       return opened.deps
     }
