@@ -6,6 +6,7 @@ import { ProblemError } from '../errors.js'
 import { ban, unban } from './ban.js'
 import { createClientCommand, deleteClientCommand, listClientsCommand } from './clients.js'
 import { CliError, UsageError, wantsHelp, type CliContext, type Command } from './command.js'
+import { copyData } from './copy-data.js'
 import { createSuperuser, createUser } from './create-user.js'
 import type { CliDeps } from './deps.js'
 import { addToGroup, removeFromGroup } from './groups.js'
@@ -32,7 +33,8 @@ const commands: Command[] = [
   listClientsCommand,
   deleteClientCommand,
   pruneTokens,
-  keys
+  keys,
+  copyData
 ]
 
 const width = Math.max(...commands.map(command => command.name.length))

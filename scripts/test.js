@@ -1,0 +1,46 @@
+// npm test: the whole suite on SQLite, then, when TEST_DATABASE_URL names a PostgreSQL server where
+// the user may CREATE DATABASE, the whole suite again on PostgreSQL (each app on a fresh database:
+// test/databases.ts). Arguments go to tap on both passes (`npm test -- test/config.test.ts`).
+// Fails when either pass fails; runs both regardless, so one run shows every failure.
+//
+// Coverage, and its thresholds from .taprc, are measured on the SQLite pass only: tap checks the
+// thresholds per run and each run replaces the previous run's coverage data, so the two passes cannot
+// be added up, and a second figure would mostly measure the same domain, route and plugin code again.
+import { spawnSync } from 'node:child_process'
+
+const tapBin = new URL('../node_modules/.bin/tap', import.meta.url).pathname
+
+const args = process.argv.slice(2)
+const serverUrl = process.env.TEST_DATABASE_URL?.trim() || undefined
+
+/** host:port/database of a PostgreSQL URL: never its password. */
+function describe (url) {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.hostname || 'localhost'}:${parsed.port || 5432}${parsed.pathname}`
+  } catch {
+    return 'an unparsable URL'
+  }
+}
+
+function tap (title, env, extraArgs) {
+  process.stdout.write(`\n# ${title}\n\n`)
+  const { TEST_DATABASE_URL: _, ...inherited } = process.env
+  const result = spawnSync(tapBin, [...extraArgs, ...args], {
+    stdio: 'inherit',
+    env: { ...inherited, FASTIFY_AUTOLOAD_TYPESCRIPT: '1', ...env }
+  })
+  if (result.error) throw result.error
+  return result.status ?? 1
+}
+
+const passes = [['SQLite', tap('Pass 1: SQLite (coverage thresholds from .taprc)', {}, [])]]
+if (serverUrl === undefined) {
+  process.stdout.write('\n# The PostgreSQL pass is skipped: set TEST_DATABASE_URL (for example postgres://root@127.0.0.1:5432/postgres) to run it\n')
+} else {
+  passes.push(['PostgreSQL', tap(`Pass 2: PostgreSQL on ${describe(serverUrl)}`, { TEST_DATABASE_URL: serverUrl }, ['--disable-coverage'])])
+}
+
+const failed = passes.filter(([, status]) => status !== 0).map(([name]) => name)
+process.stdout.write(`\n# ${passes.map(([name, status]) => `${name}: ${status === 0 ? 'passed' : 'FAILED'}`).join(', ')}\n`)
+process.exitCode = failed.length === 0 ? 0 : 1
