@@ -38,7 +38,8 @@ async function onServer (statement: string): Promise<void> {
  * dropped (closing the connections the test opened).
  */
 export async function emptyDatabase (t: Teardown, beforeDrop: () => Promise<void> = async () => {}): Promise<string> {
-  const name = `portcullis_test_${randomBytes(6).toString('hex')}`
+  // Named as test/databases.ts names its databases (prefix, pid), so that its sweep drops those a killed test process left behind.
+  const name = `portcullis_test_${process.pid}_${randomBytes(4).toString('hex')}`
   await onServer(`CREATE DATABASE "${name}"`)
   t.teardown(async () => {
     await beforeDrop()
