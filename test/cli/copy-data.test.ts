@@ -13,7 +13,7 @@ import { APP_REDIRECT, githubGrant, githubUser, nextLocation, startGithubProvide
 import { emptyDatabase } from '../db/postgres/fresh-database.js'
 import { portcullis } from './run.js'
 
-// Two apps, two providers and six CLI processes in one flow: more than tap's default on a busy machine.
+// Two apps, a mail server, a provider and five CLI processes in one flow: more than tap's default on a busy machine.
 t.setTimeout(300_000)
 
 interface Teardown { teardown (fn: () => unknown): void }
