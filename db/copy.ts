@@ -3,7 +3,7 @@
 import { getTableColumns, getTableName, is, sql } from 'drizzle-orm'
 import { PgTable } from 'drizzle-orm/pg-core'
 import { SQLiteTable } from 'drizzle-orm/sqlite-core'
-import type { PgDb, PgTx } from './postgres/database.js'
+import { pgError, type PgDb, type PgTx } from './postgres/database.js'
 import * as postgresSchema from './postgres/schema.js'
 import type { SqliteDb } from './sqlite/connection.js'
 import * as sqliteSchema from './sqlite/schema.js'
@@ -60,6 +60,19 @@ export class CountMismatchError extends Error {
     const differing = counts.filter(count => count.source !== count.target).map(count => count.table)
     super(`Row counts differ after the copy (${differing.join(', ')}); nothing was written.`)
     this.name = 'CountMismatchError'
+  }
+}
+
+/**
+ * PostgreSQL refused a table's rows: the transaction was rolled back, nothing was written. The
+ * message is PostgreSQL's own, without the statement: its parameters are the rows (password hashes,
+ * private keys), which must not end up on a terminal or in a log.
+ */
+export class CopyFailedError extends Error {
+  constructor (readonly table: string, cause: unknown) {
+    const reason = (pgError(cause) as { message?: string } | undefined)?.message ?? 'the insert failed'
+    super(`Copying ${table} failed, nothing was written: ${reason}`, { cause })
+    this.name = 'CopyFailedError'
   }
 }
 
@@ -196,14 +209,18 @@ async function copyTable (source: SqliteDb, tx: PgTx, table: TablePair, batchSiz
     after = rows[rows.length - 1][ROWID] as number
     const values = rows.map(({ [ROWID]: _rowid, ...row }) => row)
     const insert = tx.insert(table.target).values(values as never)
-    if (table.name === 'permissions') {
-      // The built-in permissions the target's migrations seeded become the source's rows.
-      await insert.onConflictDoUpdate({
-        target: postgresSchema.permissions.codename,
-        set: { description: sql`excluded.description`, createdAt: sql`excluded.created_at` }
-      })
-    } else {
-      await insert
+    try {
+      if (table.name === 'permissions') {
+        // The built-in permissions the target's migrations seeded become the source's rows.
+        await insert.onConflictDoUpdate({
+          target: postgresSchema.permissions.codename,
+          set: { description: sql`excluded.description`, createdAt: sql`excluded.created_at` }
+        })
+      } else {
+        await insert
+      }
+    } catch (err) {
+      throw new CopyFailedError(table.name, err)
     }
     copied += rows.length
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { copyPlan, copySqliteToPostgres, CountMismatchError, TargetNotEmptyError } from '../../db/copy.js'
+import { CopyFailedError, copyPlan, copySqliteToPostgres, CountMismatchError, TargetNotEmptyError } from '../../db/copy.js'
 import type { PgDb } from '../../db/postgres/database.js'
 import { appendRevocationEvent } from '../../db/postgres/revocation-events.js'
 import { revocationEvents } from '../../db/postgres/schema.js'
@@ -158,6 +158,19 @@ t.test('a count that differs after the copy rolls everything back', async t => {
   for (const table of ['users', 'sessions', 'permissions']) {
     t.equal(await countRows(target, table), table === 'permissions' ? 7 : 0, `${table}: rolled back`)
   }
+})
+
+t.test('rows PostgreSQL refuses: the table is named, no row data is in the message, nothing is written', async t => {
+  const source = await populated(t)
+  // SQLite stores a NUL in text; PostgreSQL's text cannot hold one.
+  source.$client.prepare('UPDATE sessions SET user_agent = ? WHERE id = ?').run('agent\u0000', 's2')
+  const target = await freshDatabase(t)
+  const error = await copySqliteToPostgres(source, target).catch(err => err)
+  t.type(error, CopyFailedError)
+  t.equal(error.table, 'sessions')
+  t.match(error.message, /^Copying sessions failed, nothing was written: invalid byte sequence for encoding "UTF8": 0x00$/)
+  t.notMatch(error.message, /\$2a\$|s2-h0|192\.0\.2/, 'no parameters')
+  t.equal(await countRows(target, 'users'), 0)
 })
 
 t.test('the copy plan covers both schemas, column for column', async t => {
