@@ -59,7 +59,15 @@ t.test('every variable is read', async t => {
 const bad: Array<[Record<string, string>, string]> = [
   [{ PORT: 'eighty' }, 'PORT'],
   [{ PORT: '70000' }, 'PORT'],
-  [{ DATABASE_URL: 'postgres://x' }, 'DATABASE_URL'],
+  [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+  [{ DATABASE_URL: 'postgres.example.com' }, 'DATABASE_URL'],
+  [{ DATABASE_URL: 'file:' }, 'DATABASE_URL'],
+  [{ DATABASE_URL: 'postgres://db.example.com:99999/portcullis' }, 'DATABASE_URL'],
+  [{ DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX'],
+  [{ DATABASE_POOL_MAX: 'ten' }, 'DATABASE_POOL_MAX'],
+  [{ DATABASE_POOL_MAX: '1001' }, 'DATABASE_POOL_MAX'],
+  [{ DATABASE_CONNECT_TIMEOUT: '0' }, 'DATABASE_CONNECT_TIMEOUT'],
+  [{ DATABASE_CONNECT_TIMEOUT: 'a while' }, 'DATABASE_CONNECT_TIMEOUT'],
   [{ PUBLIC_URL: 'not a url' }, 'PUBLIC_URL'],
   [{ PUBLIC_URL: 'ftp://example.com' }, 'PUBLIC_URL'],
   [{ JWT_ALGORITHM: 'none' }, 'JWT_ALGORITHM'],
@@ -331,3 +339,30 @@ for (const [env, variable] of socialBad) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', variable })
   })
 }
+
+t.test('DATABASE_URL: PostgreSQL by its scheme, SQLite by file: or :memory:; the pool and connect timeout', async t => {
+  const defaults = loadConfig({})
+  t.equal(defaults.databasePoolMax, 10)
+  t.equal(defaults.databaseConnectTimeout, 30)
+  for (const url of ['postgres://portcullis:secret@db.internal:5432/portcullis', 'postgresql://db.internal/portcullis?sslmode=require', 'POSTGRES://db/x', 'file:/var/lib/portcullis.db', ':memory:']) {
+    t.equal(loadConfig({ DATABASE_URL: url }).databaseUrl, url, url)
+  }
+  const tuned = loadConfig({ DATABASE_URL: 'postgres://db/portcullis', DATABASE_POOL_MAX: '25', DATABASE_CONNECT_TIMEOUT: '2m' })
+  t.equal(tuned.databasePoolMax, 25)
+  t.equal(tuned.databaseConnectTimeout, 120)
+})
+
+t.test('a refused DATABASE_URL is named, never repeated: it may hold a password', async t => {
+  for (const url of ['mysql://admin:hunter2-secret@db.internal/portcullis', 'postgres://admin:hunter2-secret@db.internal:notaport/x', 'admin:hunter2-secret']) {
+    try {
+      loadConfig({ DATABASE_URL: url })
+      t.fail(`${url} should have been refused`)
+    } catch (err) {
+      t.ok(err instanceof ConfigError)
+      t.equal((err as ConfigError).variable, 'DATABASE_URL')
+      t.match((err as Error).message, /DATABASE_URL must be/)
+      t.notMatch((err as Error).message, 'hunter2', 'the password is not echoed')
+    }
+  }
+  t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), { message: /got a mysql: URL/ }, 'the scheme is named')
+})

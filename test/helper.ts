@@ -1,8 +1,12 @@
-// build(t, overrides): a fresh app on a fresh in-memory database, closed when the test ends.
+// build(t, overrides): a fresh app on a fresh database (in memory on the SQLite pass, a new
+// PostgreSQL database on the PostgreSQL pass: test/databases.ts), closed when the test ends.
 import { generateKeyPairSync } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
+import { appDatabaseUrl, ON_POSTGRES } from './databases.js'
+
+export { appDatabaseUrl, ON_POSTGRES, TEST_DATABASE_URL, rawDatabase, sqliteOnly, testDatabaseUrl, type RawDatabase } from './databases.js'
 
 export const TEST_ENV = {
   DATABASE_URL: ':memory:',
@@ -28,14 +32,19 @@ export function testPrivateKey (): string {
   return sharedKey
 }
 
+/** On PostgreSQL, a small pool per app: two test processes run many apps against one server. */
+const DATABASE_ENV: Record<string, string> = ON_POSTGRES ? { DATABASE_POOL_MAX: '4' } : {}
+
 /**
  * The test configuration: TEST_ENV plus `env`, then `overrides`. RS256 apps share one key unless the
  * env sets its own key or algorithm (pass `{ JWT_PRIVATE_KEY: '' }` to exercise key generation).
+ * Its database is `:memory:` unless `env` or `overrides` name one: an app built from it directly
+ * (not with build) takes `{ databaseUrl: await appDatabaseUrl(t) }` to run on both databases.
  */
 export function testConfig (overrides: Partial<Config> = {}, env: Record<string, string> = {}): Config {
   const usesDefaultKey = !('JWT_PRIVATE_KEY' in env) && !('JWT_PRIVATE_KEY_FILE' in env) && (env.JWT_ALGORITHM ?? 'RS256') === 'RS256'
   const keyEnv = usesDefaultKey ? { JWT_PRIVATE_KEY: testPrivateKey() } : {}
-  return { ...loadConfig({ ...TEST_ENV, ...keyEnv, ...env }), ...overrides }
+  return { ...loadConfig({ ...TEST_ENV, ...DATABASE_ENV, ...keyEnv, ...env }), ...overrides }
 }
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -45,8 +54,15 @@ export interface BuildOptions {
   env?: Record<string, string>
 }
 
+/**
+ * A ready app, closed when the test ends. Its database is fresh unless the test names one (with
+ * `env.DATABASE_URL` or `overrides.databaseUrl`, from testDatabaseUrl, to share it with another app
+ * or a process); a fresh PostgreSQL database is dropped after the app has closed.
+ */
 export async function build (t: Teardown, overrides: Partial<Config> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const app = await buildApp({ config: testConfig(overrides, options.env), logger: false, now: options.now })
+  const named = overrides.databaseUrl !== undefined || options.env?.DATABASE_URL !== undefined
+  const database = named ? {} : { databaseUrl: await appDatabaseUrl(t) }
+  const app = await buildApp({ config: testConfig({ ...database, ...overrides }, options.env), logger: false, now: options.now })
   t.teardown(() => app.close())
   await app.ready()
   return app

@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { testPrivateKey } from './helper.js'
+import { testDatabaseUrl, testPrivateKey } from './helper.js'
 import { NO_CHILD_COVERAGE, SOURCE_LOADER_ARGS } from './source-loader.js'
 
 const serverEntry = new URL('../src/server.ts', import.meta.url).pathname
 
-interface Teardown { teardown (fn: () => void): void }
+interface Teardown { teardown (fn: () => unknown): void }
 
 export interface RunningServer {
   child: ChildProcess
@@ -25,8 +25,9 @@ export function tempDir (t: Teardown): string {
   return dir
 }
 
-/** Starts the server on a free port with the test key and cheap hashing; `env` adds to or overrides that. */
-export async function startServer (t: Teardown, env: Record<string, string>): Promise<RunningServer> {
+/** The server process with the test settings; `env` adds to or overrides them. */
+async function spawnServer (t: Teardown, env: Record<string, string>) {
+  const database = env.DATABASE_URL === undefined ? { DATABASE_URL: await testDatabaseUrl(t) } : {}
   const child = spawn(process.execPath, [...SOURCE_LOADER_ARGS, serverEntry], {
     env: {
       PATH: process.env.PATH,
@@ -37,6 +38,7 @@ export async function startServer (t: Teardown, env: Record<string, string>): Pr
       BCRYPT_COST: '4',
       HASH_WORKERS: '1',
       JWT_PRIVATE_KEY: testPrivateKey(),
+      ...database,
       ...env
     },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -46,17 +48,36 @@ export async function startServer (t: Teardown, env: Record<string, string>): Pr
   let output = ''
   child.stdout!.on('data', chunk => { output += chunk })
   child.stderr!.on('data', chunk => { output += chunk })
+  return { child, exited, output: () => output }
+}
+
+/**
+ * Starts the server on a free port with the test key, cheap hashing and, unless `env` names one, a
+ * fresh database (testDatabaseUrl: SQLite or PostgreSQL by the pass); `env` adds to or overrides that.
+ */
+export async function startServer (t: Teardown, env: Record<string, string>): Promise<RunningServer> {
+  const { child, exited, output } = await spawnServer(t, env)
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output()}`)), 30_000)
     const check = () => {
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output())
       if (match) {
         clearTimeout(timer)
         resolve(match[1])
       }
     }
     child.stdout!.on('data', check)
-    child.once('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${output}`)) })
+    child.once('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${output()}`)) })
   })
-  return { child, url, output: () => output, exited }
+  return { child, url, output, exited }
+}
+
+/** Runs a server that is expected to refuse to start: its exit code and everything it wrote. */
+export async function failedStart (t: Teardown, env: Record<string, string>): Promise<{ code: number | null, output: string }> {
+  const { child, exited, output } = await spawnServer(t, env)
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  const [code] = await exited
+  clearTimeout(timer)
+  if (/Server listening at/.test(output())) throw new Error(`the server started:\n${output()}`)
+  return { code, output: output() }
 }

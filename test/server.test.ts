@@ -2,8 +2,7 @@
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import Database from 'better-sqlite3'
-import { PASSWORD } from './helper.js'
+import { ON_POSTGRES, PASSWORD, rawDatabase, testDatabaseUrl } from './helper.js'
 import { startServer, tempDir } from './portcullis-process.js'
 
 async function post (url: string, body: unknown, headers: Record<string, string> = {}) {
@@ -13,22 +12,19 @@ async function post (url: string, body: unknown, headers: Record<string, string>
 
 t.test('an acknowledged registration survives a SIGKILL right after the 201', async t => {
   const dir = tempDir(t)
-  const file = join(dir, 'data', 'portcullis.db')
-  const server = await startServer(t, { DATABASE_URL: `file:${file}` })
+  const databaseUrl = ON_POSTGRES ? await testDatabaseUrl(t) : `file:${join(dir, 'data', 'portcullis.db')}`
+  const server = await startServer(t, { DATABASE_URL: databaseUrl })
   const res = await post(`${server.url}/api/auth/register`, { email: 'durable@example.com', username: 'durable', password: PASSWORD })
   t.equal(res.status, 201)
   server.child.kill('SIGKILL')
   await server.exited
-  const db = new Database(file, { readonly: true })
-  t.teardown(() => db.close())
-  const row = db.prepare('SELECT email FROM users WHERE email = ?').get('durable@example.com')
-  t.same(row, { email: 'durable@example.com' })
-  t.equal(statSync(join(dir, 'data')).mode & 0o777, 0o700, 'the data directory is owner-only')
+  const rows = await rawDatabase(t, databaseUrl).query('SELECT email FROM users WHERE email = ?', 'durable@example.com')
+  t.same(rows, [{ email: 'durable@example.com' }])
+  if (!ON_POSTGRES) t.equal(statSync(join(dir, 'data')).mode & 0o777, 0o700, 'the data directory is owner-only')
 })
 
 t.test('SIGTERM lets in-flight requests finish, then exits 0', async t => {
-  const dir = tempDir(t)
-  const server = await startServer(t, { DATABASE_URL: `file:${join(dir, 'p.db')}`, BCRYPT_COST: '13' })
+  const server = await startServer(t, { BCRYPT_COST: '13' })
   // Cost 13 takes a good fraction of a second in bcryptjs: the request is still in flight at SIGTERM.
   const pending = post(`${server.url}/api/auth/register`, { email: 'slow@example.com', username: 'slow', password: PASSWORD })
   await new Promise(resolve => setTimeout(resolve, 150))
@@ -41,8 +37,7 @@ t.test('SIGTERM lets in-flight requests finish, then exits 0', async t => {
 })
 
 t.test('logs carry request ids and never credentials or tokens', async t => {
-  const dir = tempDir(t)
-  const server = await startServer(t, { DATABASE_URL: `file:${join(dir, 'p.db')}`, LOG_LEVEL: 'trace' })
+  const server = await startServer(t, { LOG_LEVEL: 'trace' })
   await post(`${server.url}/api/auth/register`, { email: 'quiet@example.com', username: 'quiet', password: PASSWORD })
   const login = await post(`${server.url}/api/auth/login`, { email: 'quiet@example.com', password: PASSWORD })
   t.equal(login.status, 200)

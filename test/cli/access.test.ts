@@ -9,7 +9,7 @@ import { bearer, build } from '../helper.js'
 import { PASSWORD, portcullis, tempDatabase, type TempDatabase } from './run.js'
 
 async function withUser (t: Test): Promise<{ db: TempDatabase, app: FastifyInstance }> {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const created = await portcullis(['create-user', '--no-input', '--email', 'ada@example.com', '--username', 'ada', '--verified'], { ...db.env, PORTCULLIS_PASSWORD: PASSWORD })
   t.equal(created.code, 0, created.stderr)
   const app = await build(t, {}, { env: { DATABASE_URL: db.url } })
@@ -90,14 +90,14 @@ t.test('ban ends the sessions and refuses login with account_banned; unban lets 
   t.equal((await me(app, first.access)).json().code, 'user_inactive', 'the access token of the banned user is refused')
   const refresh = await app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: first.refresh } })
   t.equal(refresh.statusCode, 401)
-  t.same(db.query('SELECT revoked_reason FROM sessions'), [{ revoked_reason: 'banned' }])
-  t.match(db.query('SELECT is_banned, ban_reason, banned_until FROM users'), [{ is_banned: 1, ban_reason: 'spam', banned_until: Date.parse('2999-01-01T00:00:00Z') }])
+  t.same(await db.query('SELECT revoked_reason FROM sessions'), [{ revoked_reason: 'banned' }])
+  t.match(await db.query('SELECT is_banned, ban_reason, banned_until FROM users'), [{ is_banned: 1, ban_reason: 'spam', banned_until: Date.parse('2999-01-01T00:00:00Z') }])
 
   const unbanned = await portcullis(['unban', 'ada@example.com'], db.env)
   t.equal(unbanned.code, 0, unbanned.stderr)
   t.equal(unbanned.stdout, 'Unbanned ada <ada@example.com>.\n')
   t.equal((await login(app)).statusCode, 200)
-  t.match(db.query('SELECT is_banned, ban_reason, banned_until FROM users'), [{ is_banned: 0, ban_reason: null, banned_until: null }])
+  t.match(await db.query('SELECT is_banned, ban_reason, banned_until FROM users'), [{ is_banned: 0, ban_reason: null, banned_until: null }])
 
   const forever = await portcullis(['ban', 'ada'], db.env)
   t.equal(forever.stdout, 'Banned ada <ada@example.com> with no end; every session of the user is revoked.\n')
@@ -123,5 +123,5 @@ t.test('set-password --no-input sets the password and ends every session', async
   t.equal((await login(app, newPassword)).statusCode, 200)
   const refresh = await app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: first.refresh } })
   t.equal(refresh.statusCode, 401, 'the session from before is revoked')
-  t.same(db.query('SELECT revoked_reason FROM sessions WHERE revoked_at IS NOT NULL'), [{ revoked_reason: 'password_set' }])
+  t.same(await db.query('SELECT revoked_reason FROM sessions WHERE revoked_at IS NOT NULL'), [{ revoked_reason: 'password_set' }])
 })

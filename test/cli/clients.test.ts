@@ -5,13 +5,13 @@ import { basicOf, postForm } from '../oauth-helper.js'
 import { portcullis, tempDatabase } from './run.js'
 
 t.test('create-client prints the secret once; list-clients; delete-client', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const created = await portcullis(['create-client', '--name', 'billing', '--scope', 'orders.read', '--scope', 'orders.write invoices.read', '--json'], db.env)
   t.equal(created.code, 0, created.stderr)
   const client = JSON.parse(created.stdout)
   t.same(client.scopes, ['invoices.read', 'orders.read', 'orders.write'])
   t.equal(client.name, 'billing')
-  const rows = db.query<{ secret_hash: string }>('SELECT secret_hash FROM service_clients')
+  const rows = await db.query<{ secret_hash: string }>('SELECT secret_hash FROM service_clients')
   t.equal(rows.length, 1)
   t.not(rows[0].secret_hash, client.client_secret, 'stored hashed')
 
@@ -38,11 +38,11 @@ t.test('create-client prints the secret once; list-clients; delete-client', asyn
   const again = await portcullis(['delete-client', client.client_id], db.env)
   t.equal(again.code, 1)
   t.match(again.stderr, /No client with id/)
-  t.same(db.query<{ subject: string }>('SELECT subject FROM revocation_events').map(r => r.subject), [client.client_id], 'the feed names the deleted client')
+  t.same((await db.query<{ subject: string }>('SELECT subject FROM revocation_events')).map(r => r.subject), [client.client_id], 'the feed names the deleted client')
 })
 
 t.test('usage errors and help', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const [noName, badScope, help, missingId, empty] = await Promise.all([
     portcullis(['create-client'], db.env),
     portcullis(['create-client', '--name', 'x', '--scope', 'a"b'], db.env),

@@ -4,7 +4,7 @@ import { bearer, build } from '../helper.js'
 import { PASSWORD, portcullis, tempDatabase } from './run.js'
 
 t.test('create-superuser --no-input: the superuser can log in at once and has every permission', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const created = await portcullis(['create-superuser', '--no-input', '--email', ' Root@Example.com ', '--username', 'root'], { ...db.env, PORTCULLIS_PASSWORD: PASSWORD })
   t.equal(created.code, 0, created.stderr)
   t.match(created.stdout, /^Created superuser root <root@example\.com> with id [0-9a-f-]{36}\.\n$/)
@@ -15,17 +15,17 @@ t.test('create-superuser --no-input: the superuser can log in at once and has ev
   const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'root@example.com', password: PASSWORD } })
   t.equal(login.statusCode, 200, login.body)
   const me = await app.inject({ url: '/api/auth/me', headers: bearer(login.json().access) })
-  const all = db.query<{ codename: string }>('SELECT codename FROM permissions ORDER BY codename').map(row => row.codename)
+  const all = (await db.query<{ codename: string }>('SELECT codename FROM permissions ORDER BY codename')).map(row => row.codename)
   t.ok(all.length >= 7, 'the built-in permissions')
   t.match(me.json(), { email: 'root@example.com', username: 'root', email_verified: true, is_active: true, is_staff: true, is_superuser: true, permissions: all })
   const byUsername = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'ROOT', password: PASSWORD } })
   t.equal(byUsername.statusCode, 200)
-  const hash = db.query<{ password_hash: string }>('SELECT password_hash FROM users')[0].password_hash
+  const hash = (await db.query<{ password_hash: string }>('SELECT password_hash FROM users'))[0].password_hash
   t.match(hash, /^\$2[aby]\$04\$/, 'hashed with bcrypt at BCRYPT_COST')
 })
 
 t.test('create-user: staff and verified only when asked; the account works through the API', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const env = { ...db.env, PORTCULLIS_PASSWORD: PASSWORD }
   const [plain, staff] = await Promise.all([
     portcullis(['create-user', '--noinput', '--email', 'ada@example.com', '--username', 'ada'], env),
@@ -42,11 +42,11 @@ t.test('create-user: staff and verified only when asked; the account works throu
   t.match(ada.json().user, { email_verified: false, is_staff: false, is_superuser: false, permissions: [] })
   const bob = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'bob@example.com', password: PASSWORD } })
   t.match(bob.json().user, { email_verified: true, is_staff: true, is_superuser: false, permissions: [] })
-  t.same(db.query('SELECT id FROM one_time_tokens'), [], 'no verification mail was prepared')
+  t.same(await db.query('SELECT id FROM one_time_tokens'), [], 'no verification mail was prepared')
 })
 
 t.test('create-superuser and create-user refuse duplicates, weak passwords and bad input with exit 1', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const env = { ...db.env, PORTCULLIS_PASSWORD: PASSWORD }
   const first = await portcullis(['create-superuser', '--no-input', '--email', 'root@example.com', '--username', 'root'], env)
   t.equal(first.code, 0, first.stderr)
@@ -95,5 +95,5 @@ t.test('create-superuser and create-user refuse duplicates, weak passwords and b
     t.equal(result.stdout, '')
     t.notMatch(result.stderr, PASSWORD)
   }
-  t.same(db.query('SELECT username FROM users'), [{ username: 'root' }], 'nothing else was created')
+  t.same(await db.query('SELECT username FROM users'), [{ username: 'root' }], 'nothing else was created')
 })

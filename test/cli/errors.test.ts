@@ -4,7 +4,7 @@ import t from 'tap'
 import { PASSWORD, portcullis, tempDatabase } from './run.js'
 
 t.test('unknown users, permissions and groups, bad dates, missing arguments and unknown flags are exit 1', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const created = await portcullis(['create-user', '--no-input', '--email', 'ada@example.com', '--username', 'ada'], { ...db.env, PORTCULLIS_PASSWORD: PASSWORD })
   t.equal(created.code, 0, created.stderr)
   const cases: Array<[string[], string | RegExp]> = [
@@ -39,12 +39,12 @@ t.test('unknown users, permissions and groups, bad dates, missing arguments and 
     t.match(results[i].stderr, message, args.join(' '))
     t.equal(results[i].stdout, '', args.join(' '))
   })
-  t.match(db.query('SELECT is_banned FROM users'), [{ is_banned: 0 }], 'nothing was changed')
-  t.same(db.query('SELECT * FROM groups'), [], 'no group was created for an unknown user')
+  t.match(await db.query('SELECT is_banned FROM users'), [{ is_banned: 0 }], 'nothing was changed')
+  t.same(await db.query('SELECT * FROM groups'), [], 'no group was created for an unknown user')
 })
 
 t.test('an email that is also another user\'s username is ambiguous, and the message says how to pick', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const env = { ...db.env, PORTCULLIS_PASSWORD: PASSWORD }
   await Promise.all([
     portcullis(['create-user', '--no-input', '--email', 'ada@example.com', '--username', 'ada'], env),

@@ -33,7 +33,7 @@ t.test('keys --help, and usage errors exit 1 with a pointer to the help', async 
 })
 
 t.test('a rotation from the CLI is picked up by a running server without a restart', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const env = { DATABASE_URL: db.url, JWT_PRIVATE_KEY: '' }
   const running = await build(t, {}, { env })
   const before = await loginUser(running)
@@ -58,7 +58,7 @@ t.test('a rotation from the CLI is picked up by a running server without a resta
 })
 
 t.test('a scheduled rotation reaches a running server on its reload interval', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const running = await build(t, {}, { env: { DATABASE_URL: db.url, JWT_PRIVATE_KEY: '', JWT_KEY_RELOAD_INTERVAL: '1s' } })
   const [oldKid] = await publishedKids(running)
   const rotated = await portcullis(['keys', 'rotate'], db.env)
@@ -71,7 +71,7 @@ t.test('a scheduled rotation reaches a running server on its reload interval', a
 })
 
 t.test('keys list shows each key, its status and schedule; --json for scripts', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const app = await build(t, {}, { env: { DATABASE_URL: db.url, JWT_PRIVATE_KEY: '' } })
   const [oldKid] = await publishedKids(app)
   const newKid = KID.exec((await portcullis(['keys', 'rotate'], db.env)).stdout)?.[1] as string
@@ -94,7 +94,7 @@ t.test('keys list shows each key, its status and schedule; --json for scripts', 
 })
 
 t.test('keys rotate is refused, exit 1, when the key comes from the configuration', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const configured = await portcullis(['keys', 'rotate'], { ...db.env, JWT_PRIVATE_KEY: testPrivateKey() })
   t.equal(configured.code, 1)
   t.match(configured.stderr, /portcullis keys: The signing key comes from JWT_PRIVATE_KEY .*rotate it in the configuration/)
@@ -115,7 +115,7 @@ t.test('keys rotate is refused, exit 1, when the key comes from the configuratio
 })
 
 t.test('bad key settings are a configuration error, exit 78', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   for (const [name, value] of [['JWKS_MAX_AGE', 'soon'], ['JWKS_MAX_AGE', '2d'], ['JWT_KEY_ROTATION_INTERVAL', '5m'], ['JWT_KEY_RELOAD_INTERVAL', '2m']]) {
     const res = await portcullis(['keys', 'list'], { ...db.env, [name]: value })
     t.equal(res.code, 78, `${name}=${value}`)

@@ -4,7 +4,7 @@ import { build, registerUser, newUser } from '../helper.js'
 import { portcullis, tempDatabase } from './run.js'
 
 t.test('list-users prints a table newest first, or JSON; --query filters and --limit cuts', async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   let clock = new Date('2026-03-01T09:00:00Z')
   const app = await build(t, {}, { now: () => clock, env: { DATABASE_URL: db.url } })
   const { users } = app.auth.repositories

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import Database from 'better-sqlite3'
+import { sqliteOnly, testDatabaseUrl } from '../helper.js'
 import { cli, portcullis } from './run.js'
 
 const COMMANDS = [
@@ -11,7 +12,7 @@ const COMMANDS = [
   'remove-from-group', 'ban', 'unban', 'list-users', 'prune-tokens'
 ]
 
-t.test('migrate creates the schema in DATABASE_URL and is idempotent', async t => {
+t.test('migrate creates the schema in DATABASE_URL and is idempotent', sqliteOnly('creates the SQLite file and its directory (test/db/postgres/migrations.test.ts migrates PostgreSQL)'), async t => {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-cli-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const file = join(dir, 'nested', 'p.db')
@@ -84,7 +85,7 @@ t.test('the CLI reads the configuration as the server does, JWT_PRIVATE_KEY_FILE
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const keyFile = join(dir, 'key.pem')
   writeFileSync(keyFile, 'not read by the CLI, but it must be readable')
-  const env = { DATABASE_URL: `file:${join(dir, 'p.db')}` }
+  const env = { DATABASE_URL: await testDatabaseUrl(t) }
   const [withKeyFile, missingKeyFile] = await Promise.all([
     portcullis(['migrate'], { ...env, JWT_PRIVATE_KEY_FILE: keyFile }),
     portcullis(['list-users'], { ...env, JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') })

@@ -102,7 +102,7 @@ t.test('--until takes ISO 8601 dates and times, and only real days', async t => 
 const hasScript = spawnSync('script', ['--version']).status === 0
 
 t.test('create-superuser asks for the password on a real terminal without echoing it', { skip: hasScript ? false : 'util-linux script is not installed' }, async t => {
-  const db = tempDatabase(t)
+  const db = await tempDatabase(t)
   const command = [process.execPath, ...SOURCE_LOADER_ARGS, cli, 'create-superuser', '--email', 'root@example.com', '--username', 'root']
     .map(word => `'${word}'`).join(' ')
   // script runs the command on a pseudo-terminal: stdin is a TTY for the CLI, as for a person.
@@ -124,5 +124,5 @@ t.test('create-superuser asks for the password on a real terminal without echoin
   t.equal(code, 0, output)
   t.match(output, /Password: \r?\nPassword \(again\): \r?\nCreated superuser root <root@example\.com>/)
   t.notMatch(output, PASSWORD, 'the password is not echoed')
-  t.match(db.query('SELECT is_superuser, email_verified FROM users'), [{ is_superuser: 1, email_verified: 1 }])
+  t.match(await db.query('SELECT is_superuser, email_verified FROM users'), [{ is_superuser: 1, email_verified: 1 }])
 })

@@ -4,8 +4,8 @@ import { build, loginUser } from '../helper.js'
 import { portcullis, tempDatabase } from './run.js'
 
 t.test('prune-tokens deletes what is dead in batches until none is left, and says how many', async t => {
-  const db = tempDatabase(t)
-  const count = (table: string) => db.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)[0].n
+  const db = await tempDatabase(t)
+  const count = async (table: string) => (await db.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))[0].n
   // Logins a month ago: their sessions, refresh tokens and verification tokens have all expired since.
   let clock = new Date(Date.now() - 30 * 86400_000)
   const app = await build(t, {}, { now: () => clock, env: { DATABASE_URL: db.url } })
@@ -19,9 +19,9 @@ t.test('prune-tokens deletes what is dead in batches until none is left, and say
   const live = await loginUser(app)
   const loggedOut = await loginUser(app)
   t.equal((await app.inject({ method: 'POST', url: '/api/auth/logout', payload: { refresh: loggedOut.refresh } })).statusCode, 204)
-  t.equal(count('sessions'), 5)
-  t.equal(count('refresh_tokens'), 6)
-  t.equal(count('one_time_tokens'), 5)
+  t.equal(await count('sessions'), 5)
+  t.equal(await count('refresh_tokens'), 6)
+  t.equal(await count('one_time_tokens'), 5)
   // A social login abandoned at the provider a month ago, and one started just now.
   const state = { provider: 'github', codeVerifier: 'v'.repeat(43), nonce: null, redirectTo: 'https://app.example.com/' }
   await app.repositories.socialAccounts.saveState('abandoned', { ...state, createdAt: new Date(Date.now() - 30 * 86400_000), expiresAt: new Date(Date.now() - 30 * 86400_000 + 600_000) })
@@ -36,10 +36,10 @@ t.test('prune-tokens deletes what is dead in batches until none is left, and say
   t.ok(sessions >= 3, 'at least the three dead sessions (their tokens may go with them)')
   t.equal(socialStates, 1, 'the abandoned social login')
   t.equal(total, sessions + oneTime + revocations + socialStates)
-  t.equal(count('social_login_states'), 1, 'the pending social login stays')
-  t.equal(count('sessions'), 2, 'the live and the just-revoked session stay')
-  t.equal(count('refresh_tokens'), 2)
-  t.equal(count('one_time_tokens'), 2)
+  t.equal(await count('social_login_states'), 1, 'the pending social login stays')
+  t.equal(await count('sessions'), 2, 'the live and the just-revoked session stay')
+  t.equal(await count('refresh_tokens'), 2)
+  t.equal(await count('one_time_tokens'), 2)
 
   const refreshed = await app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: live.refresh } })
   t.equal(refreshed.statusCode, 200, 'the live session still works')

@@ -1,9 +1,6 @@
-// Runs the operator CLI as a child process (from source) against a temp database.
+// Runs the operator CLI as a child process (from source) against a fresh database of the pass.
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import { rawDatabase, testDatabaseUrl } from '../helper.js'
 import { NO_CHILD_COVERAGE, SOURCE_LOADER_ARGS } from '../source-loader.js'
 
 export const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname
@@ -28,30 +25,21 @@ export function portcullis (args: string[], env: Record<string, string> = {}): P
 interface Teardown { teardown (fn: () => unknown): void }
 
 export interface TempDatabase {
-  file: string
   url: string
   /** The CLI's environment: this database, and the cheapest bcrypt cost (as the test apps use). */
   env: Record<string, string>
-  /** A read-only look at the rows, for what the API does not show. */
-  query<T> (sql: string, ...params: unknown[]): T[]
+  /** A look at the rows, for what the API does not show (values as SQLite returns them: RawDatabase). */
+  query<T> (sql: string, ...params: unknown[]): Promise<T[]>
 }
 
-export function tempDatabase (t: Teardown): TempDatabase {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-cli-'))
-  const file = join(dir, 'p.db')
-  let reader: Database.Database | undefined
-  t.teardown(() => {
-    reader?.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+/** A fresh database (a temp SQLite file, or a PostgreSQL database on that pass), gone when the test ends. */
+export async function tempDatabase (t: Teardown): Promise<TempDatabase> {
+  const url = await testDatabaseUrl(t)
+  const reader = rawDatabase(t, url)
   return {
-    file,
-    url: `file:${file}`,
-    env: { DATABASE_URL: `file:${file}`, BCRYPT_COST: '4' },
-    query<T> (sql: string, ...params: unknown[]): T[] {
-      reader ??= new Database(file, { readonly: true })
-      return reader.prepare(sql).all(...params) as T[]
-    }
+    url,
+    env: { DATABASE_URL: url, BCRYPT_COST: '4' },
+    query: reader.query
   }
 }
 

@@ -1,9 +1,8 @@
 // The posts example against a real Portcullis process: its tokens, its permissions, its logout-all.
-import { join } from 'node:path'
 import t from 'tap'
-import { PASSWORD } from '../helper.js'
+import { PASSWORD, testDatabaseUrl } from '../helper.js'
 import { portcullis as runCli } from '../cli/run.js'
-import { startServer, tempDir } from '../portcullis-process.js'
+import { startServer } from '../portcullis-process.js'
 import { waitUntil } from '../wait-until.js'
 import { buildPostsApp } from '../../examples/posts/app.js'
 
@@ -24,8 +23,7 @@ async function call (url: string, init: { method?: string, token?: string, body?
 }
 
 t.test('a Portcullis token works in the posts service; permissions and logout-all are honoured', async t => {
-  const dir = tempDir(t)
-  const env = { DATABASE_URL: `file:${join(dir, 'p.db')}`, BCRYPT_COST: '4' }
+  const env = { DATABASE_URL: await testDatabaseUrl(t), BCRYPT_COST: '4' }
   // The operator's way in: a superuser from the CLI, before the server starts.
   const created = await runCli(['create-superuser', '--no-input', '--email', 'admin@example.com', '--username', 'admin'], { ...env, PORTCULLIS_PASSWORD: PASSWORD })
   t.equal(created.code, 0, created.stderr)

@@ -1,18 +1,16 @@
 // The whole user journey through a client generated from openapi.json (openapi-typescript types,
 // openapi-fetch calls) against a real server process: if the document lies, this does not compile or fails.
-import { join } from 'node:path'
 import t from 'tap'
 import createClient from 'openapi-fetch'
 import type { paths } from '../generated/portcullis-api.js'
-import { PASSWORD } from '../helper.js'
+import { PASSWORD, testDatabaseUrl } from '../helper.js'
 import { portcullis as runCli } from '../cli/run.js'
-import { startServer, tempDir } from '../portcullis-process.js'
+import { startServer } from '../portcullis-process.js'
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
 t.test('register, login, me, refresh, logout, admin, client credentials and introspection, all through the generated client', async t => {
-  const dir = tempDir(t)
-  const env = { DATABASE_URL: `file:${join(dir, 'p.db')}`, BCRYPT_COST: '4' }
+  const env = { DATABASE_URL: await testDatabaseUrl(t), BCRYPT_COST: '4' }
   const created = await runCli(['create-superuser', '--no-input', '--email', 'admin@example.com', '--username', 'admin'], { ...env, PORTCULLIS_PASSWORD: PASSWORD })
   t.equal(created.code, 0, created.stderr)
   const server = await startServer(t, { ...env, RATE_LIMIT_LOGIN_IP: 'off', RATE_LIMIT_REGISTER_IP: 'off' })

@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { bcryptCost, createPasswordHasher } from '../../src/passwords/hasher.js'
 import { passwordProblems } from '../../src/passwords/policy.js'
-import { build, registerUser, newUser, PASSWORD } from '../helper.js'
+import { build, registerUser, newUser, PASSWORD, testDatabaseUrl } from '../helper.js'
 
 t.test('hashes verify, wrong passwords and unusable hashes do not', async t => {
   const hasher = createPasswordHasher({ cost: 4, threads: 1 })
@@ -46,9 +43,7 @@ t.test('a full queue answers 503 server_busy rather than growing without bound',
 })
 
 t.test('a hash of a lower cost is upgraded at the next successful login', async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-rehash-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const env = { DATABASE_URL: `file:${join(dir, 'p.db')}` }
+  const env = { DATABASE_URL: await testDatabaseUrl(t) }
   const cheap = await build(t, { bcryptCost: 4 }, { env })
   const user = await registerUser(cheap, newUser())
   t.equal(bcryptCost((await cheap.repositories.users.findById(user.id))!.passwordHash!), 4)

@@ -1,23 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs'
 import { generateKeyPairSync } from 'node:crypto'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JWK } from 'jose'
-import { build, loginUser, bearer } from '../helper.js'
-
-function tempDatabase (t: { teardown (fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-keys-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return `file:${join(dir, 'db', 'portcullis.db')}`
-}
+import { build, loginUser, bearer, testDatabaseUrl } from '../helper.js'
 
 function header (token: string) {
   return JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString())
 }
 
 t.test('with no configured key, one is generated on first start and kept across restarts', async t => {
-  const env = { DATABASE_URL: tempDatabase(t), JWT_PRIVATE_KEY: '' }
+  const env = { DATABASE_URL: await testDatabaseUrl(t), JWT_PRIVATE_KEY: '' }
   const first = await build(t, {}, { env })
   const user = await loginUser(first)
   const kid = header(user.access).kid
@@ -67,7 +58,7 @@ t.test('a malformed configured key stops start-up', async t => {
 })
 
 t.test('changing JWT_ALGORITHM generates a key for it; the old key stays published while its tokens may live', async t => {
-  const env = { DATABASE_URL: tempDatabase(t), JWT_PRIVATE_KEY: '' }
+  const env = { DATABASE_URL: await testDatabaseUrl(t), JWT_PRIVATE_KEY: '' }
   const first = await build(t, {}, { env })
   const rsaKid = header((await loginUser(first)).access).kid
   await first.close()

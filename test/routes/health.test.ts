@@ -1,6 +1,6 @@
 import t from 'tap'
 import Database from 'better-sqlite3'
-import { build } from '../helper.js'
+import { build, sqliteOnly } from '../helper.js'
 
 t.test('GET /health/live answers 200 {status: "ok"}', async t => {
   const app = await build(t)
@@ -58,7 +58,7 @@ t.test('GET /health/ready is a 503 not_ready problem when the database fails, an
   t.same(recovered.json(), { status: 'ok' })
 })
 
-t.test('GET /health/ready is 503 when the SQLite connection is really closed', async t => {
+t.test('GET /health/ready is 503 when the SQLite connection is really closed', sqliteOnly('closes the SQLite connection (test/db/postgres/connection.test.ts cuts PostgreSQL off)'), async t => {
   // Catch the app's own connection as the db plugin opens it (openDatabase sets pragmas on it).
   const pragma = Database.prototype.pragma
   let connection: Database.Database | undefined

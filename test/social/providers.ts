@@ -2,14 +2,10 @@
 // PKCE checked, ID tokens signed with its own JWKS) and a small GitHub-shaped OAuth 2 server.
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import Database from 'better-sqlite3'
 import { OAuth2Server } from 'oauth2-mock-server'
-import { build } from '../helper.js'
+import { build, rawDatabase, testDatabaseUrl } from '../helper.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -173,16 +169,12 @@ export async function nextLocation (url: string): Promise<string> {
   return location
 }
 
-/** An app on a temp-file database, with a second read-only connection to look at what it stored. */
+/** An app on a fresh database (SQLite file or PostgreSQL), with a second connection to look at what it stored. */
 export async function buildSocialApp (t: Teardown, env: Record<string, string>, options: { now?: () => Date } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-social-'))
-  const app = await build(t, { databaseUrl: `file:${join(dir, 'test.db')}` }, { env, ...options })
-  const db = new Database(join(dir, 'test.db'), { readonly: true })
-  t.teardown(() => {
-    db.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
+  const databaseUrl = await testDatabaseUrl(t)
+  const app = await build(t, { databaseUrl }, { env, ...options })
+  const db = rawDatabase(t, databaseUrl)
+  const count = async (table: string) => (await db.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))[0].n
   return { app, db, count }
 }
 

@@ -1,13 +1,10 @@
 // The key ring through the app: rotation on demand and on an interval, the JWKS over time (on the
 // injected clock), verification by kid, the configured-key and HS256 refusals, the admin guard.
-import { mkdtempSync, rmSync } from 'node:fs'
 import { generateKeyPairSync } from 'node:crypto'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose'
-import { build, testPrivateKey } from '../../../helper.js'
+import { build, testDatabaseUrl, testPrivateKey } from '../../../helper.js'
 import { BUILTIN_PERMISSIONS, call, expectProblem, loginAs, me } from '../../../admin-helper.js'
 
 // Stored keys (no JWT_PRIVATE_KEY); defaults: ACCESS_TOKEN_TTL 5m, JWKS_MAX_AGE 5m, reload 10s.
@@ -20,12 +17,6 @@ const HS256_ENV = { JWT_ALGORITHM: 'HS256', JWT_SECRET: 'a shared secret of at l
 function clock () {
   let now = Date.now()
   return { now: () => new Date(now), advance (ms: number) { now += ms } }
-}
-
-function tempDatabase (t: { teardown (fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-keyring-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return `file:${join(dir, 'p.db')}`
 }
 
 const kidOf = (token: string) => decodeProtectedHeader(token).kid
@@ -152,7 +143,7 @@ t.test('a token naming an unknown kid, or a kid with another algorithm, is 401 t
 
 t.test('automatic rotation: due when the signer is older than the interval; two apps on one database rotate once', async t => {
   const time = clock()
-  const env = { ...STORED, DATABASE_URL: tempDatabase(t), JWT_KEY_ROTATION_INTERVAL: '1h' }
+  const env = { ...STORED, DATABASE_URL: await testDatabaseUrl(t), JWT_KEY_ROTATION_INTERVAL: '1h' }
   const one = await build(t, {}, { now: time.now, env })
   const two = await build(t, {}, { now: time.now, env })
   const first = (await jwks(one)).kids
@@ -195,7 +186,7 @@ t.test('with JWT_PRIVATE_KEY, rotation is 409 key_configured and the list shows 
 })
 
 t.test('keys generated before a key was configured retire, and stay published for their tokens', async t => {
-  const database = tempDatabase(t)
+  const database = await testDatabaseUrl(t)
   const time = clock()
   const before = await build(t, {}, { now: time.now, env: { ...STORED, DATABASE_URL: database } })
   const user = await loginAs(before)

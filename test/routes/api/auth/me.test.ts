@@ -1,11 +1,7 @@
 import t, { type Test } from 'tap'
 import { createHmac, createPublicKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import Database from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
-import { build, loginUser, newUser, registerUser, bearer, testPrivateKey, PASSWORD } from '../../../helper.js'
+import { build, loginUser, newUser, registerUser, bearer, testPrivateKey, PASSWORD, rawDatabase, testDatabaseUrl } from '../../../helper.js'
 
 const USER_FIELDS = ['date_joined', 'email', 'email_verified', 'groups', 'id', 'is_active', 'is_staff', 'is_superuser', 'last_login', 'permissions', 'providers', 'username']
 
@@ -222,16 +218,11 @@ t.test('a banned user is 401 user_inactive until the ban ends', async t => {
 })
 
 t.test('a deleted user\'s access token is 401 user_inactive', async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-me-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const file = join(dir, 'test.db')
-  const app = await build(t, { databaseUrl: `file:${file}` })
+  const databaseUrl = await testDatabaseUrl(t)
+  const app = await build(t, { databaseUrl })
   const user = await loginUser(app)
   const other = await loginUser(app)
-  const raw = new Database(file)
-  raw.pragma('foreign_keys = ON')
-  raw.prepare('DELETE FROM users WHERE id = ?').run(user.id)
-  raw.close()
+  await rawDatabase(t, databaseUrl).run('DELETE FROM users WHERE id = ?', user.id)
   const res = await me(app, bearer(user.access))
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'user_inactive')

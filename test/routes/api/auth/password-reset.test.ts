@@ -1,9 +1,5 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import Database from 'better-sqlite3'
-import { bearer, build, manualClock, newUser, PASSWORD } from '../../../helper.js'
+import { bearer, build, manualClock, newUser, PASSWORD, rawDatabase, testDatabaseUrl } from '../../../helper.js'
 import { mailLink, serve, startSmtpServer, type ReceivedMail, type SmtpSink } from '../../../smtp.js'
 
 const RESET_SUBJECT = 'Reset your password'
@@ -279,26 +275,24 @@ t.test('a banned or inactive account gets no reset mail, and the same 202', asyn
 })
 
 t.test('only a hash of the reset token is stored', async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-reset-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const databaseUrl = await testDatabaseUrl(t)
   const smtp = await startSmtpServer(t)
-  const app = await build(t, { smtpUrl: smtp.url }, { env: { DATABASE_URL: `file:${join(dir, 'portcullis.db')}` } })
+  const app = await build(t, { smtpUrl: smtp.url }, { env: { DATABASE_URL: databaseUrl } })
   const http = await serve(app)
   const user = await register(http)
   const { token } = await requestReset(http, smtp, user.email)
 
-  const db = new Database(join(dir, 'portcullis.db'), { readonly: true })
-  t.teardown(() => db.close())
-  const rows = db.prepare('SELECT * FROM one_time_tokens WHERE user_id = ? AND purpose = ?').all(user.id, 'reset_password') as Array<Record<string, unknown>>
+  const db = rawDatabase(t, databaseUrl)
+  const rows = await db.query<Record<string, unknown>>('SELECT * FROM one_time_tokens WHERE user_id = ? AND purpose = ?', user.id, 'reset_password')
   t.equal(rows.length, 1)
   t.match(rows[0].token_hash, /^[0-9a-f]{64}$/, 'a SHA-256 hex digest')
   t.not(rows[0].token_hash, token)
-  t.notOk(JSON.stringify(db.prepare('SELECT * FROM one_time_tokens').all()).includes(token), 'no column of any row holds the token')
+  t.notOk(JSON.stringify(await db.query('SELECT * FROM one_time_tokens')).includes(token), 'no column of any row holds the token')
   t.equal(rows[0].expires_at as number - (rows[0].created_at as number), HOUR_MS)
   t.equal(rows[0].used_at, null)
 
   t.equal((await confirm(http, token)).status, 204)
-  const used = db.prepare('SELECT used_at FROM one_time_tokens WHERE id = ?').get(rows[0].id) as { used_at: number | null }
+  const [used] = await db.query<{ used_at: number | null }>('SELECT used_at FROM one_time_tokens WHERE id = ?', rows[0].id)
   t.type(used.used_at, 'number', 'the token is marked used')
 })
 

@@ -1,9 +1,5 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import Database from 'better-sqlite3'
-import { build, manualClock, newUser, PASSWORD } from '../../../helper.js'
+import { build, manualClock, newUser, PASSWORD, rawDatabase, testDatabaseUrl } from '../../../helper.js'
 import { mailLink, serve, startSmtpServer, type ReceivedMail, type SmtpSink } from '../../../smtp.js'
 
 const VERIFY_SUBJECT = 'Confirm your email address'
@@ -200,22 +196,20 @@ t.test('user A\'s verification token verifies only user A, and resets no passwor
 })
 
 t.test('only a hash of the token is stored', async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-verify-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const databaseUrl = await testDatabaseUrl(t)
   const smtp = await startSmtpServer(t)
-  const app = await build(t, { smtpUrl: smtp.url }, { env: { DATABASE_URL: `file:${join(dir, 'portcullis.db')}` } })
+  const app = await build(t, { smtpUrl: smtp.url }, { env: { DATABASE_URL: databaseUrl } })
   const http = await serve(app)
   const user = await registerAndReceive(http, smtp)
 
-  const db = new Database(join(dir, 'portcullis.db'), { readonly: true })
-  t.teardown(() => db.close())
-  const rows = db.prepare('SELECT * FROM one_time_tokens WHERE user_id = ?').all(user.id) as Array<Record<string, unknown>>
+  const db = rawDatabase(t, databaseUrl)
+  const rows = await db.query<Record<string, unknown>>('SELECT * FROM one_time_tokens WHERE user_id = ?', user.id)
   t.equal(rows.length, 1)
   t.equal(rows[0].purpose, 'verify_email')
   t.match(rows[0].token_hash, /^[0-9a-f]{64}$/, 'a SHA-256 hex digest')
   t.not(rows[0].token_hash, user.token)
   t.notOk(Object.values(rows[0]).some(value => String(value).includes(user.token)), 'no column holds the token')
-  const everything = db.prepare('SELECT * FROM one_time_tokens').all()
+  const everything = await db.query('SELECT * FROM one_time_tokens')
   t.notOk(JSON.stringify(everything).includes(user.token))
   t.equal(rows[0].expires_at as number - (rows[0].created_at as number), 48 * HOUR_MS)
 })

@@ -24,13 +24,13 @@ t.test('Google: a client-driven login answers like login plus created, with the 
   t.type(body.access, 'string')
   t.equal(res.cookies.find(c => c.name === 'refresh_token')?.value, body.refresh, 'the refresh token is in the cookie too')
   t.equal(decodeJwt(body.access).email, 'grace@gmail.test')
-  t.same(db.prepare('SELECT provider, provider_user_id, email FROM social_accounts').all(), [{ provider: 'google', provider_user_id: 'g-123', email: 'grace@gmail.test' }])
+  t.same(await db.query('SELECT provider, provider_user_id, email FROM social_accounts'), [{ provider: 'google', provider_user_id: 'g-123', email: 'grace@gmail.test' }])
 
   const again = await socialLogin(app, 'google', await googleGrant(google))
   t.equal(again.statusCode, 200, 'no nonce sent, none expected')
   t.equal(again.json().created, false)
   t.equal(again.json().user.id, body.user.id)
-  t.equal(count('users'), 1)
+  t.equal(await count('users'), 1)
 })
 
 t.test('GitHub: a client-driven login; the username comes from the GitHub login and is made unique', async t => {
@@ -54,7 +54,7 @@ t.test('a wrong code_verifier is 400 invalid_grant and creates nothing (both pro
     t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
     t.equal(res.json().code, 'invalid_grant')
   }
-  t.same([count('users'), count('social_accounts'), count('sessions')], [0, 0, 0])
+  t.same([await count('users'), await count('social_accounts'), await count('sessions')], [0, 0, 0])
 })
 
 t.test('a code works once: a replayed code is 400 invalid_grant', async t => {
@@ -79,7 +79,7 @@ t.test('a tampered ID token (bad signature) is 502 provider_error and creates no
   const res = await socialLogin(app, 'google', await googleGrant(google))
   t.equal(res.statusCode, 502)
   t.equal(res.json().code, 'provider_error')
-  t.same([count('users'), count('social_accounts')], [0, 0])
+  t.same([await count('users'), await count('social_accounts')], [0, 0])
 })
 
 t.test('a foreign ID token (another key, another audience, another issuer) is 502 provider_error', async t => {
@@ -103,7 +103,7 @@ t.test('a foreign ID token (another key, another audience, another issuer) is 50
   google.identity = { ...genuine, iss: 'https://evil.test' }
   res = await socialLogin(app, 'google', await googleGrant(google))
   t.equal(res.statusCode, 502, 'from another issuer')
-  t.same([count('users'), count('social_accounts')], [0, 0])
+  t.same([await count('users'), await count('social_accounts')], [0, 0])
 })
 
 t.test('a nonce that does not match the ID token\'s is refused', async t => {
@@ -113,7 +113,7 @@ t.test('a nonce that does not match the ID token\'s is refused', async t => {
   const res = await socialLogin(app, 'google', { ...grant, nonce: 'a-different-nonce' })
   t.equal(res.statusCode, 502)
   t.equal(res.json().code, 'provider_error')
-  t.equal(count('users'), 0)
+  t.equal(await count('users'), 0)
 })
 
 t.test('an unverified email that belongs to an existing account is 409 account_exists: no pre-hijacking', async t => {
@@ -124,7 +124,7 @@ t.test('an unverified email that belongs to an existing account is 409 account_e
   const res = await socialLogin(app, 'github', await githubGrant(github))
   t.equal(res.statusCode, 409)
   t.equal(res.json().code, 'account_exists')
-  t.equal(count('social_accounts'), 0, 'nothing linked')
+  t.equal(await count('social_accounts'), 0, 'nothing linked')
   const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: victim.email, password: PASSWORD } })
   t.equal(login.statusCode, 200, 'the owner\'s password still works')
   t.same(login.json().user.providers, [])
@@ -160,7 +160,7 @@ t.test('linking by a verified email to an account that never verified its addres
   t.equal(refresh.statusCode, 401, 'the earlier sessions are revoked')
   const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: squatter.email, password: PASSWORD } })
   t.equal(login.statusCode, 401, 'the password set before the address was proven no longer works')
-  t.equal((db.prepare('SELECT password_hash FROM users WHERE id = ?').get(squatter.id) as { password_hash: string | null }).password_hash, null)
+  t.equal((await db.query<{ password_hash: string | null }>('SELECT password_hash FROM users WHERE id = ?', squatter.id))[0].password_hash, null)
 })
 
 t.test('a new identity without any verified email creates no account: 403 email_not_verified', async t => {
@@ -172,7 +172,7 @@ t.test('a new identity without any verified email creates no account: 403 email_
   t.equal(res.json().code, 'email_not_verified')
   google.identity = { sub: 'g-no-email' }
   t.equal((await socialLogin(app, 'google', await googleGrant(google))).json().code, 'email_not_verified', 'no email at all')
-  t.equal(count('users'), 0)
+  t.equal(await count('users'), 0)
 })
 
 t.test('banned and inactive users are refused exactly as with password login', async t => {
@@ -204,7 +204,7 @@ t.test('an existing banned account is not linked by a verified-email login', asy
   google.identity = { sub: 'g-banned', email: 'banned@gmail.test', email_verified: true }
   const res = await socialLogin(app, 'google', await googleGrant(google))
   t.equal(res.json().code, 'account_banned')
-  t.equal(count('social_accounts'), 0)
+  t.equal(await count('social_accounts'), 0)
 })
 
 t.test('with REQUIRE_EMAIL_VERIFICATION, a linked account whose address is unverified gets 403 email_not_verified', async t => {
@@ -236,7 +236,7 @@ t.test('the provider down or failing: 502 provider_unavailable, nothing half-cre
   res = await socialLogin(app, 'github', another)
   t.equal(res.statusCode, 502)
   t.equal(res.json().code, 'provider_unavailable')
-  t.same([count('users'), count('social_accounts'), count('sessions')], [0, 0, 0])
+  t.same([await count('users'), await count('social_accounts'), await count('sessions')], [0, 0, 0])
 })
 
 t.test('the API half of GitHub failing after the token exchange: 502, nothing created', async t => {
@@ -245,7 +245,7 @@ t.test('the API half of GitHub failing after the token exchange: 502, nothing cr
   const res = await socialLogin(app, 'github', await githubGrant(github))
   t.equal(res.statusCode, 502)
   t.equal(res.json().code, 'provider_unavailable')
-  t.equal(count('users'), 0)
+  t.equal(await count('users'), 0)
 })
 
 t.test('a redirect_uri outside the allow-list is 400 invalid_redirect, before the provider is asked', async t => {
@@ -296,5 +296,5 @@ t.test('GitHub answering /user in an unexpected shape: 502 provider_error, nothi
   const res = await socialLogin(app, 'github', await githubGrant(github))
   t.equal(res.statusCode, 502)
   t.equal(res.json().code, 'provider_error')
-  t.same([count('users'), count('social_accounts'), count('sessions')], [0, 0, 0])
+  t.same([await count('users'), await count('social_accounts'), await count('sessions')], [0, 0, 0])
 })

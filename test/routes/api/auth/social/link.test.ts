@@ -50,7 +50,7 @@ t.test('linking the identity already linked to this user is a no-op; one linked 
   const stolen = await link(app, 'github', second.access, await githubGrant(github))
   t.equal(stolen.statusCode, 409)
   t.equal(stolen.json().code, 'already_linked')
-  t.equal(count('social_accounts'), 1)
+  t.equal(await count('social_accounts'), 1)
 })
 
 t.test('a second identity of the same provider on one account is 409 already_linked', async t => {
@@ -140,7 +140,7 @@ t.test('deleting a user takes its links with it: the identity can sign up afresh
   const admin = await loginAs(app, { superuser: true })
   const deleted = await app.inject({ method: 'DELETE', url: `/api/admin/users/${first.json().user.id}`, headers: bearer(admin.access) })
   t.equal(deleted.statusCode, 204)
-  t.equal(count('social_accounts'), 0)
+  t.equal(await count('social_accounts'), 0)
   const again = await app.inject({ method: 'POST', url: '/api/auth/social/github', payload: await githubGrant(github) })
   t.equal(again.statusCode, 200)
   t.equal(again.json().created, true)

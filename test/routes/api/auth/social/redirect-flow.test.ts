@@ -43,7 +43,7 @@ t.test('Google: authorize sends the browser to the provider with PKCE S256, stat
   t.match(params.get('scope'), /openid/)
   t.notOk(params.has('code_verifier'), 'the verifier never leaves the server')
 
-  const stored = db.prepare('SELECT * FROM social_login_states').all() as Array<Record<string, unknown>>
+  const stored = await db.query<Record<string, unknown>>('SELECT * FROM social_login_states')
   t.equal(stored.length, 1)
   t.not(stored[0].state_hash, params.get('state'), 'only a hash of the state is stored')
 })
@@ -69,7 +69,7 @@ t.test('Google: the full redirect flow creates the account, sets the refresh coo
   t.equal(me.statusCode, 200)
   t.match(me.json(), { email: 'ada@gmail.test', username: 'ada.l', email_verified: true, providers: ['google'] })
 
-  const user = db.prepare('SELECT password_hash FROM users WHERE email = ?').get('ada@gmail.test') as { password_hash: string | null }
+  const [user] = await db.query<{ password_hash: string | null }>('SELECT password_hash FROM users WHERE email = ?', 'ada@gmail.test')
   t.equal(user.password_hash, null, 'a social-only account has no usable password')
   const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'ada@gmail.test', password: 'anything at all' } })
   t.equal(login.statusCode, 401, 'and no password logs in to it')
@@ -95,7 +95,7 @@ t.test('GitHub: the full redirect flow finds the primary verified address throug
   t.equal(res.statusCode, 302)
   t.equal(res.headers.location, APP_REDIRECT)
   t.ok(refreshCookieOf(res))
-  const row = db.prepare('SELECT u.email, u.username, s.provider_user_id FROM users u JOIN social_accounts s ON s.user_id = u.id').get()
+  const [row] = await db.query('SELECT u.email, u.username, s.provider_user_id FROM users u JOIN social_accounts s ON s.user_id = u.id')
   t.same(row, { email: 'octo@example.test', username: 'octocat', provider_user_id: '583231' })
 })
 
@@ -108,7 +108,7 @@ t.test('a second login with the same identity logs into the same account, even a
   const again = await callback(app, await throughProvider(app, 'github'))
   t.equal(again.statusCode, 302)
   t.equal(again.headers.location, APP_REDIRECT)
-  t.equal(count('users'), 1, 'matched by the provider user id, not the email')
+  t.equal(await count('users'), 1, 'matched by the provider user id, not the email')
 })
 
 t.test('a replayed, unknown, missing or other provider\'s state is 400 invalid_state and logs nobody in', async t => {
@@ -145,7 +145,7 @@ t.test('a state older than 10 minutes is 400 invalid_state', async t => {
   const res = await callback(app, url)
   t.equal(res.statusCode, 400)
   t.equal(res.json().code, 'invalid_state')
-  t.equal(count('users'), 0)
+  t.equal(await count('users'), 0)
 })
 
 t.test('redirect_to outside the allow-list is 400 invalid_redirect: no open redirect', async t => {
@@ -172,7 +172,7 @@ t.test('redirect_to outside the allow-list is 400 invalid_redirect: no open redi
     t.equal(res.json().code, 'invalid_redirect')
     t.notOk(res.headers.location)
   }
-  t.equal(count('social_login_states'), 0, 'no state stored for a refused login')
+  t.equal(await count('social_login_states'), 0, 'no state stored for a refused login')
   const ok = await app.inject({ url: authorizePath('google', 'https://app.example.com/auth/done/deeper?next=%2Fhome') })
   t.equal(ok.statusCode, 302, 'a path below the prefix, with a query, is allowed')
 })
@@ -197,7 +197,7 @@ t.test('a login that fails after the state checked out goes back with the error 
   t.equal(res.statusCode, 302)
   t.equal(res.headers.location, `${APP_REDIRECT}?error=email_not_verified`)
   t.notOk(refreshCookieOf(res))
-  t.equal(count('users'), 0)
+  t.equal(await count('users'), 0)
 })
 
 t.test('the provider down at the callback: back to redirect_to with error=provider_unavailable, nothing half-created', async t => {
@@ -208,7 +208,7 @@ t.test('the provider down at the callback: back to redirect_to with error=provid
   const res = await callback(app, url)
   t.equal(res.statusCode, 302)
   t.equal(res.headers.location, `${APP_REDIRECT}?error=provider_unavailable`)
-  const counts = db.prepare('SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM social_accounts) AS links, (SELECT count(*) FROM sessions) AS sessions').get()
+  const [counts] = await db.query('SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM social_accounts) AS links, (SELECT count(*) FROM sessions) AS sessions')
   t.same(counts, { users: 0, links: 0, sessions: 0 })
 })
 
@@ -264,5 +264,5 @@ t.test('the social endpoints are rate-limited per client address (RATE_LIMIT_TOK
   t.equal(limited.statusCode, 429)
   t.equal(limited.json().code, 'rate_limited')
   t.ok(limited.headers['retry-after'])
-  t.equal(count('social_login_states'), 2, 'a limited request stores no state')
+  t.equal(await count('social_login_states'), 2, 'a limited request stores no state')
 })
