@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { sql } from 'drizzle-orm'
 import { openDatabase } from '../../db/sqlite/index.js'
+import { freshDatabase } from '../db/postgres/fresh-database.js'
 import { portcullis } from './run.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -39,6 +41,24 @@ t.test('copy-data refuses what it cannot copy from or to, and names no password'
   t.equal(unreachable.code, 1)
   t.match(unreachable.stderr, /127\.0\.0\.1:1\/portcullis/)
   t.notMatch(unreachable.stderr, /hunter2/)
+})
+
+t.test('a count that differs: the summary marks the table, exit 1, nothing written', async t => {
+  const sqliteUrl = sqliteFile(t)
+  openDatabase(sqliteUrl).$client.close()
+  const target = await freshDatabase(t)
+  // One seeded permission gone, and a trigger that keeps the copy from bringing it back.
+  await target.execute(sql.raw(`
+    DELETE FROM permissions WHERE codename = 'audit.view';
+    CREATE FUNCTION skip_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.codename = 'audit.view' THEN RETURN NULL; END IF; RETURN NEW; END $$;
+    CREATE TRIGGER skip_audit BEFORE INSERT ON permissions FOR EACH ROW EXECUTE FUNCTION skip_audit();`))
+  const res = await portcullis(['copy-data', '--to', String(target.$client.options.connectionString)], { DATABASE_URL: sqliteUrl, BCRYPT_COST: '4' })
+  t.equal(res.code, 1)
+  t.match(res.stdout, /\n {2}permissions +7 rows {2}DIFFERS: 6 in PostgreSQL\n/)
+  t.match(res.stdout, /^ {2}users +0 rows\n/)
+  t.match(res.stderr, /^portcullis copy-data: Row counts differ after the copy \(permissions\): it was rolled back, nothing was written to \S+\.\n$/)
+  const { rows } = await target.execute<{ n: string }>(sql`SELECT count(*) AS n FROM permissions`)
+  t.equal(Number(rows[0].n), 6, 'rolled back')
 })
 
 t.test('copy-data --help, and its line in portcullis --help', async t => {
