@@ -46,6 +46,10 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config.logLevel),
     bodyLimit: BODY_LIMIT,
+    // No start-up deadline per plugin: each bounds its own waits (the database retries for
+    // DATABASE_CONNECT_TIMEOUT, then fails with a message naming the host), and a fixed avvio timeout
+    // would only fail the start of a slow or busy machine, or cut that retry short with a vaguer error.
+    pluginTimeout: 0,
     genReqId: () => randomUUID(),
     // X-Forwarded-For is believed only from the proxies TRUST_PROXY names.
     trustProxy,
