@@ -1,6 +1,7 @@
 // Turns every error (domain, validation, Fastify's own) into RFC 9457 problem+json; hides 5xx details.
 import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
+import { isDatabaseUnavailable } from '../db/unavailable.js'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import { ProblemError, type FieldError } from '../src/errors.js'
 
@@ -108,6 +109,16 @@ export default fp(async function errorHandler (fastify) {
       request.log.info({ err: error }, 'request refused')
       const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="portcullis"' } : {}
       return sendProblem(reply, request, { status, code: CODE_BY_STATUS[status] ?? `http_${status}`, detail: error.message }, headers)
+    }
+    if (isDatabaseUnavailable(error)) {
+      // PostgreSQL restarting or out of reach: nothing was done, and the same request will work
+      // again shortly. A 503 with Retry-After says so; a 500 would say the request itself is at fault.
+      request.log.error({ err: error }, 'the database is unavailable')
+      return sendProblem(reply, request, {
+        status: 503,
+        code: 'service_unavailable',
+        detail: `The service is briefly unavailable; try again in a moment. Request id ${request.id}.`
+      }, { 'retry-after': '1' })
     }
     request.log.error({ err: error }, 'request failed')
     return sendProblem(reply, request, {

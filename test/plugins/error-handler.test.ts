@@ -66,6 +66,26 @@ t.test('an error that claims a 5xx status is still a plain 500 with its message 
   t.notMatch(res.body, 'hunter2')
 })
 
+t.test('a database out of reach is a 503 service_unavailable with Retry-After, not a 500; a refused query stays a 500', async t => {
+  const unavailable = [
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    new Error('Connection terminated unexpectedly'),
+    Object.assign(new Error('Failed query: select 1'), { cause: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) }),
+    Object.assign(new Error('sorry, too many clients already'), { code: '53300' })
+  ]
+  const app = await appWith(t, app => {
+    unavailable.forEach((err, i) => app.get(`/down/${i}`, async () => { throw err }))
+    app.get('/refused', async () => { throw Object.assign(new Error('syntax error'), { code: '42601' }) })
+  })
+  for (let i = 0; i < unavailable.length; i++) {
+    const res = await app.inject({ url: `/down/${i}` })
+    const body = assertProblem(t, res, 503, 'service_unavailable')
+    t.equal(res.headers['retry-after'], '1')
+    t.notMatch(body.detail, /ECONNREFUSED|5432|terminat|clients/, 'no internals in the answer')
+  }
+  assertProblem(t, await app.inject({ url: '/refused' }), 500, 'internal_error')
+})
+
 t.test('a thrown non-Error value is a 500 problem too', async t => {
   const app = await appWith(t, app => {
     // eslint-disable-next-line no-throw-literal

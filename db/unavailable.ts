@@ -1,0 +1,21 @@
+// Whether an error means the database could not be reached (restarting, down, out of connections),
+// as opposed to a query it refused: the first is the service being unavailable for a moment, which a
+// client should retry, not an internal error.
+
+// SQLSTATE classes 08 (connection exception) and 57 (operator intervention: shutting down, starting
+// up), and 53300 (too many connections).
+const UNAVAILABLE_SQLSTATE = /^(08|57)|^53300$/
+// node-postgres and the socket below it, when the server went away or never answered.
+const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'SQLITE_BUSY'])
+
+export function isDatabaseUnavailable (err: unknown): boolean {
+  let current: unknown = err
+  for (let depth = 0; current !== null && typeof current === 'object' && depth < 5; depth++) {
+    const candidate = current as { code?: unknown, message?: unknown, cause?: unknown }
+    if (typeof candidate.code === 'string' && (UNAVAILABLE_ERRNO.has(candidate.code) || (/^[0-9A-Z]{5}$/.test(candidate.code) && UNAVAILABLE_SQLSTATE.test(candidate.code)))) return true
+    if (typeof candidate.message === 'string' && UNAVAILABLE_MESSAGE.test(candidate.message)) return true
+    current = candidate.cause
+  }
+  return false
+}
