@@ -41,7 +41,8 @@ export async function startService (options: {
       ACCESS_TOKEN_TTL: '1h',
       // Every request comes from one address: the per-address limits would measure 429s, not the service.
       RATE_LIMIT_REFRESH_IP: 'off',
-      RATE_LIMIT_LOGIN_IP: 'off'
+      RATE_LIMIT_LOGIN_IP: 'off',
+      RATE_LIMIT_REGISTER_IP: 'off'
     }
   })
   await waitForStatus(child, `${origin}/health/ready`, 200)
