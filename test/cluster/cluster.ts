@@ -42,7 +42,7 @@ export interface Cluster {
 
 let built: Promise<unknown> | undefined
 /** The tests run what production runs: the build, brought up to date once per test process. */
-function ensureBuilt (): Promise<unknown> {
+export function ensureBuilt (): Promise<unknown> {
   built ??= run('npm', ['run', '--silent', 'build:if-needed'], { cwd: root })
   return built
 }
@@ -75,7 +75,8 @@ function call (base: string, method: string, path: string, body: unknown, auth: 
     })
 }
 
-async function startInstance (t: Teardown, name: string, env: Record<string, string>): Promise<Instance> {
+/** One built server with exactly `env` (PATH and the rest included; LOG_LEVEL at least info: its start is read from the log). */
+export async function startInstance (t: Teardown, name: string, env: Record<string, string>): Promise<Instance> {
   const child = spawn(process.execPath, ['dist/src/server.js'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return
