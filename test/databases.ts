@@ -28,7 +28,7 @@ export function sqliteOnly (what: string): { skip: string | false } {
   return { skip: ON_POSTGRES && `SQLite only: ${what}` }
 }
 
-/** Keys of the advisory locks the test processes take on the maintenance database. */
+/** The advisory lock test processes take on the maintenance database while one builds the template. */
 const TEMPLATE_LOCK = 7_399_001
 const TEST_DATABASE_PREFIX = 'portcullis_test_'
 const TEMPLATE_PREFIX = 'portcullis_tpl_'
