@@ -1,7 +1,7 @@
 // Groups and permissions on PostgreSQL, and the effective permissions of a user.
 import { eq, inArray, sql } from 'drizzle-orm'
 import { UniqueViolation, type Authorization, type AuthorizationRepository, type GroupRecord } from '../repositories.js'
-import { inTransaction, uniqueConstraint, type PgDb, type PgTx } from './database.js'
+import { hasNul, inTransaction, uniqueConstraint, type PgDb, type PgTx } from './database.js'
 import { groupPermissions, groups, permissions, userGroups, userPermissions } from './schema.js'
 
 /**
@@ -87,6 +87,7 @@ export function postgresAuthorizationRepository (db: PgDb): AuthorizationReposit
     },
 
     async existingPermissions (codenames) {
+      if (hasNul(...codenames)) return []
       if (codenames.length === 0) return []
       const rows = await db.select({ codename: permissions.codename }).from(permissions).where(inArray(permissions.codename, unique(codenames)))
       const known = new Set(rows.map(row => row.codename))
@@ -108,10 +109,12 @@ export function postgresAuthorizationRepository (db: PgDb): AuthorizationReposit
     },
 
     async findGroup (id) {
+      if (hasNul(id)) return
       return groupById(db, id)
     },
 
     async findGroupsByName (names) {
+      if (hasNul(...names)) return []
       if (names.length === 0) return []
       const { rows } = await db.execute<GroupRow & Record<string, unknown>>(sql`SELECT ${groupColumns} FROM groups g
                                                                               WHERE g.name IN ${unique(names)} ORDER BY g.name COLLATE "C"`)
@@ -131,6 +134,7 @@ export function postgresAuthorizationRepository (db: PgDb): AuthorizationReposit
     },
 
     async updateGroup (id, patch) {
+      if (hasNul(id)) return
       try {
         return await inTransaction(db, async tx => {
           // Locked first: two updates of one group's permissions replace them one after the other.
@@ -146,6 +150,7 @@ export function postgresAuthorizationRepository (db: PgDb): AuthorizationReposit
     },
 
     async deleteGroup (id) {
+      if (hasNul(id)) return false
       const deleted = await db.delete(groups).where(eq(groups.id, id)).returning({ id: groups.id })
       return deleted.length > 0
     },

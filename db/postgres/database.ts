@@ -10,6 +10,14 @@ export type PgTx = Parameters<Parameters<PgDb['transaction']>[0]>[0]
 /** A handle or an open transaction: helpers that write inside the caller's transaction take either. */
 export type PgExecutor = PgDb | PgTx
 
+/**
+ * PostgreSQL's text cannot hold U+0000 (it refuses the query), so no stored key contains one: a
+ * look-up by such a value can only find nothing, and answers so instead of failing.
+ */
+export function hasNul (...values: string[]): boolean {
+  return values.some(value => value.includes('\u0000'))
+}
+
 const SERIALIZATION_FAILURE = '40001'
 const DEADLOCK_DETECTED = '40P01'
 const UNIQUE_VIOLATION = '23505'

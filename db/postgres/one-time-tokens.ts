@@ -1,7 +1,7 @@
 // The one-time tokens repository on PostgreSQL (email verification, password reset).
 import { and, eq, gt, isNull, sql } from 'drizzle-orm'
 import type { OneTimeTokenPurpose, OneTimeTokenRecord, OneTimeTokenRepository } from '../repositories.js'
-import { inTransaction, type PgDb } from './database.js'
+import { hasNul, inTransaction, type PgDb } from './database.js'
 import { oneTimeTokens } from './schema.js'
 
 const recordColumns = {
@@ -37,11 +37,13 @@ export function postgresOneTimeTokenRepository (db: PgDb): OneTimeTokenRepositor
     },
 
     async findLive (tokenHash, purpose, now) {
+      if (hasNul(tokenHash)) return
       const [row] = await db.select(recordColumns).from(oneTimeTokens).where(live(tokenHash, purpose, now))
       return row && toRecord(row)
     },
 
     async consume (tokenHash, purpose, now) {
+      if (hasNul(tokenHash)) return
       // One conditional UPDATE: of two racing consumers, the second waits for the first's row lock,
       // then re-checks the WHERE clause on the row as the first left it (used) and changes nothing.
       const [row] = await db.update(oneTimeTokens).set({ usedAt: now }).where(live(tokenHash, purpose, now)).returning(recordColumns)

@@ -1,7 +1,7 @@
 // The service clients repository on PostgreSQL: clients, their hashed secrets, and revoked client tokens.
 import { and, asc, eq, isNull, lte, or, sql } from 'drizzle-orm'
 import type { ServiceClientRecord, ServiceClientRepository } from '../repositories.js'
-import { inTransaction, type PgDb } from './database.js'
+import { hasNul, inTransaction, type PgDb } from './database.js'
 import { appendRevocationEvent } from './revocation-events.js'
 import { revokedClientTokens, serviceClients } from './schema.js'
 
@@ -36,11 +36,13 @@ export function postgresServiceClientRepository (db: PgDb): ServiceClientReposit
     },
 
     async findWithSecret (id) {
+      if (hasNul(id)) return
       const [row] = await db.select().from(serviceClients).where(eq(serviceClients.id, id))
       return row && { ...toClient(row), secretHash: row.secretHash }
     },
 
     async delete (id, now) {
+      if (hasNul(id)) return false
       // The event and the delete commit together: a deleted client is always in the feed.
       return inTransaction(db, async tx => {
         const deleted = await tx.delete(serviceClients).where(eq(serviceClients.id, id)).returning({ id: serviceClients.id })
@@ -65,6 +67,7 @@ export function postgresServiceClientRepository (db: PgDb): ServiceClientReposit
     },
 
     async isTokenRevoked (jti) {
+      if (hasNul(jti)) return false
       const [row] = await db.select({ jti: revokedClientTokens.jti }).from(revokedClientTokens).where(eq(revokedClientTokens.jti, jti))
       return row !== undefined
     },

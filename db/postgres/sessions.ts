@@ -4,7 +4,7 @@
 import { and, desc, eq, gt, inArray, isNull, lt, ne, or } from 'drizzle-orm'
 import type { NewSession, RotationOutcome, RotationRequest, SessionRepository } from '../repositories.js'
 import { refreshTokens, sessions, users } from './schema.js'
-import { inTransaction, type PgDb, type PgTx } from './database.js'
+import { hasNul, inTransaction, type PgDb, type PgTx } from './database.js'
 import { toSession, toUser } from './records.js'
 import { appendRevocationEvent } from './revocation-events.js'
 
@@ -121,6 +121,7 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
     },
 
     async findAuthState (sessionId) {
+      if (hasNul(sessionId)) return
       const { rows } = await db.$client.query<AuthStateRow>({ ...AUTH_STATE, values: [sessionId] })
       const row = rows[0]
       if (row === undefined) return undefined
@@ -134,6 +135,7 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
     },
 
     async findByTokenHash (tokenHash) {
+      if (hasNul(tokenHash)) return
       const [row] = await tokenWithSession(db, tokenHash)
       if (row === undefined) return undefined
       const { token } = row
@@ -165,6 +167,7 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
     },
 
     async revoke (userId, sessionId, now, reason) {
+      if (hasNul(userId, sessionId)) return false
       return inTransaction(db, async tx => {
         const revoked = await tx.update(sessions)
           .set({ revokedAt: now, revokedReason: reason })

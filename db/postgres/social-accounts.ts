@@ -2,7 +2,7 @@
 import { and, eq, ne, sql } from 'drizzle-orm'
 import { usernameKey } from '../username-key.js'
 import { UniqueViolation, type SocialAccountRecord, type SocialAccountRepository } from '../repositories.js'
-import { inTransaction, uniqueConstraint, type PgDb, type PgTx } from './database.js'
+import { hasNul, inTransaction, uniqueConstraint, type PgDb, type PgTx } from './database.js'
 import { toUser } from './records.js'
 import { socialAccounts, socialLoginStates, users } from './schema.js'
 import { rethrowUnique } from './users.js'
@@ -24,6 +24,7 @@ export function postgresSocialAccountRepository (db: PgDb): SocialAccountReposit
 
   return {
     async find (provider, providerUserId) {
+      if (hasNul(provider, providerUserId)) return
       const [row] = await db.select().from(socialAccounts)
         .where(and(eq(socialAccounts.provider, provider), eq(socialAccounts.providerUserId, providerUserId)))
       return row
@@ -92,6 +93,7 @@ export function postgresSocialAccountRepository (db: PgDb): SocialAccountReposit
     },
 
     async consumeState (stateHash, now) {
+      if (hasNul(stateHash)) return
       // DELETE … RETURNING: of two callbacks racing with one state, only one gets the row.
       const [row] = await db.delete(socialLoginStates).where(eq(socialLoginStates.stateHash, stateHash)).returning({
         provider: socialLoginStates.provider,

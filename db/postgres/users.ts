@@ -3,7 +3,7 @@ import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
 import { usernameKey } from '../username-key.js'
 import { UniqueViolation, type NewUser, type UserPatch, type UserRecord, type UserRepository } from '../repositories.js'
 import { users } from './schema.js'
-import { inTransaction, uniqueConstraint, type PgDb } from './database.js'
+import { hasNul, inTransaction, uniqueConstraint, type PgDb } from './database.js'
 import { toUser } from './records.js'
 import { appendRevocationEvent } from './revocation-events.js'
 
@@ -38,21 +38,25 @@ export function postgresUserRepository (db: PgDb): UserRepository {
     },
 
     async findById (id) {
+      if (hasNul(id)) return
       const [row] = await byId.execute({ id })
       return row && toUser(row)
     },
 
     async findByEmail (email) {
+      if (hasNul(email)) return
       const [row] = await byEmail.execute({ email })
       return row && toUser(row)
     },
 
     async findByUsername (username) {
+      if (hasNul(username)) return
       const [row] = await byUsernameKey.execute({ key: usernameKey(username) })
       return row && toUser(row)
     },
 
     async list ({ query, limit, after }) {
+      if (query !== undefined && hasNul(query)) return []
       const conditions = []
       if (query !== undefined && query !== '') {
         // Emails are stored lower-cased and usernames matched through their key (folded in JS, as
@@ -71,6 +75,7 @@ export function postgresUserRepository (db: PgDb): UserRepository {
     },
 
     async delete (id, now) {
+      if (hasNul(id)) return false
       // The delete (its cascade takes sessions, tokens, memberships) and the feed event commit together.
       return inTransaction(db, async tx => {
         const deleted = await tx.delete(users).where(eq(users.id, id)).returning({ id: users.id })
@@ -81,6 +86,7 @@ export function postgresUserRepository (db: PgDb): UserRepository {
     },
 
     async update (id: string, patch: UserPatch) {
+      if (hasNul(id)) return
       if (Object.keys(patch).length === 0) return this.findById(id)
       const values = patch.username === undefined ? patch : { ...patch, usernameKey: usernameKey(patch.username) }
       try {
