@@ -5,7 +5,7 @@ import { and, desc, eq, gt, inArray, isNull, lt, ne, or } from 'drizzle-orm'
 import type { NewSession, RotationOutcome, RotationRequest, SessionRepository } from '../repositories.js'
 import { refreshTokens, sessions, users } from './schema.js'
 import { hasNul, inTransaction, type PgDb, type PgTx } from './database.js'
-import { toSession, toUser } from './records.js'
+import { toSession, toUser } from '../records.js'
 import { appendRevocationEvent } from './revocation-events.js'
 
 /** The columns of the authentication query, in order. */

@@ -3,7 +3,7 @@ import { and, eq, ne, sql } from 'drizzle-orm'
 import { usernameKey } from '../username-key.js'
 import { UniqueViolation, type SocialAccountRecord, type SocialAccountRepository } from '../repositories.js'
 import { hasNul, inTransaction, uniqueConstraint, type PgDb, type PgTx } from './database.js'
-import { toUser } from './records.js'
+import { toUser } from '../records.js'
 import { socialAccounts, socialLoginStates, users } from './schema.js'
 import { rethrowUnique } from './users.js'
 

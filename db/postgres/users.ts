@@ -4,7 +4,7 @@ import { usernameKey } from '../username-key.js'
 import { UniqueViolation, type NewUser, type UserPatch, type UserRecord, type UserRepository } from '../repositories.js'
 import { users } from './schema.js'
 import { hasNul, inTransaction, uniqueConstraint, type PgDb } from './database.js'
-import { toUser } from './records.js'
+import { toUser } from '../records.js'
 import { appendRevocationEvent } from './revocation-events.js'
 
 /** Turns a unique violation on users into a UniqueViolation naming the field; anything else is rethrown. */

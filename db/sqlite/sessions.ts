@@ -7,7 +7,7 @@ import type { NewSession, RotationOutcome, RotationRequest, SessionRepository } 
 import { refreshTokens, sessions, users } from './schema.js'
 import type { SqliteDb } from './connection.js'
 import { authorizationColumns, splitList } from './authorization.js'
-import { toSession, toUser } from './records.js'
+import { toSession, toUser } from '../records.js'
 import { revocationRecorder } from './revocations.js'
 
 /** The columns of the authentication query, in order. */

@@ -3,7 +3,7 @@ import { usernameKey } from '../username-key.js'
 import { UniqueViolation, type NewUser, type SocialAccountRecord, type SocialAccountRepository, type SocialLoginState } from '../repositories.js'
 import { users } from './schema.js'
 import type { SqliteDb } from './connection.js'
-import { toUser } from './records.js'
+import { toUser } from '../records.js'
 import { rethrowUnique } from './users.js'
 
 interface AccountRow {

@@ -4,7 +4,7 @@ import { usernameKey } from '../username-key.js'
 import { UniqueViolation, type NewUser, type UserPatch, type UserRecord, type UserRepository } from '../repositories.js'
 import { users } from './schema.js'
 import type { SqliteDb } from './connection.js'
-import { toUser } from './records.js'
+import { toUser } from '../records.js'
 import { revocationRecorder } from './revocations.js'
 
 /** Turns SQLite's unique-constraint failure on users into a UniqueViolation naming the field. */

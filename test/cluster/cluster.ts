@@ -75,6 +75,23 @@ function call (base: string, method: string, path: string, body: unknown, auth: 
     })
 }
 
+/** A built server's environment: production mode on loopback, cheap hashing, plus `env`. */
+export function serverEnv (env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH!,
+    ...NO_CHILD_COVERAGE,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    // At least info: an instance's start is read from its "Server listening" line.
+    LOG_LEVEL: 'info',
+    BCRYPT_COST: '4',
+    HASH_WORKERS: '1',
+    PUBLIC_URL: 'http://portcullis.test',
+    ...env
+  }
+}
+
 /** One built server with exactly `env` (PATH and the rest included; LOG_LEVEL at least info: its start is read from the log). */
 export async function startInstance (t: Teardown, name: string, env: Record<string, string>): Promise<Instance> {
   const child = spawn(process.execPath, ['dist/src/server.js'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -106,22 +123,13 @@ export async function startInstance (t: Teardown, name: string, env: Record<stri
 export async function startCluster (t: Teardown, options: { instances: number, env: Record<string, string> }): Promise<Cluster> {
   const serverUrl = process.env.TEST_DATABASE_URL!
   const [databaseUrl] = await Promise.all([emptyDatabase(t, serverUrl), ensureBuilt()])
-  const env: Record<string, string> = {
-    PATH: process.env.PATH!,
-    ...NO_CHILD_COVERAGE,
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    BCRYPT_COST: '4',
-    HASH_WORKERS: '1',
-    PUBLIC_URL: 'http://portcullis.test',
+  const env = serverEnv({
     DATABASE_URL: databaseUrl,
     REDIS_URL: process.env.TEST_REDIS_URL!,
     // Each test process counts under its own Redis keys: files running in parallel share one Redis.
     REDIS_KEY_PREFIX: `portcullis-test-${process.pid}-${Date.now()}:`,
     ...options.env
-  }
+  })
   // All at once, on an empty database: migrations and the first signing key must happen once.
   const instances = await Promise.all(Array.from({ length: options.instances }, (_, i) =>
     startInstance(t, String.fromCharCode(65 + i), env)))

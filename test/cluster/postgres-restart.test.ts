@@ -3,28 +3,15 @@
 import t from 'tap'
 import pg from 'pg'
 import { ON_POSTGRES } from '../helper.js'
-import { NO_CHILD_COVERAGE } from '../source-loader.js'
 import { waitUntil } from '../wait-until.js'
-import { ensureBuilt, startInstance } from './cluster.js'
+import { ensureBuilt, serverEnv, startInstance } from './cluster.js'
 import { privatePostgresUnavailable, startPrivatePostgres } from './private-postgres.js'
 
 const unavailable = ON_POSTGRES ? privatePostgresUnavailable() : 'the PostgreSQL pass (TEST_DATABASE_URL) only'
 
 t.test('a crash and restart of PostgreSQL loses no acknowledged write, and the service recovers by itself', { skip: unavailable ?? false }, async t => {
   const [database] = await Promise.all([startPrivatePostgres(t), ensureBuilt()])
-  const server = await startInstance(t, 'A', {
-    PATH: process.env.PATH!,
-    ...NO_CHILD_COVERAGE,
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    BCRYPT_COST: '4',
-    HASH_WORKERS: '1',
-    PUBLIC_URL: 'http://portcullis.test',
-    DATABASE_URL: database.url,
-    RATE_LIMIT_REGISTER_IP: 'off'
-  })
+  const server = await startInstance(t, 'A', serverEnv({ DATABASE_URL: database.url, RATE_LIMIT_REGISTER_IP: 'off' }))
 
   const acknowledged: string[] = []
   const refusals = new Map<number, number>()

@@ -1,8 +1,9 @@
-// Maps drizzle rows to the plain records of db/repositories.ts.
-import type { SessionRecord, UserRecord } from '../repositories.js'
-import type { sessions, users } from './schema.js'
+// Maps the rows of either database's drizzle schema to the plain records of db/repositories.ts: the
+// tables have the same columns in both, and a row carries more than the record (the username key,
+// the revocation reason), so the fields are picked one by one.
+import type { SessionRecord, UserRecord } from './repositories.js'
 
-export function toUser (row: typeof users.$inferSelect): UserRecord {
+export function toUser (row: UserRecord): UserRecord {
   return {
     id: row.id,
     email: row.email,
@@ -20,7 +21,7 @@ export function toUser (row: typeof users.$inferSelect): UserRecord {
   }
 }
 
-export function toSession (row: typeof sessions.$inferSelect): SessionRecord {
+export function toSession (row: SessionRecord): SessionRecord {
   return {
     id: row.id,
     userId: row.userId,
