@@ -2,6 +2,8 @@
 // as opposed to a query it refused: the first is the service being unavailable for a moment, which a
 // client should retry, not an internal error.
 
+import { errorChain } from './error-causes.js'
+
 // SQLSTATE classes 08 (connection exception) and 57 (operator intervention: shutting down, starting
 // up), and 53300 (too many connections).
 const UNAVAILABLE_SQLSTATE = /^(08|57)|^53300$/
@@ -10,12 +12,9 @@ const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying 
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'SQLITE_BUSY'])
 
 export function isDatabaseUnavailable (err: unknown): boolean {
-  let current: unknown = err
-  for (let depth = 0; current !== null && typeof current === 'object' && depth < 5; depth++) {
-    const candidate = current as { code?: unknown, message?: unknown, cause?: unknown }
-    if (typeof candidate.code === 'string' && (UNAVAILABLE_ERRNO.has(candidate.code) || (/^[0-9A-Z]{5}$/.test(candidate.code) && UNAVAILABLE_SQLSTATE.test(candidate.code)))) return true
-    if (typeof candidate.message === 'string' && UNAVAILABLE_MESSAGE.test(candidate.message)) return true
-    current = candidate.cause
+  for (const link of errorChain(err)) {
+    if (typeof link.code === 'string' && (UNAVAILABLE_ERRNO.has(link.code) || (/^[0-9A-Z]{5}$/.test(link.code) && UNAVAILABLE_SQLSTATE.test(link.code)))) return true
+    if (typeof link.message === 'string' && UNAVAILABLE_MESSAGE.test(link.message)) return true
   }
   return false
 }

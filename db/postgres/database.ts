@@ -3,6 +3,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres'
 import type { Pool } from 'pg'
+import { errorChain } from '../error-causes.js'
 import * as schema from './schema.js'
 
 export type PgDb = NodePgDatabase<typeof schema> & { $client: Pool }
@@ -25,11 +26,8 @@ const MAX_ATTEMPTS = 5
 
 /** The PostgreSQL error behind drizzle's wrapper (DrizzleQueryError keeps it as `cause`). */
 export function pgError (err: unknown): { code?: string, constraint?: string } | undefined {
-  let current: unknown = err
-  for (let depth = 0; current !== null && typeof current === 'object' && depth < 5; depth++) {
-    const candidate = current as { code?: unknown, cause?: unknown }
-    if (typeof candidate.code === 'string' && /^[0-9A-Z]{5}$/.test(candidate.code)) return candidate as { code: string, constraint?: string }
-    current = candidate.cause
+  for (const link of errorChain(err)) {
+    if (typeof link.code === 'string' && /^[0-9A-Z]{5}$/.test(link.code)) return link as { code: string, constraint?: string }
   }
   return undefined
 }
