@@ -7,6 +7,7 @@ import type { JWK } from 'jose'
 import { ACCESS_TOKEN_TYPE, SIGNED_TOKEN_CLAIMS } from '../sessions/access-tokens.js'
 import type { Config, SigningAlgorithm } from '../config.js'
 import { isPublished, nextChange, signerAt, type KeyTimes, type ScheduledKey } from './schedule.js'
+import { checkTimeClaims } from './time-claims.js'
 
 export interface RingKey extends ScheduledKey {
   /** '' for the HS256 secret: its tokens carry no kid. */
@@ -135,9 +136,16 @@ export class KeyRing {
 
   /**
    * Verifies an access token: its kid must name an accepted key, and the algorithm, signature,
-   * type, issuer, audience and required claims must check out. Throws when it is not valid.
+   * type, issuer, audience, required claims and time claims must check out. Throws when it is not valid.
    */
   async verify (token: string): Promise<Record<string, unknown>> {
+    const claims = await this.verifySignature(token)
+    // Date.now, not the injected clock: fast-jwt stamps iat and checks exp against the real one too.
+    checkTimeClaims(claims, this.options.config.accessTokenTtl, Date.now())
+    return claims
+  }
+
+  private async verifySignature (token: string): Promise<Record<string, unknown>> {
     const view = this.current()
     const header = token.slice(0, token.indexOf('.'))
     // The hot path: a header seen before under this view names an accepted key.
