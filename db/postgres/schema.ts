@@ -188,7 +188,7 @@ export const serviceClients = pgTable('service_clients', {
 })
 
 /**
- * The revocation feed: revoked sessions (`sessionId`) and per-user "not before" times (`subject`),
+ * The revocation feed: revoked sessions (`sessionId`), per-user "not before" times (`subject`) and revoked client tokens (`jti`),
  * read by services that verify tokens offline. `seq` is the feed's cursor. A sequence value is taken
  * before commit, so writers take a transaction-scoped advisory lock just before inserting an event
  * (the last statement of their transaction): events then commit in `seq` order, and a poller that
@@ -198,6 +198,8 @@ export const revocationEvents = pgTable('revocation_events', {
   seq: bigserial({ mode: 'number' }).primaryKey(),
   sessionId: text(),
   subject: text(),
+  /** A revoked client access token (RFC 7009), by its `jti`. */
+  jti: text(),
   notBefore: timestamp().notNull(),
   createdAt: timestamp().notNull()
 }, t => [

@@ -182,7 +182,7 @@ export const serviceClients = sqliteTable('service_clients', {
 })
 
 /**
- * The revocation feed: revoked sessions (`sessionId`) and per-user "not before" times (`subject`),
+ * The revocation feed: revoked sessions (`sessionId`), per-user "not before" times (`subject`) and revoked client tokens (`jti`),
  * read by services that verify tokens offline. `seq` is the feed's cursor: AUTOINCREMENT never
  * reuses a value, and SQLite's single writer commits them in order. Pruned once every access token
  * an event could concern has expired.
@@ -191,6 +191,8 @@ export const revocationEvents = sqliteTable('revocation_events', {
   seq: integer().primaryKey({ autoIncrement: true }),
   sessionId: text(),
   subject: text(),
+  /** A revoked client access token (RFC 7009), by its `jti`. */
+  jti: text(),
   notBefore: timestamp().notNull(),
   createdAt: timestamp().notNull()
 }, t => [

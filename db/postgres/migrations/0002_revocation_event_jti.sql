@@ -1,0 +1,1 @@
+ALTER TABLE "revocation_events" ADD COLUMN "jti" text;
