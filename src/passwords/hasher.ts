@@ -44,7 +44,13 @@ export function createPasswordHasher (options: { cost: number, threads: number, 
 
   function dummy (): Promise<string> {
     // A hash at the configured cost of a password nobody knows: unknown accounts pay the same compare.
-    dummyHash ??= run<string>({ op: 'hash', password: randomBytes(16).toString('hex'), cost: options.cost })
+    // A failure (a full queue) is not kept: a cached rejection would answer 503 to every unknown
+    // account for ever while known ones get 401, which tells them apart.
+    if (dummyHash === undefined) {
+      const pending = run<string>({ op: 'hash', password: randomBytes(16).toString('hex'), cost: options.cost })
+      dummyHash = pending
+      pending.catch(() => { if (dummyHash === pending) dummyHash = undefined })
+    }
     return dummyHash
   }
 

@@ -42,6 +42,18 @@ t.test('a full queue answers 503 server_busy rather than growing without bound',
   for (const r of refused) t.match((r as PromiseRejectedResult).reason, { statusCode: 503, code: 'server_busy' })
 })
 
+t.test('a dummy hash refused by a full queue is not kept: the next unknown account gets its compare again', async t => {
+  const hasher = createPasswordHasher({ cost: 8, threads: 1, maxQueue: 1 })
+  t.teardown(() => hasher.close())
+  // The queue is full once these are submitted, and nothing drains it before the next line runs.
+  const flood = Array.from({ length: 6 }, () => hasher.hash(PASSWORD))
+  const first = hasher.verify(PASSWORD, undefined)
+  const settled = await Promise.allSettled([...flood, first])
+  t.match((settled.at(-1) as PromiseRejectedResult).reason, { statusCode: 503, code: 'server_busy' }, 'the first dummy hash met the full queue')
+  t.equal(await hasher.verify(PASSWORD, undefined), false, 'an unknown account is a plain mismatch again, not 503 for ever')
+  t.equal(await hasher.verify(PASSWORD, null), false, 'a social-only account too')
+})
+
 t.test('a hash of a lower cost is upgraded at the next successful login', async t => {
   const env = { DATABASE_URL: await testDatabaseUrl(t) }
   const cheap = await build(t, { bcryptCost: 4 }, { env })
