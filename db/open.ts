@@ -1,7 +1,11 @@
 // Opens the database DATABASE_URL names, SQLite or PostgreSQL, as the repositories and a close():
 // the one place that chooses, for the server and the CLI alike.
+import { existsSync } from 'node:fs'
 import { databaseKind, describePostgresUrl } from './database-url.js'
+import { DatabaseMissingError } from './missing.js'
 import type { Repositories } from './repositories.js'
+
+export { DatabaseMissingError } from './missing.js'
 
 export interface StorageOptions {
   /** `postgres://`/`postgresql://` (PostgreSQL), `file:<path>` or `:memory:` (SQLite). */
@@ -12,6 +16,13 @@ export interface StorageOptions {
   connectTimeoutMs: number
   /** PostgreSQL: retries and dropped connections, for the log. */
   warn?: (message: string) => void
+  /** SQLite: how long a call waits, without blocking, for another process's write lock (default 2 s). */
+  busyTimeoutMs?: number
+  /**
+   * Refuse a database that is not there yet instead of creating it (the CLI, so that it never acts
+   * on a database the server does not read): a missing SQLite file, a PostgreSQL database never migrated.
+   */
+  mustExist?: boolean
 }
 
 export interface Storage {
@@ -40,11 +51,15 @@ export async function openStorage (options: StorageOptions): Promise<Storage> {
   }
   if (kind === 'sqlite') {
     const { openDatabase, databasePath, sqliteRepositories } = await import('./sqlite/index.js')
-    const db = openDatabase(options.url)
+    const path = databasePath(options.url)
+    if (options.mustExist === true && (path === ':memory:' || !existsSync(path))) {
+      throw new DatabaseMissingError(`SQLite database ${path} does not exist`)
+    }
+    const db = openDatabase(options.url, { mustExist: options.mustExist })
     return {
       kind,
-      repositories: sqliteRepositories(db),
-      location: databasePath(options.url),
+      repositories: sqliteRepositories(db, options.busyTimeoutMs),
+      location: path,
       close: async () => { db.$client.close() }
     }
   }

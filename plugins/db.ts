@@ -16,6 +16,7 @@ export default fp(async function db (fastify) {
     url: config.databaseUrl,
     poolMax: config.databasePoolMax,
     connectTimeoutMs: config.databaseConnectTimeout * 1000,
+    busyTimeoutMs: config.databaseBusyTimeout * 1000,
     warn: message => fastify.log.warn(message)
   })
   fastify.decorate('repositories', storage.repositories)

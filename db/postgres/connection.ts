@@ -6,6 +6,7 @@ import pg from 'pg'
 import { drizzle } from 'drizzle-orm/node-postgres'
 import { migrate } from 'drizzle-orm/node-postgres/migrator'
 import { describePostgresUrl, postgresPassword } from '../database-url.js'
+import { DatabaseMissingError } from '../missing.js'
 import { advisoryLocks, type PgDb } from './database.js'
 import * as schema from './schema.js'
 
@@ -26,6 +27,8 @@ export interface PostgresOptions {
   connectTimeoutMs: number
   /** Told of each failed attempt while start-up retries, and of connections that die later. Never sees the password. */
   warn?: (message: string) => void
+  /** Refuse a database that was never migrated (the CLI): DatabaseMissingError instead of creating the tables. */
+  mustExist?: boolean
 }
 
 /** The server could not be reached (or refused us) at start-up. The message names host, port and database only. */
@@ -40,6 +43,10 @@ export class DatabaseUnavailableError extends Error {
 export async function openPostgres (options: PostgresOptions): Promise<PgDb> {
   const client = await connectWithRetry(options)
   try {
+    if (options.mustExist === true) {
+      const { rows } = await client.query<{ found: string | null }>("SELECT to_regclass('drizzle.__drizzle_migrations') AS found")
+      if (rows[0]?.found == null) throw new DatabaseMissingError(`PostgreSQL database ${describePostgresUrl(options.url)} has no Portcullis tables (never migrated)`)
+    }
     await migrateOnce(client)
   } finally {
     // Ending the session also releases the advisory lock if the migration failed half-way.

@@ -1,7 +1,8 @@
-// Opens the SQLite database with durable settings and applies the committed migrations.
-import { mkdirSync } from 'node:fs'
+// Opens the SQLite database with durable settings, owner-only files, and the committed migrations applied.
+import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isMainThread } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
@@ -17,24 +18,56 @@ export function databasePath (databaseUrl: string): string {
   return databaseUrl === ':memory:' ? ':memory:' : resolve(databaseUrl.slice('file:'.length))
 }
 
-export function openDatabase (databaseUrl: string): SqliteDb {
+/** The database file and the two SQLite keeps beside it in WAL mode. */
+export function databaseFiles (path: string): string[] {
+  return [path, `${path}-wal`, `${path}-shm`]
+}
+
+export interface OpenDatabaseOptions {
+  /** Refuse to create the file: it must exist (the CLI, on the server's database). */
+  mustExist?: boolean
+}
+
+/** Runs `create` with a umask that leaves new files owner-only (umask is per process: not in a worker). */
+function ownerOnly<T> (create: () => T): T {
+  if (!isMainThread) return create()
+  const previous = process.umask(0o077)
+  try {
+    return create()
+  } finally {
+    process.umask(previous)
+  }
+}
+
+export function openDatabase (databaseUrl: string, options: OpenDatabaseOptions = {}): SqliteDb {
   const path = databasePath(databaseUrl)
-  if (path !== ':memory:') {
-    // Owner-only: the database holds password hashes and the signing key.
+  const onDisk = path !== ':memory:'
+  if (onDisk && options.mustExist !== true) {
+    // Owner-only: the database holds password hashes and the signing keys.
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   }
-  const client = new Database(path)
-  try {
-    if (path !== ':memory:') client.pragma('journal_mode = WAL')
-    // FULL syncs the WAL on every commit: an acknowledged write survives a crash or power loss.
-    client.pragma('synchronous = FULL')
-    client.pragma('busy_timeout = 5000')
-    client.pragma('foreign_keys = ON')
-    const db = drizzle({ client, schema, casing: 'snake_case' })
-    migrate(db, { migrationsFolder })
-    return db
-  } catch (err) {
-    client.close()
-    throw err
-  }
+  // Security: the files are owner-only whatever the directory and the process umask. New ones are
+  // created so (SQLite gives -wal and -shm the database file's mode), and files of an existing
+  // database, created before this rule or by another tool, are made so below.
+  return ownerOnly(() => {
+    const client = new Database(path, { fileMustExist: options.mustExist === true })
+    try {
+      if (onDisk) client.pragma('journal_mode = WAL')
+      // FULL syncs the WAL on every commit: an acknowledged write survives a crash or power loss.
+      client.pragma('synchronous = FULL')
+      // Migrations run at start-up, when blocking is harmless: they may wait for another process.
+      client.pragma('busy_timeout = 5000')
+      client.pragma('foreign_keys = ON')
+      const db = drizzle({ client, schema, casing: 'snake_case' })
+      migrate(db, { migrationsFolder })
+      // From here on SQLite never sleeps in this thread waiting for a lock: a busy statement fails
+      // at once and the repositories retry it after a timer (busy.ts).
+      client.pragma('busy_timeout = 0')
+      if (onDisk) for (const file of databaseFiles(path)) if (existsSync(file)) chmodSync(file, 0o600)
+      return db
+    } catch (err) {
+      client.close()
+      throw err
+    }
+  })
 }

@@ -1,6 +1,7 @@
 // Builds every repository over one SQLite connection.
 import type { Repositories } from '../repositories.js'
 import type { SqliteDb } from './connection.js'
+import { busyRetryDelays, retryingWhenBusy } from './busy.js'
 import { sqliteAuthorizationRepository } from './authorization.js'
 import { sqliteBackgroundJobRepository } from './background-jobs.js'
 import { sqliteOneTimeTokenRepository } from './one-time-tokens.js'
@@ -11,9 +12,22 @@ import { sqliteSigningKeyRepository } from './signing-keys.js'
 import { sqliteSocialAccountRepository } from './social-accounts.js'
 import { sqliteUserRepository } from './users.js'
 
-export { openDatabase, databasePath, type SqliteDb } from './connection.js'
+export { openDatabase, databaseFiles, databasePath, type SqliteDb } from './connection.js'
 
-export function sqliteRepositories (db: SqliteDb): Repositories {
+/** How long a call waits, in all, for another process's write lock before it fails with SQLITE_BUSY (a 503). */
+export const DEFAULT_BUSY_TIMEOUT_MS = 2000
+
+/**
+ * The repositories, each call retried after a timer while another process holds the write lock
+ * (busy.ts), for at most `busyTimeoutMs`.
+ */
+export function sqliteRepositories (db: SqliteDb, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Repositories {
+  const delays = busyRetryDelays(busyTimeoutMs)
+  const repositories = plainRepositories(db)
+  return Object.fromEntries(Object.entries(repositories).map(([name, repository]) => [name, retryingWhenBusy(repository, delays)])) as unknown as Repositories
+}
+
+function plainRepositories (db: SqliteDb): Repositories {
   const ping = db.$client.prepare('SELECT 1')
   return {
     users: sqliteUserRepository(db),
