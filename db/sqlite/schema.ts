@@ -69,11 +69,24 @@ export const refreshTokens = sqliteTable('refresh_tokens', {
 export const signingKeys = sqliteTable('signing_keys', {
   kid: text().primaryKey(),
   algorithm: text().notNull(),
-  /** PKCS#8 PEM. Generated on first start when no key is configured. */
+  /**
+   * PKCS#8 PEM, or (with KEY_ENCRYPTION_KEY) `enc:v1:` and that PEM sealed with AES-256-GCM
+   * (src/keys/encryption.ts). Generated on first start when no key is configured.
+   */
   privateKey: text().notNull(),
   publicJwk: text().notNull(),
   createdAt: timestamp().notNull(),
   retiredAt: timestamp()
+})
+
+/**
+ * The key settings of the server that started last (algorithm, where the key comes from, rotation
+ * schedule), as JSON in one row (id 1): the CLI rotates by the server's settings, not its own environment.
+ */
+export const keySettings = sqliteTable('key_settings', {
+  id: integer().primaryKey(),
+  settings: text().notNull(),
+  updatedAt: timestamp().notNull()
 })
 
 /** Email verification and password reset tokens: single-use, expiring, stored only as a hash. */
