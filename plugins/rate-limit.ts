@@ -13,6 +13,7 @@ import { createRepositoryAttemptStore } from '../src/limits/repository-attempt-s
 import { rateLimitStore } from '../src/limits/rate-limit-store.js'
 import { errors } from '../src/errors.js'
 import { createLoginThrottle, type LoginThrottle } from '../src/limits/login-throttle.js'
+import { clientKey } from '../src/limits/client-key.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,8 +55,9 @@ export default fp(async function rateLimits (fastify, options: RateLimitPluginOp
 
   await fastify.register(rateLimit, {
     global: false,
-    // X-Forwarded-For counts only through Fastify's trustProxy (TRUST_PROXY): request.ip is the client.
-    keyGenerator: request => request.ip,
+    // X-Forwarded-For counts only through Fastify's trustProxy (TRUST_PROXY): request.ip is the client,
+    // counted by its key (IPv4-mapped addresses as IPv4, IPv6 by network) like the login throttle.
+    keyGenerator: request => clientKey(request.ip, config.rateLimitIpv6Prefix),
     // A shared store counts the per-address limits beside the login throttle. Not the plugin's own
     // RedisStore: on a Redis error it either fails every limited request (skipOnError false) or lets
     // them all through uncounted (true), where this store falls back and keeps counting. Alone,
@@ -69,7 +71,8 @@ export default fp(async function rateLimits (fastify, options: RateLimitPluginOp
   fastify.decorate('attemptStore', store)
   fastify.decorate('loginThrottle', createLoginThrottle(store, {
     perAccount: config.rateLimits.loginFailuresPerAccount,
-    perIp: config.rateLimits.loginFailuresPerIp
+    perIp: config.rateLimits.loginFailuresPerIp,
+    ipv6Prefix: config.rateLimitIpv6Prefix
   }))
   fastify.decorate('perIpLimit', (limit: RateLimit) => limit.max > 0 && { max: limit.max, timeWindow: limit.windowSeconds * 1000 })
   fastify.decorate('limitPerTarget', async (bucket: string, target: string, limit: RateLimit) => {

@@ -72,8 +72,13 @@ export const Config = Type.Object({
     tokenPerIp: RateLimit,
     refreshPerIp: RateLimit,
     /** POST /oauth/token, /oauth/introspect and /oauth/revoke, per client address. */
-    oauthPerIp: RateLimit
-  })
+    oauthPerIp: RateLimit,
+    /** POST /api/auth/login requests of any outcome, per client address. */
+    loginPerIp: RateLimit,
+    /** POST /api/auth/token/verify, per client address. */
+    verifyPerIp: RateLimit
+  }),
+  rateLimitIpv6Prefix: Type.Integer({ minimum: 1, maximum: 128, description: 'an IPv6 client counts in the per-address limits by its network of this many bits' })
 }, { additionalProperties: false })
 export type Config = Static<typeof Config>
 
@@ -351,8 +356,12 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
       tokenPerIp: rateLimit(env, 'RATE_LIMIT_TOKEN_IP', '30/1m'),
       refreshPerIp: rateLimit(env, 'RATE_LIMIT_REFRESH_IP', '300/1m'),
       // Generous: a resource server may introspect on every request it serves.
-      oauthPerIp: rateLimit(env, 'RATE_LIMIT_OAUTH_IP', '600/1m')
-    }
+      oauthPerIp: rateLimit(env, 'RATE_LIMIT_OAUTH_IP', '600/1m'),
+      loginPerIp: rateLimit(env, 'RATE_LIMIT_LOGIN_REQUESTS_IP', '60/1m'),
+      // Generous too: a resource server may check a token on every request it serves.
+      verifyPerIp: rateLimit(env, 'RATE_LIMIT_VERIFY_IP', '600/1m')
+    },
+    rateLimitIpv6Prefix: integer(env, 'RATE_LIMIT_IPV6_PREFIX', 64, 1, 128)
   }
   if (config.jwksMaxAge > 86400) throw new ConfigError('JWKS_MAX_AGE', 'must be at most 1d: a rotated key waits this long before it signs')
   // The reload interval must stay within the margin that keeps retired keys published (60 s).

@@ -126,7 +126,9 @@ const RATE_LIMIT_VARIABLES = [
   'RATE_LIMIT_EMAIL_ADDRESS',
   'RATE_LIMIT_TOKEN_IP',
   'RATE_LIMIT_REFRESH_IP',
-  'RATE_LIMIT_OAUTH_IP'
+  'RATE_LIMIT_OAUTH_IP',
+  'RATE_LIMIT_LOGIN_REQUESTS_IP',
+  'RATE_LIMIT_VERIFY_IP'
 ]
 for (const variable of RATE_LIMIT_VARIABLES) {
   for (const value of ['5', 'five/5m', '5/', '/5m', '5/forever', '5/0', '5/1.5m', '-1/5m', '5/5m/1', '5 per 5m', 'on']) {
@@ -192,8 +194,11 @@ t.test('defaults of the mail, proxy and abuse-limit variables', async t => {
     emailPerAddress: { max: 5, windowSeconds: 60 },
     tokenPerIp: { max: 30, windowSeconds: 60 },
     refreshPerIp: { max: 300, windowSeconds: 60 },
-    oauthPerIp: { max: 600, windowSeconds: 60 }
+    oauthPerIp: { max: 600, windowSeconds: 60 },
+    loginPerIp: { max: 60, windowSeconds: 60 },
+    verifyPerIp: { max: 600, windowSeconds: 60 }
   })
+  t.equal(config.rateLimitIpv6Prefix, 64, 'an IPv6 client counts by its /64')
 })
 
 t.test('the mail defaults follow PUBLIC_URL', async t => {
@@ -253,7 +258,9 @@ t.test('RATE_LIMIT_* variables are <count>/<duration> or off', async t => {
     RATE_LIMIT_EMAIL_ADDRESS: '1/1d',
     RATE_LIMIT_TOKEN_IP: 'off',
     RATE_LIMIT_REFRESH_IP: '0',
-    RATE_LIMIT_OAUTH_IP: '50/10s'
+    RATE_LIMIT_OAUTH_IP: '50/10s',
+    RATE_LIMIT_LOGIN_REQUESTS_IP: '9/1m',
+    RATE_LIMIT_VERIFY_IP: '8/2m'
   })
   t.same(config.rateLimits, {
     loginFailuresPerAccount: { max: 10, windowSeconds: 900 },
@@ -263,8 +270,18 @@ t.test('RATE_LIMIT_* variables are <count>/<duration> or off', async t => {
     emailPerAddress: { max: 1, windowSeconds: 86400 },
     tokenPerIp: { max: 0, windowSeconds: 60 },
     refreshPerIp: { max: 0, windowSeconds: 60 },
-    oauthPerIp: { max: 50, windowSeconds: 10 }
+    oauthPerIp: { max: 50, windowSeconds: 10 },
+    loginPerIp: { max: 9, windowSeconds: 60 },
+    verifyPerIp: { max: 8, windowSeconds: 120 }
   })
+})
+
+t.test('RATE_LIMIT_IPV6_PREFIX is a prefix length from 1 to 128', async t => {
+  t.equal(loadConfig({ RATE_LIMIT_IPV6_PREFIX: '56' }).rateLimitIpv6Prefix, 56)
+  t.equal(loadConfig({ RATE_LIMIT_IPV6_PREFIX: '128' }).rateLimitIpv6Prefix, 128, '128: every address counts apart')
+  for (const value of ['0', '129', '/64', 'abc']) {
+    t.throws(() => loadConfig({ RATE_LIMIT_IPV6_PREFIX: value }), /RATE_LIMIT_IPV6_PREFIX/, value)
+  }
 })
 
 t.test('"off" is case-insensitive and a count of 0 is off too', async t => {

@@ -22,7 +22,9 @@ export const TEST_ENV = {
   RATE_LIMIT_EMAIL_IP: 'off',
   RATE_LIMIT_EMAIL_ADDRESS: 'off',
   RATE_LIMIT_TOKEN_IP: 'off',
-  RATE_LIMIT_REFRESH_IP: 'off'
+  RATE_LIMIT_REFRESH_IP: 'off',
+  RATE_LIMIT_LOGIN_REQUESTS_IP: 'off',
+  RATE_LIMIT_VERIFY_IP: 'off'
 }
 
 let sharedKey: string | undefined

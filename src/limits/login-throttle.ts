@@ -4,6 +4,7 @@
 import type { RateLimit } from '../config.js'
 import type { AttemptStore } from './attempt-counter.js'
 import { errors } from '../errors.js'
+import { clientKey } from './client-key.js'
 
 export interface LoginThrottle {
   /** Throws 429 rate_limited when the account or the address has failed too often. */
@@ -13,10 +14,10 @@ export interface LoginThrottle {
   recordSuccess (accountKey: string): Promise<void>
 }
 
-export function createLoginThrottle (store: AttemptStore, limits: { perAccount: RateLimit, perIp: RateLimit }): LoginThrottle {
+export function createLoginThrottle (store: AttemptStore, limits: { perAccount: RateLimit, perIp: RateLimit, ipv6Prefix?: number }): LoginThrottle {
   const rules = [
     { limit: limits.perAccount, key: (account: string, _ip: string) => `login-failures:account:${account}` },
-    { limit: limits.perIp, key: (_account: string, ip: string) => `login-failures:ip:${ip}` }
+    { limit: limits.perIp, key: (_account: string, ip: string) => `login-failures:ip:${clientKey(ip, limits.ipv6Prefix)}` }
   ].filter(rule => rule.limit.max > 0)
 
   return {

@@ -31,10 +31,11 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         ...problems(...bodyErrors,
           [401, '`invalid_credentials`: no active account with these credentials.'],
           [403, '`account_disabled`, `account_banned`, or `email_not_verified` when verification is required (only after a correct password).'],
-          [429, '`rate_limited`: too many failed logins for this account or from this address; the right password gets this answer too until `Retry-After`.'],
+          [429, '`rate_limited`: too many failed logins for this account or from this address (the right password gets this answer too until `Retry-After`), or too many login requests from this address.'],
           BUSY)
       }
     },
+    config: { rateLimit: fastify.perIpLimit(fastify.config.rateLimits.loginPerIp) },
     preValidation: async (request) => trimEmailField(request.body)
   }, async (request, reply) => {
     const { email, username, password } = request.body

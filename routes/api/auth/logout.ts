@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { emptyBodyAsObject } from '../../../src/http/optional-body.js'
 import { RefreshTokenField } from '../../../src/schemas/fields.js'
-import { problems, TOO_LARGE, UNAUTHENTICATED, UNSUPPORTED, VALIDATION } from '../../../src/schemas/responses.js'
+import { problems, RATE_LIMITED, TOO_LARGE, UNAUTHENTICATED, UNSUPPORTED, VALIDATION } from '../../../src/schemas/responses.js'
 import { logout, logoutAll } from '../../../src/sessions/sessions.js'
 
 export const LogoutBody = Type.Object({
@@ -22,9 +22,11 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       body: LogoutBody,
       response: {
         204: NoContent,
-        ...problems(VALIDATION, [403, '`csrf_failed`: the cookie was sent from an origin that is not allowed.'], TOO_LARGE, UNSUPPORTED)
+        ...problems(VALIDATION, [403, '`csrf_failed`: the cookie was sent from an origin that is not allowed.'], TOO_LARGE, UNSUPPORTED, RATE_LIMITED)
       }
     },
+    // Like refresh: anyone may call it, and each call looks a token up.
+    config: { rateLimit: fastify.perIpLimit(fastify.config.rateLimits.refreshPerIp) },
     preValidation: emptyBodyAsObject
   }, async (request, reply) => {
     const presented = fastify.presentedRefreshToken(request, request.body.refresh)

@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { integerQuery } from '../../../src/http/query-integers.js'
 import { listRevocations } from '../../../src/sessions/revocation-feed.js'
-import { problems } from '../../../src/schemas/responses.js'
+import { problems, RATE_LIMITED } from '../../../src/schemas/responses.js'
 
 export const RevocationsQuery = Type.Object({
   since: Type.Optional(Type.String({ maxLength: 64, description: 'The `cursor` of the previous answer, or an ISO 8601 date-time with an offset (events recorded at or after it). Leave out for every event still kept.', examples: ['42', '2026-01-01T00:00:00Z'] })),
@@ -33,11 +33,13 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         200: { ...RevocationPage, description: 'A page of the feed.' },
         ...problems(
           [400, '`validation_failed`: `since` is neither a cursor nor a date-time, or a bad `limit`.'],
-          [401, '`not_authenticated` (no credentials), `token_not_valid` (not a live client token) or `invalid_client` (wrong Basic credentials).'])
+          [401, '`not_authenticated` (no credentials), `token_not_valid` (not a live client token) or `invalid_client` (wrong Basic credentials).'],
+          RATE_LIMITED)
       }
     },
-    onRequest: [fastify.authenticateServiceClient],
-    preValidation: integerQuery('limit')
+    // The per-address limit (an onRequest hook) runs first, so guessing client secrets is limited too.
+    config: { rateLimit: fastify.perIpLimit(fastify.config.rateLimits.oauthPerIp) },
+    preValidation: [fastify.authenticateServiceClient, integerQuery('limit')]
   }, async (request) => listRevocations(fastify.auth, { since: request.query.since, limit: request.query.limit ?? 100 }))
 }
 

@@ -1,7 +1,7 @@
 // POST /api/auth/token/verify: is this access token valid and its session still live?
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errors } from '../../../../src/errors.js'
-import { bodyErrors, problems } from '../../../../src/schemas/responses.js'
+import { bodyErrors, problems, RATE_LIMITED } from '../../../../src/schemas/responses.js'
 import { ACCESS_TOKEN_EXAMPLE } from '../../../../src/schemas/shared.js'
 
 export const VerifyBody = Type.Object({
@@ -18,9 +18,10 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       body: VerifyBody,
       response: {
         200: Type.Object({}, { additionalProperties: false, description: 'The token is valid.' }),
-        ...problems(...bodyErrors, [401, '`token_not_valid`.'])
+        ...problems(...bodyErrors, [401, '`token_not_valid`.'], RATE_LIMITED)
       }
-    }
+    },
+    config: { rateLimit: fastify.perIpLimit(fastify.config.rateLimits.verifyPerIp) }
   }, async (request) => {
     try {
       await fastify.loadPrincipal(await fastify.verifyAccessToken(request.body.token))
