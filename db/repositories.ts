@@ -165,6 +165,10 @@ export interface KeyRotationRequest {
   retireAt: Date
   /** Do nothing when a live key of this algorithm was created after `liveSince`. */
   unless?: { algorithm: string, liveSince: Date }
+  /** Only live keys of this algorithm retire (every live key when neither this nor `exceptAlgorithm` is given). */
+  onlyAlgorithm?: string
+  /** Live keys of this algorithm do not retire. */
+  exceptAlgorithm?: string
 }
 
 export interface SigningKeyRepository {
@@ -173,11 +177,18 @@ export interface SigningKeyRepository {
   /**
    * In one transaction that holds the write lock from the start, so that two processes rotating at
    * once serialise and the second sees the first's key: checks `unless`, schedules every live key
-   * (not retired at `now`) to retire at `retireAt`, and stores the new key.
+   * (not retired at `now`; of `onlyAlgorithm`, not of `exceptAlgorithm`) to retire at `retireAt`,
+   * and stores the new key.
    */
   rotate (request: KeyRotationRequest): Promise<{ rotated: boolean, retired: string[] }>
   /** Deletes the keys retired at or before `before`; returns how many. */
   deleteRetiredBefore (before: Date): Promise<number>
+  /** Compare-and-set of a key's stored private key (to encrypt it at rest); false when it was no longer `expected`. */
+  replacePrivateKey (kid: string, expected: string, privateKey: string): Promise<boolean>
+  /** The key settings the server stored last (JSON), if any. */
+  settings (): Promise<string | undefined>
+  /** Stores the server's key settings (JSON), replacing the previous ones. */
+  saveSettings (settings: string, at: Date): Promise<void>
 }
 
 export type OneTimeTokenPurpose = 'verify_email' | 'reset_password'
@@ -312,22 +323,26 @@ export interface ServiceClientRepository {
   delete (id: string, now: Date): Promise<boolean>
   /** Sets `lastUsedAt` unless it was set less than `minIntervalMs` ago: at most one write per interval. */
   touch (id: string, now: Date, minIntervalMs: number): Promise<void>
-  /** Denylists a client access token by its jti until it expires. */
-  revokeToken (token: { jti: string, clientId: string, expiresAt: Date }): Promise<void>
+  /**
+   * Denylists a client access token by its jti until it expires and, in the same transaction, records
+   * it in the revocation feed (once: revoking it again records nothing).
+   */
+  revokeToken (token: { jti: string, clientId: string, expiresAt: Date }, now: Date): Promise<void>
   isTokenRevoked (jti: string): Promise<boolean>
   /** Deletes at most `limit` denylist entries of tokens expired before `now`. */
   pruneRevokedTokens (now: Date, limit: number): Promise<number>
 }
 
 /**
- * An entry of the revocation feed: a revoked session (`sessionId`), or a subject (a user or client
- * id) whose tokens issued before `notBefore` are revoked. Written by the session, user and client
- * repositories themselves, in the same transaction as the revocation.
+ * An entry of the revocation feed: a revoked session (`sessionId`), a subject (a user or client
+ * id) whose tokens issued before `notBefore` are revoked, or a revoked client access token (`jti`).
+ * Written by the session, user and client repositories themselves, in the same transaction as the revocation.
  */
 export interface RevocationEvent {
   seq: number
   sessionId: string | null
   subject: string | null
+  jti: string | null
   notBefore: Date
   createdAt: Date
 }
@@ -337,6 +352,11 @@ export interface RevocationRepository {
   list (options: { afterSeq?: number, since?: Date, limit: number }): Promise<RevocationEvent[]>
   /** The newest event's seq; 0 when there is none. */
   latestSeq (): Promise<number>
+  /**
+   * The highest seq ever drawn, pruned events included (SQLite's AUTOINCREMENT record, PostgreSQL's
+   * sequence): no cursor the feed handed out is above it, so one that is was never issued here.
+   */
+  issuedSeq (): Promise<number>
   /** Deletes at most `limit` events created before `before`. */
   prune (before: Date, limit: number): Promise<number>
 }

@@ -31,6 +31,8 @@ const BEARER = 'Bearer realm="portcullis"'
 export const errors = {
   validation: (errors: FieldError[], detail = 'The request is not valid.') =>
     new ProblemError(400, 'validation_failed', detail, { errors }),
+  invalidCursor: () =>
+    new ProblemError(400, 'invalid_cursor', 'This cursor was never issued by this feed (a restored database, or not a cursor): read the feed again from the start, without `since`.'),
   notAuthenticated: () =>
     new ProblemError(401, 'not_authenticated', 'Authentication credentials were not provided.', { headers: { 'www-authenticate': BEARER } }),
   tokenNotValid: (detail = 'The token is invalid or expired.') =>

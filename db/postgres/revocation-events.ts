@@ -11,11 +11,12 @@ import { revocationEvents } from './schema.js'
  * slow transaction could commit an older `seq` after a newer one was served). Nothing else is locked
  * after it, so it cannot take part in a deadlock cycle.
  */
-export async function appendRevocationEvent (tx: PgTx, event: { sessionId: string } | { subject: string }, now: Date): Promise<void> {
+export async function appendRevocationEvent (tx: PgTx, event: { sessionId: string } | { subject: string } | { jti: string }, now: Date): Promise<void> {
   await tx.execute(sql`SELECT pg_advisory_xact_lock(${advisoryLocks.revocationFeed})`)
   await tx.insert(revocationEvents).values({
     sessionId: 'sessionId' in event ? event.sessionId : null,
     subject: 'subject' in event ? event.subject : null,
+    jti: 'jti' in event ? event.jti : null,
     notBefore: now,
     createdAt: now
   })

@@ -9,7 +9,7 @@
 // transaction): events commit one at a time in seq order, and once a poller has seen seq n, every
 // event with a smaller seq has committed or rolled back for good. Reading `seq > cursor` is then
 // complete; a rolled-back seq leaves a gap that nothing fills later.
-import { asc, gte, gt, lt, inArray, max } from 'drizzle-orm'
+import { asc, gte, gt, lt, inArray, max, sql } from 'drizzle-orm'
 import type { RevocationEvent, RevocationRepository } from '../repositories.js'
 import type { PgDb } from './database.js'
 import { revocationEvents } from './schema.js'
@@ -26,6 +26,16 @@ export function postgresRevocationRepository (db: PgDb): RevocationRepository {
     async latestSeq () {
       const [row] = await db.select({ seq: max(revocationEvents.seq) }).from(revocationEvents)
       return Number(row?.seq ?? 0)
+    },
+
+    async issuedSeq () {
+      // The sequence's last value outlives pruning (and is null before its first use); it only grows,
+      // so a cursor above it was never handed out by this database.
+      const result = await db.execute<{ seq: string | number | null }>(sql`
+        SELECT greatest(
+          coalesce(pg_sequence_last_value(pg_get_serial_sequence('revocation_events', 'seq')::regclass), 0),
+          coalesce((SELECT max(seq) FROM revocation_events), 0)) AS seq`)
+      return Number(result.rows[0]?.seq ?? 0)
     },
 
     async prune (before, limit) {

@@ -61,9 +61,14 @@ export function postgresServiceClientRepository (db: PgDb): ServiceClientReposit
       ))
     },
 
-    async revokeToken (token) {
-      // Idempotent: revoking a token twice (or on two instances at once) is not an error.
-      await db.insert(revokedClientTokens).values(token).onConflictDoNothing({ target: revokedClientTokens.jti })
+    async revokeToken (token, now) {
+      // Idempotent: revoking a token twice (or on two instances at once) is not an error, and only
+      // the revocation that inserted the denylist entry records it in the feed, in its transaction.
+      await inTransaction(db, async tx => {
+        const inserted = await tx.insert(revokedClientTokens).values(token)
+          .onConflictDoNothing({ target: revokedClientTokens.jti }).returning({ jti: revokedClientTokens.jti })
+        if (inserted.length > 0) await appendRevocationEvent(tx, { jti: token.jti }, now)
+      })
     },
 
     async isTokenRevoked (jti) {

@@ -12,24 +12,29 @@ export interface RevocationRecorder {
    * `iat * 1000 <= not_before` (one issued later in that same second too: erring towards revoked).
    */
   subject (subject: string, now: Date): void
+  /** This client access token (by jti) is revoked. */
+  token (jti: string, now: Date): void
 }
 
 export function revocationRecorder (db: SqliteDb): RevocationRecorder {
-  const insert = db.$client.prepare('INSERT INTO revocation_events (session_id, subject, not_before, created_at) VALUES (?, ?, ?, ?)')
+  const insert = db.$client.prepare('INSERT INTO revocation_events (session_id, subject, jti, not_before, created_at) VALUES (?, ?, ?, ?, ?)')
   return {
     session (sessionId, now) {
-      insert.run(sessionId, null, now.getTime(), now.getTime())
+      insert.run(sessionId, null, null, now.getTime(), now.getTime())
     },
     subject (subject, now) {
-      insert.run(null, subject, now.getTime(), now.getTime())
+      insert.run(null, subject, null, now.getTime(), now.getTime())
+    },
+    token (jti, now) {
+      insert.run(null, null, jti, now.getTime(), now.getTime())
     }
   }
 }
 
-interface EventRow { seq: number, session_id: string | null, subject: string | null, not_before: number, created_at: number }
+interface EventRow { seq: number, session_id: string | null, subject: string | null, jti: string | null, not_before: number, created_at: number }
 
 function toEvent (row: EventRow): RevocationEvent {
-  return { seq: row.seq, sessionId: row.session_id, subject: row.subject, notBefore: new Date(row.not_before), createdAt: new Date(row.created_at) }
+  return { seq: row.seq, sessionId: row.session_id, subject: row.subject, jti: row.jti, notBefore: new Date(row.not_before), createdAt: new Date(row.created_at) }
 }
 
 export function sqliteRevocationRepository (db: SqliteDb): RevocationRepository {
@@ -37,6 +42,10 @@ export function sqliteRevocationRepository (db: SqliteDb): RevocationRepository 
   const afterSeq = client.prepare<[number, number], EventRow>('SELECT * FROM revocation_events WHERE seq > ? ORDER BY seq LIMIT ?')
   const sinceTime = client.prepare<[number, number], EventRow>('SELECT * FROM revocation_events WHERE created_at >= ? ORDER BY seq LIMIT ?')
   const latest = client.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM revocation_events')
+  // sqlite_sequence keeps AUTOINCREMENT's high-water mark after the rows are pruned.
+  const issued = client.prepare<[], { seq: number | null }>(
+    `SELECT max(coalesce((SELECT max(seq) FROM revocation_events), 0),
+                coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocation_events'), 0)) AS seq`)
   const prune = client.prepare('DELETE FROM revocation_events WHERE seq IN (SELECT seq FROM revocation_events WHERE created_at < ? ORDER BY seq LIMIT ?)')
 
   return {
@@ -49,6 +58,10 @@ export function sqliteRevocationRepository (db: SqliteDb): RevocationRepository 
 
     async latestSeq () {
       return latest.get()?.seq ?? 0
+    },
+
+    async issuedSeq () {
+      return issued.get()?.seq ?? 0
     },
 
     async prune (before, limit) {

@@ -29,6 +29,11 @@ export function sqliteServiceClientRepository (db: SqliteDb): ServiceClientRepos
     pruneRevoked: client.prepare('DELETE FROM revoked_client_tokens WHERE jti IN (SELECT jti FROM revoked_client_tokens WHERE expires_at < ? LIMIT ?)')
   }
 
+  // The feed's event commits with the denylist entry: a revoked client token is always in the feed.
+  const revokeAndRecord = client.transaction((token: { jti: string, clientId: string, expiresAt: Date }, now: Date) => {
+    if (statements.revokeToken.run(token.jti, token.clientId, token.expiresAt.getTime()).changes > 0) record.token(token.jti, now)
+  })
+
   // The event and the delete commit together: a deleted client is always in the feed.
   const deleteAndRecord = client.transaction((id: string, now: Date) => {
     const deleted = statements.delete.run(id).changes > 0
@@ -59,8 +64,8 @@ export function sqliteServiceClientRepository (db: SqliteDb): ServiceClientRepos
       statements.touch.run(now.getTime(), id, now.getTime() - minIntervalMs)
     },
 
-    async revokeToken (token) {
-      statements.revokeToken.run(token.jti, token.clientId, token.expiresAt.getTime())
+    async revokeToken (token, now) {
+      revokeAndRecord.immediate(token, now)
     },
 
     async isTokenRevoked (jti) {

@@ -1,5 +1,6 @@
 // Token revocation (RFC 7009): a refresh token or user access token ends its session; a client token
-// is denylisted until it expires. Anything not live is a success too (§2.2): there is nothing to end.
+// is denylisted until it expires and named (by jti) in the revocation feed. Anything not live is a
+// success too (§2.2): there is nothing to end.
 import type { ServiceClientRecord } from '../../db/repositories.js'
 import { isClientTokenPayload } from './client-tokens.js'
 import { peekJwt } from './introspection.js'
@@ -30,7 +31,7 @@ export async function revokeToken (deps: OAuthDeps, client: ServiceClientRecord,
       return
     }
     if (claims.client_id !== client.id) throw oauthErrors.unauthorizedClient('The token was issued to another client.')
-    await deps.repositories.serviceClients.revokeToken({ jti: claims.jti, clientId: claims.client_id, expiresAt: new Date(claims.exp * 1000) })
+    await deps.repositories.serviceClients.revokeToken({ jti: claims.jti, clientId: claims.client_id, expiresAt: new Date(claims.exp * 1000) }, now)
     return
   }
   let claims

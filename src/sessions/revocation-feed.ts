@@ -1,4 +1,4 @@
-// The revocation feed: revoked sessions and per-subject "not before" times, in commit order, for
+// The revocation feed: revoked sessions, per-subject "not before" times and revoked client tokens, in commit order, for
 // services that verify access tokens offline; and its pruning.
 import type { RevocationEvent } from '../../db/repositories.js'
 import type { AuthDeps } from '../deps.js'
@@ -7,6 +7,7 @@ import { errors } from '../errors.js'
 export interface RevocationItem {
   sid?: string
   sub?: string
+  jti?: string
   not_before: string
 }
 
@@ -25,6 +26,7 @@ function item (event: RevocationEvent): RevocationItem {
   return {
     ...(event.sessionId !== null && { sid: event.sessionId }),
     ...(event.subject !== null && { sub: event.subject }),
+    ...(event.jti !== null && { jti: event.jti }),
     not_before: event.notBefore.toISOString()
   }
 }
@@ -43,6 +45,9 @@ function parseSince (since: string | undefined): { afterSeq?: number, since?: Da
 export async function listRevocations (deps: AuthDeps, options: { since?: string, limit: number }): Promise<RevocationPage> {
   const position = parseSince(options.since)
   const { revocations } = deps.repositories
+  // A cursor this feed never handed out (a Unix time, one kept from before a restore) would answer an
+  // empty page for ever: the poller holding it would never see a revocation again. Refused, so it resets.
+  if (position.afterSeq !== undefined && position.afterSeq > await revocations.issuedSeq()) throw errors.invalidCursor()
   // Read before the page: when the page is empty, every event up to here is older than `since`.
   const latest = await revocations.latestSeq()
   const events = await revocations.list({ ...position, limit: options.limit })

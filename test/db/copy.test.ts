@@ -59,7 +59,7 @@ async function populated (t: Teardown): Promise<SqliteDb> {
   await repos.serviceClients.create({ id: 'c1', name: 'billing', scopes: ['orders.read', 'orders.write'], secretHash: 'secret-1', createdAt: at(1), lastUsedAt: null })
   await repos.serviceClients.create({ id: 'c2', name: 'gone', scopes: [], secretHash: 'secret-2', createdAt: at(2), lastUsedAt: null })
   await repos.serviceClients.touch('c1', at(3), 0)
-  await repos.serviceClients.revokeToken({ jti: 'jti-1', clientId: 'c1', expiresAt: at(5 * MINUTE) })
+  await repos.serviceClients.revokeToken({ jti: 'jti-1', clientId: 'c1', expiresAt: at(5 * MINUTE) }, at(4))
   await repos.serviceClients.delete('c2', at(30))
   await repos.users.delete('u4', at(40))
   await repos.backgroundJobs.claim('prune', MINUTE, at(50), 'host:1:abc')

@@ -13,7 +13,7 @@ import { advisoryWaiters, instances } from './instances.js'
 
 const later = (date: Date, ms: number) => new Date(date.getTime() + ms)
 
-async function append (db: PgDb, event: { sessionId: string } | { subject: string }, now: Date): Promise<void> {
+async function append (db: PgDb, event: { sessionId: string } | { subject: string } | { jti: string }, now: Date): Promise<void> {
   await db.transaction(tx => appendRevocationEvent(tx, event, now))
 }
 
@@ -45,7 +45,7 @@ t.test('list after a seq or from a time, in seq order, at most limit; latestSeq;
 
   const all = await feed.list({ limit: 10 })
   t.same(all.map(e => [e.sessionId, e.subject]), [['s1', null], [null, 'u1'], ['s2', null], [null, 'u2']], 'from the beginning')
-  t.same(all[1], { seq: all[1].seq, sessionId: null, subject: 'u1', notBefore: later(now, -2000), createdAt: later(now, -2000) })
+  t.same(all[1], { seq: all[1].seq, sessionId: null, subject: 'u1', jti: null, notBefore: later(now, -2000), createdAt: later(now, -2000) })
   t.ok(all.every((e, i) => typeof e.seq === 'number' && (i === 0 || e.seq > all[i - 1].seq)), 'numeric, increasing seqs')
   t.equal(await feed.latestSeq(), all[3].seq)
   t.same(await feed.list({ afterSeq: all[1].seq, limit: 10 }), all.slice(2))
@@ -57,6 +57,21 @@ t.test('list after a seq or from a time, in seq order, at most limit; latestSeq;
   t.equal(await feed.prune(later(now, -1000), 10), 1, 'only those created before `before`')
   t.same(await feed.list({ limit: 10 }), all.slice(2))
   t.equal(await feed.latestSeq(), all[3].seq)
+})
+
+t.test('issuedSeq: 0 before any event, then the highest seq drawn, even once every event is pruned', async t => {
+  const db = await freshDatabase(t)
+  const feed = postgresRevocationRepository(db)
+  const now = new Date()
+  t.equal(await feed.issuedSeq(), 0, 'an unused sequence')
+  await append(db, { sessionId: 's1' }, later(now, -1000))
+  await append(db, { jti: 'j1' }, later(now, -1000))
+  const all = await feed.list({ limit: 10 })
+  t.same(all.map(e => e.jti), [null, 'j1'], 'a client token event names its jti')
+  t.equal(await feed.issuedSeq(), all[1].seq)
+  t.equal(await feed.prune(now, 10), 2)
+  t.equal(await feed.latestSeq(), 0, 'nothing is left')
+  t.equal(await feed.issuedSeq(), all[1].seq, 'the cursors handed out are still known')
 })
 
 /** Reads past `cursor` as a poller does; the events and the new cursor. */

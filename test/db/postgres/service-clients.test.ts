@@ -2,6 +2,7 @@
 // interval, token revocation is idempotent.
 import t from 'tap'
 import { revocationEvents, serviceClients } from '../../../db/postgres/schema.js'
+import { postgresRevocationRepository } from '../../../db/postgres/revocations.js'
 import { postgresServiceClientRepository } from '../../../db/postgres/service-clients.js'
 import { freshDatabase } from './fresh-database.js'
 
@@ -62,19 +63,21 @@ t.test('touch sets lastUsedAt at most once per interval', async t => {
   t.pass('touching an unknown client does nothing')
 })
 
-t.test('revokeToken is idempotent; isTokenRevoked; pruneRevokedTokens deletes expired entries', async t => {
+t.test('revokeToken is idempotent and in the feed once; isTokenRevoked; pruneRevokedTokens deletes expired entries', async t => {
   const db = await freshDatabase(t)
   const repo = postgresServiceClientRepository(db)
   const now = new Date()
   const token = { jti: 'jti-1', clientId: 'c', expiresAt: new Date(now.getTime() + MINUTE) }
-  await Promise.all([repo.revokeToken(token), repo.revokeToken(token)])
-  await repo.revokeToken(token)
+  await Promise.all([repo.revokeToken(token, now), repo.revokeToken(token, now)])
+  await repo.revokeToken(token, now)
   t.equal(await repo.isTokenRevoked('jti-1'), true)
   t.equal(await repo.isTokenRevoked('jti-2'), false)
+  const events = await postgresRevocationRepository(db).list({ limit: 10 })
+  t.same(events.map(e => [e.jti, e.sessionId, e.subject, e.notBefore]), [['jti-1', null, null, now]], 'one feed event, however often it is revoked')
 
-  await repo.revokeToken({ jti: 'old-1', clientId: 'c', expiresAt: new Date(now.getTime() - 2) })
-  await repo.revokeToken({ jti: 'old-2', clientId: 'c', expiresAt: new Date(now.getTime() - 1) })
-  await repo.revokeToken({ jti: 'edge', clientId: 'c', expiresAt: now })
+  await repo.revokeToken({ jti: 'old-1', clientId: 'c', expiresAt: new Date(now.getTime() - 2) }, now)
+  await repo.revokeToken({ jti: 'old-2', clientId: 'c', expiresAt: new Date(now.getTime() - 1) }, now)
+  await repo.revokeToken({ jti: 'edge', clientId: 'c', expiresAt: now }, now)
   t.equal(await repo.pruneRevokedTokens(now, 1), 1)
   t.equal(await repo.pruneRevokedTokens(now, 10), 1)
   t.equal(await repo.pruneRevokedTokens(now, 10), 0)

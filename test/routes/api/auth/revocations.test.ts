@@ -6,10 +6,14 @@ import { call, loginAs, refreshRequest } from '../../../admin-helper.js'
 import { issueOneTimeToken } from '../../../../src/accounts/one-time-tokens.js'
 import { basic, basicOf, clientToken, makeClient, revokeAs } from '../../../oauth-helper.js'
 
-interface Item { sid?: string, sub?: string, not_before: string }
+interface Item { sid?: string, sub?: string, jti?: string, not_before: string }
 
 function sidOf (access: string): string {
   return JSON.parse(Buffer.from(access.split('.')[1], 'base64url').toString()).sid
+}
+
+function jtiOf (access: string): string {
+  return JSON.parse(Buffer.from(access.split('.')[1], 'base64url').toString()).jti
 }
 
 async function feed (app: FastifyInstance, headers: Record<string, string>, query = '') {
@@ -72,13 +76,18 @@ t.test('every revocation path is in the feed, in order', async t => {
   t.equal((await call(app, admin.access, 'DELETE', `/api/admin/clients/${doomed.client_id}`)).statusCode, 204)
   expected.push({ sub: doomed.client_id })
 
+  const revokedClientToken = await clientToken(app, reader)
+  t.equal((await revokeAs(app, reader, revokedClientToken)).statusCode, 200)
+  t.equal((await revokeAs(app, reader, revokedClientToken)).statusCode, 200, 'revoked again: not a second item')
+  expected.push({ jti: jtiOf(revokedClientToken) })
+
   const res = await feed(app, auth)
   t.equal(res.statusCode, 200, res.body)
   const { items, cursor } = res.json() as { items: Item[], cursor: string }
-  t.same(items.map(({ sid, sub }) => (sid !== undefined ? { sid } : { sub })), expected)
+  t.same(items.map(({ sid, sub, jti }) => (sid !== undefined ? { sid } : sub !== undefined ? { sub } : { jti })), expected)
   for (const item of items) {
     t.ok(!Number.isNaN(Date.parse(item.not_before)), 'not_before is a date-time')
-    t.ok((item.sid === undefined) !== (item.sub === undefined), 'exactly one of sid and sub')
+    t.equal([item.sid, item.sub, item.jti].filter(v => v !== undefined).length, 1, 'exactly one of sid, sub and jti')
   }
   t.type(cursor, 'string')
 
@@ -130,6 +139,39 @@ t.test('pages follow the cursor; since takes a time; bad since is a 400', async 
     t.equal(res.json().code, 'validation_failed', since)
   }
   for (const limit of ['0', '1001', 'x']) t.equal((await feed(app, auth, `?limit=${limit}`)).statusCode, 400, `limit ${limit}`)
+})
+
+t.test('a cursor the feed never handed out is 400 invalid_cursor; every cursor it did stays good after pruning', async t => {
+  let clock = new Date('2030-01-01T10:00:00Z')
+  const app = await build(t, {}, { now: () => clock })
+  const auth = basicOf(await makeClient(app, []))
+  const empty = (await feed(app, auth)).json()
+  t.same(empty, { items: [], cursor: '0' }, 'an empty feed')
+  t.equal((await feed(app, auth, '?since=0')).statusCode, 200)
+  const ahead = await feed(app, auth, '?since=1')
+  t.equal(ahead.statusCode, 400, 'ahead of an empty feed')
+  t.equal(ahead.json().code, 'invalid_cursor')
+  t.equal(ahead.headers['content-type'], 'application/problem+json; charset=utf-8')
+
+  for (let i = 0; i < 2; i++) {
+    const user = await loginUser(app)
+    await call(app, user.access, 'POST', '/api/auth/logout/all')
+  }
+  const { cursor } = (await feed(app, auth)).json()
+  t.equal((await feed(app, auth, `?since=${cursor}`)).statusCode, 200, 'the newest cursor')
+  for (const since of [String(Number(cursor) + 1), String(Math.floor(clock.getTime() / 1000)), '999999999999999']) {
+    const res = await feed(app, auth, `?since=${since}`)
+    t.equal(res.statusCode, 400, `since=${since}`)
+    t.equal(res.json().code, 'invalid_cursor', `since=${since}`)
+  }
+
+  clock = new Date(clock.getTime() + (app.config.accessTokenTtl + 301) * 1000)
+  const { pruneRevocations } = await import('../../../../src/sessions/revocation-feed.js')
+  t.equal(await pruneRevocations(app.auth, 100), 2, 'every event pruned')
+  const afterPrune = await feed(app, auth, `?since=${cursor}`)
+  t.equal(afterPrune.statusCode, 200, 'a cursor handed out before the events were pruned is still good')
+  t.same(afterPrune.json(), { items: [], cursor })
+  t.equal((await feed(app, auth, `?since=${Number(cursor) + 1}`)).json().code, 'invalid_cursor', 'and one past it still is not')
 })
 
 t.test('the feed takes client credentials or a client token, nothing else', async t => {
