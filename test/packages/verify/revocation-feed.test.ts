@@ -1,12 +1,19 @@
 // createRevocationFeed against the test kit's feed: polling, the cursor, authorization, outages.
 import t from 'tap'
-import { basicClientAuthorization, createRevocationFeed, type FeedLogger } from '@portcullis/verify'
+import { basicClientAuthorization, createRevocationFeed, FeedConfigurationError, verifyAccessToken, VerifierUnavailableError, type FeedLogger } from '@portcullis/verify'
+import { pollDelay } from '../../../packages/verify/src/revocation-feed.js'
 import { startIssuer } from '@portcullis/verify/testing'
 import { waitUntil as until } from '../../wait-until.js'
 
 function recordingLogger (): FeedLogger & { warnings: string[] } {
   const warnings: string[] = []
   return { warnings, warn: (_obj, msg) => { warnings.push(msg) }, debug () {} }
+}
+
+function loggerWithErrors (): FeedLogger & { warnings: string[], errors: string[] } {
+  const warnings: string[] = []
+  const errors: string[] = []
+  return { warnings, errors, warn: (_obj, msg) => { warnings.push(msg) }, error: (_obj, msg) => { errors.push(msg) }, debug () {} }
 }
 
 t.test('polls follow the cursor and apply only the new items', async t => {
@@ -57,7 +64,7 @@ t.test('the Authorization header is sent, and a refusal keeps the last state', a
   t.equal(await good.poll(), true)
   const bad = createRevocationFeed({ url: iss.revocationsUrl, authorization: () => 'Bearer wrong', logger })
   t.equal(await bad.poll(), false)
-  t.match(logger.warnings, [/revocation feed unavailable/])
+  t.match(logger.warnings, [/refused the credentials: a configuration error/], 'a logger without error() gets it as a warning')
 })
 
 t.test('the feed down: keep serving from the last known state, log, no crash', async t => {
@@ -86,4 +93,123 @@ t.test('a body that is not a feed page, and an unreachable feed, count as failed
   await iss.close()
   const gone = createRevocationFeed({ url: iss.revocationsUrl, timeoutMs: 500 })
   t.equal(await gone.poll(), false)
+})
+
+t.test('pollDelay: the interval with a little jitter; failures double it up to the cap, jittered; refused credentials wait the cap', async t => {
+  const base = { intervalMs: 1000, maxBackoffMs: 60_000, misconfigured: false }
+  t.equal(pollDelay({ ...base, failures: 0 }, 0), 900)
+  t.equal(pollDelay({ ...base, failures: 0 }, 0.999999) < 1100, true)
+  t.equal(pollDelay({ ...base, failures: 1 }, 0), 1000, 'half of twice the interval')
+  t.equal(pollDelay({ ...base, failures: 1 }, 0.999999) < 2000, true)
+  t.equal(pollDelay({ ...base, failures: 3 }, 0), 4000)
+  t.equal(pollDelay({ ...base, failures: 20 }, 0), 30_000, 'capped at maxBackoffMs')
+  t.equal(pollDelay({ ...base, failures: 1, misconfigured: true }, 0), 30_000, 'a configuration error is not retried like an outage')
+  const spread = new Set(Array.from({ length: 20 }, () => pollDelay({ ...base, failures: 4 })))
+  t.ok(spread.size > 1, 'jittered')
+})
+
+t.test('401 or 403 is a configuration error: an error log, onError, lastError, and no outage retries', async t => {
+  for (const status of [401, 403]) {
+    const refusing = await startIssuer()
+    const down = await startIssuer()
+    t.teardown(() => Promise.all([refusing.close(), down.close()]))
+    refusing.setFeedAnswer(status)
+    down.setFeedAvailable(false)
+    const logger = loggerWithErrors()
+    const seen: Error[] = []
+    const misconfigured = createRevocationFeed({ url: refusing.revocationsUrl, logger, intervalMs: 10, maxBackoffMs: 60_000, onError: err => seen.push(err) })
+    const outage = createRevocationFeed({ url: down.revocationsUrl, intervalMs: 10, maxBackoffMs: 40 })
+    await Promise.all([misconfigured.start(), outage.start()])
+    t.teardown(() => Promise.all([misconfigured.close(), outage.close()]))
+    t.type(misconfigured.lastError, FeedConfigurationError, `${status}`)
+    t.equal((misconfigured.lastError as FeedConfigurationError).status, status)
+    t.match(seen, [{ name: 'FeedConfigurationError', status }])
+    t.match(logger.errors, [/refused the credentials: a configuration error/])
+    t.same(logger.warnings, [], 'not reported as an outage')
+    await until(() => down.requests.revocations >= 5)
+    t.equal(refusing.requests.revocations, 1, 'the outage was retried several times meanwhile; the refusal was not')
+    t.notOk(outage.lastError instanceof FeedConfigurationError, 'a 503 is an outage')
+  }
+})
+
+t.test('maxStalenessMs, fail-closed (the default): stale revocations refuse every token as unavailable until the feed is read again', async t => {
+  const iss = await startIssuer()
+  t.teardown(() => iss.close())
+  const logger = loggerWithErrors()
+  // Long enough for the first verification to come before it on a loaded machine; the test waits it out.
+  const feed = createRevocationFeed({ url: iss.revocationsUrl, logger, maxStalenessMs: 3000 })
+  const options = { issuer: iss.issuer, audience: iss.audience, revocations: feed }
+  const token = await iss.mint()
+  t.equal(await feed.poll(), true)
+  t.ok(await verifyAccessToken(token, options), 'fresh')
+  iss.setFeedAvailable(false)
+  await until(() => feed.stale)
+  await t.rejects(verifyAccessToken(token, options), VerifierUnavailableError, 'stale: refused as unavailable (503), not invalid (401)')
+  t.throws(() => feed.revocationOf({ sub: 'u', iat: Math.floor(Date.now() / 1000) }), VerifierUnavailableError)
+  t.equal(await feed.poll(), false)
+  t.match(logger.errors, [/stale beyond maxStalenessMs; refusing tokens \(fail-closed\)/])
+  iss.setFeedAvailable(true)
+  t.equal(await feed.poll(), true)
+  t.equal(feed.stale, false)
+  t.ok(await verifyAccessToken(token, options), 'read again: tokens pass')
+})
+
+t.test('maxStalenessMs, fail-open: stale revocations still apply, tokens pass, each failed poll logs an error', async t => {
+  const iss = await startIssuer()
+  t.teardown(() => iss.close())
+  const logger = loggerWithErrors()
+  const feed = createRevocationFeed({ url: iss.revocationsUrl, logger, maxStalenessMs: 50, staleness: 'fail-open' })
+  iss.revoke({ sid: 'gone' })
+  t.equal(await feed.poll(), true)
+  iss.setFeedAvailable(false)
+  await until(() => feed.stale)
+  const options = { issuer: iss.issuer, audience: iss.audience, revocations: feed }
+  t.ok(await verifyAccessToken(await iss.mint(), options), 'accepted')
+  await t.rejects(verifyAccessToken(await iss.mint({ sid: 'gone' }), options), { name: 'TokenInvalidError' }, 'the known revocations still apply')
+  t.equal(await feed.poll(), false)
+  t.match(logger.errors, [/stale beyond maxStalenessMs; still accepting tokens \(fail-open\)/])
+})
+
+t.test('never read at all: staleness counts from the feed\'s creation', async t => {
+  const iss = await startIssuer()
+  t.teardown(() => iss.close())
+  iss.setFeedAvailable(false)
+  const feed = createRevocationFeed({ url: iss.revocationsUrl, maxStalenessMs: 50 })
+  t.equal(await feed.poll(), false)
+  await until(() => feed.stale)
+  t.throws(() => feed.revocationOf({ sub: 'u', iat: Math.floor(Date.now() / 1000) }), VerifierUnavailableError)
+})
+
+t.test('400 invalid_cursor (the feed never issued our cursor, e.g. a restored database): read it all again', async t => {
+  const iss = await startIssuer()
+  t.teardown(() => iss.close())
+  const logger = recordingLogger()
+  const feed = createRevocationFeed({ url: iss.revocationsUrl, logger })
+  const iat = Math.floor(Date.now() / 1000)
+  iss.revoke({ sid: 's1' })
+  iss.revoke({ sid: 's2' })
+  iss.revoke({ sid: 's3' })
+  t.equal(await feed.poll(), true)
+  iss.truncateFeed(1)
+  iss.revoke({ sid: 'after-restore' })
+  t.equal(await feed.poll(), true, 'the poll resets and succeeds')
+  t.ok(feed.revocationOf({ sid: 'after-restore', sub: 'u', iat }), 'a revocation recorded after the restore is seen')
+  t.ok(feed.revocationOf({ sid: 's3', sub: 'u', iat }), 'what was known stays known')
+  t.match(logger.warnings, [/never issued our cursor/])
+  iss.revoke({ sid: 'later' })
+  t.equal(await feed.poll(), true)
+  t.ok(feed.revocationOf({ sid: 'later', sub: 'u', iat }), 'and it follows the feed from there')
+})
+
+t.test('a {jti} item revokes that client token only', async t => {
+  const iss = await startIssuer()
+  t.teardown(() => iss.close())
+  const feed = createRevocationFeed({ url: iss.revocationsUrl })
+  const options = { issuer: iss.issuer, audience: iss.audience, revocations: feed }
+  const revoked = await iss.mintClientToken('billing', [])
+  const other = await iss.mintClientToken('billing', [])
+  iss.revoke({ jti: JSON.parse(Buffer.from(revoked.split('.')[1], 'base64url').toString()).jti })
+  t.equal(await feed.poll(), true)
+  await t.rejects(verifyAccessToken(revoked, options), { name: 'TokenInvalidError', reason: /token was revoked/ })
+  t.ok(await verifyAccessToken(other, options))
 })

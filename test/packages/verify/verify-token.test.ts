@@ -103,3 +103,75 @@ t.test('revocations: a listed session, and a user not-before after the token was
   await t.rejects(verifyAccessToken(userToken, options), { name: 'TokenInvalidError', reason: /before the user's tokens were revoked/ })
   t.ok(await verifyAccessToken(other, options), 'other tokens still pass')
 })
+
+t.test('time claims as Portcullis checks them: whole seconds, iat not in the future, a bounded lifetime', async t => {
+  const iss = await issuer(t)
+  const options = optionsFor(iss, { maxTokenLifetimeSeconds: 300 })
+  const now = Math.floor(Date.now() / 1000)
+  const bad: Array<[string, Record<string, unknown>]> = [
+    ['iat in the future', { iat: now + 600, exp: now + 900 }],
+    ['a fractional exp', { iat: now, exp: now + 300.5 }],
+    ['a fractional iat', { iat: now + 0.5, exp: now + 300 }],
+    ['exp in milliseconds', { iat: now, exp: (now + 300) * 1000 }],
+    ['exp years away', { iat: now, exp: now + 5 * 365 * 86400 }],
+    ['over the lifetime and the skew', { iat: now, exp: now + 300 + 31 }],
+    ['a string exp', { iat: now, exp: String(now + 300) }],
+    ['a fractional nbf', { iat: now, exp: now + 300, nbf: now - 0.5 }]
+  ]
+  for (const [name, claims] of bad) {
+    await t.rejects(verifyAccessToken(await iss.mint(claims), options), TokenInvalidError, name)
+  }
+  const good: Array<[string, Record<string, unknown>]> = [
+    ['iat within the skew', { iat: now + 10, exp: now + 310 }],
+    ['the lifetime plus the skew', { iat: now, exp: now + 330 }],
+    ['an integer nbf', { iat: now, exp: now + 300, nbf: now }]
+  ]
+  for (const [name, claims] of good) t.ok(await verifyAccessToken(await iss.mint(claims), options), name)
+  await t.rejects(verifyAccessToken(await iss.mint({ iat: now, exp: now + 7200 }), optionsFor(iss)), TokenInvalidError, 'the default bound is an hour')
+  t.ok(await verifyAccessToken(await iss.mint({ iat: now, exp: now + 7200 }), optionsFor(iss, { maxTokenLifetimeSeconds: 7200 })), 'raised for a longer ACCESS_TOKEN_TTL')
+})
+
+t.test('the issuer down for the key set: known keys keep verifying, a new kid is unavailable, and it catches up', async t => {
+  const iss = await issuer(t)
+  // A key set always past its max age: every verification would refetch it.
+  const options = optionsFor(iss, { jwksMaxAgeMs: 1, jwksCooldownMs: 0 })
+  const token = await iss.mint()
+  t.ok(await verifyAccessToken(token, options))
+  iss.setJwksAvailable(false)
+  const asked = iss.requests.jwks
+  t.ok(await verifyAccessToken(token, options), 'the refresh failed; the known key still verifies')
+  t.ok(await verifyAccessToken(await iss.mint({ sub: 'new-token' }), options), 'so does a new token of a known key')
+  t.ok(iss.requests.jwks > asked, 'the issuer was asked')
+  await t.rejects(verifyAccessToken(await iss.mint({}, { header: { kid: 'made-up' } }), options), VerifierUnavailableError, 'an unknown kid needs the issuer')
+  await iss.rotateKey()
+  const rotated = await iss.mint({ sub: 'rotated' })
+  await t.rejects(verifyAccessToken(rotated, options), VerifierUnavailableError, 'a new key cannot be known yet: unavailable, not invalid')
+  t.ok(await verifyAccessToken(token, options), 'the old key still verifies')
+  iss.setJwksAvailable(true)
+  t.equal((await verifyAccessToken(rotated, options)).sub, 'rotated', 'back: the new key is fetched')
+})
+
+t.test('after a failed refresh, known keys are served without asking the issuer again until the cooldown ends', async t => {
+  const iss = await issuer(t)
+  const options = optionsFor(iss, { jwksMaxAgeMs: 1, jwksCooldownMs: 60_000 })
+  const token = await iss.mint()
+  t.ok(await verifyAccessToken(token, options))
+  iss.setJwksAvailable(false)
+  t.ok(await verifyAccessToken(token, options))
+  const asked = iss.requests.jwks
+  for (let i = 0; i < 5; i++) t.ok(await verifyAccessToken(token, options))
+  await t.rejects(verifyAccessToken(await iss.mint({}, { header: { kid: 'made-up' } }), options), VerifierUnavailableError)
+  t.equal(iss.requests.jwks, asked, 'a hanging or failing issuer is not asked on every request')
+})
+
+t.test('a revoked client token (a {jti} item) is refused; other tokens of the client pass', async t => {
+  const iss = await issuer(t)
+  const revocations = new RevocationList(60_000)
+  const options = optionsFor(iss, { revocations })
+  const revoked = await iss.mintClientToken('billing', ['orders.read'])
+  const other = await iss.mintClientToken('billing', ['orders.read'])
+  const jti = JSON.parse(Buffer.from(revoked.split('.')[1], 'base64url').toString()).jti
+  t.equal(revocations.apply([{ jti, not_before: new Date().toISOString() }]), 1)
+  await t.rejects(verifyAccessToken(revoked, options), { name: 'TokenInvalidError', reason: /token was revoked/ })
+  t.ok(await verifyAccessToken(other, options))
+})

@@ -44,10 +44,22 @@ export interface LocalIssuer {
   mintClientToken (clientId: string, scopes: string[], options?: MintOptions): Promise<string>
   /** A new signing key; the old one stays published unless `retireOld`. Returns the new kid. */
   rotateKey (options?: { retireOld?: boolean }): Promise<string>
-  /** Appends to the revocation feed: `{ sid }` ends a session, `{ sub }` revokes the user's tokens issued so far. */
+  /**
+   * Appends to the revocation feed: `{ sid }` ends a session, `{ sub }` revokes the user's tokens
+   * issued so far, `{ jti }` revokes one client token.
+   */
   revoke (item: Partial<RevocationItem>): void
   /** false: the revocation feed answers 503 until set back. */
   setFeedAvailable (available: boolean): void
+  /** The revocation feed answers this status (401 or 403: refused credentials) until called with undefined. */
+  setFeedAnswer (status: number | undefined): void
+  /**
+   * Forgets the feed's items past `length`, as a Portcullis database restored from an older backup
+   * would: a poller holding a later cursor is answered 400 invalid_cursor.
+   */
+  truncateFeed (length: number): void
+  /** false: the JWKS answers 503 until set back (the issuer is down for the key set). */
+  setJwksAvailable (available: boolean): void
   /** How many times each endpoint was asked. */
   requests: { jwks: number, discovery: number, revocations: number }
   close (): Promise<void>
@@ -75,6 +87,8 @@ export async function startIssuer (options: LocalIssuerOptions = {}): Promise<Lo
   const unpublished = await newKey(algorithm)
   const feed: RevocationItem[] = []
   let feedAvailable = true
+  let feedAnswer: number | undefined
+  let jwksAvailable = true
   const requests = { jwks: 0, discovery: 0, revocations: 0 }
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -83,6 +97,7 @@ export async function startIssuer (options: LocalIssuerOptions = {}): Promise<Lo
     switch (url.pathname) {
       case '/.well-known/jwks.json':
         requests.jwks++
+        if (!jwksAvailable) return sendJson(res, 503, { error: 'unavailable' })
         return sendJson(res, 200, { keys: published.map(key => key.publicJwk) })
       case '/.well-known/openid-configuration':
         requests.discovery++
@@ -95,12 +110,15 @@ export async function startIssuer (options: LocalIssuerOptions = {}): Promise<Lo
       case '/api/auth/revocations': {
         requests.revocations++
         if (!feedAvailable) return sendJson(res, 503, { error: 'unavailable' })
+        if (feedAnswer !== undefined) return sendJson(res, feedAnswer, { status: feedAnswer, code: feedAnswer === 403 ? 'permission_denied' : 'invalid_client' })
         if (options.feedAuthorization !== undefined && req.headers.authorization !== options.feedAuthorization) {
           return sendJson(res, 401, { error: 'invalid_client' })
         }
         // The cursor is the position in the feed: the items after it, and the new end.
         const since = Number(url.searchParams.get('since') ?? '0')
         const from = Number.isInteger(since) && since >= 0 ? since : 0
+        // As Portcullis: a cursor the feed never handed out is refused, so the poller starts over.
+        if (from > feed.length) return sendJson(res, 400, { status: 400, code: 'invalid_cursor' })
         return sendJson(res, 200, { items: feed.slice(from), cursor: String(feed.length) })
       }
       default:
@@ -158,6 +176,15 @@ export async function startIssuer (options: LocalIssuerOptions = {}): Promise<Lo
     },
     setFeedAvailable (available) {
       feedAvailable = available
+    },
+    setFeedAnswer (status) {
+      feedAnswer = status
+    },
+    truncateFeed (length) {
+      feed.length = Math.min(length, feed.length)
+    },
+    setJwksAvailable (available) {
+      jwksAvailable = available
     },
     async close () {
       server.closeAllConnections()
