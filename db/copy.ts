@@ -19,6 +19,7 @@ export const COPY_ORDER = [
   'sessions',
   'refresh_tokens',
   'signing_keys',
+  'key_settings',
   'one_time_tokens',
   'social_accounts',
   'social_login_states',

@@ -7,8 +7,10 @@ import type { JWK } from 'jose'
 import { isUserTokenPayload, type AccessTokenClaims } from '../src/sessions/access-tokens.js'
 import { KeyRing, type RingKey } from '../src/keys/ring.js'
 import { configuredRingKey, secretRingKey, storedKeyLoader } from '../src/keys/ring-sources.js'
-import { keyTimes, retireStoredKeys, rotateIfDue } from '../src/keys/rotation.js'
+import { keySource, keyTimes, retireOtherAlgorithms, retireStoredKeys, rotateIfDue, sealStoredKeys } from '../src/keys/rotation.js'
 import { describeKey, parsePrivateKey } from '../src/keys/material.js'
+import { keyCipher } from '../src/keys/encryption.js'
+import { saveKeySettings } from '../src/keys/settings.js'
 
 export interface VerifiedAccessToken extends AccessTokenClaims {
   iss: string
@@ -45,25 +47,41 @@ export default fp(async function keys (fastify, options: KeysPluginOptions) {
   let configuredKid: string | undefined
   let load: () => Promise<RingKey[]>
 
+  const cipher = keyCipher(config.keyEncryptionKey)
+
   if (config.jwtAlgorithm === 'HS256') {
     const secret = secretRingKey(config.jwtSecret as string)
     load = async () => [secret]
-  } else if (config.jwtPrivateKey !== undefined) {
-    const configured = configuredRingKey(await describeKey(parsePrivateKey(config.jwtPrivateKey), config.jwtAlgorithm))
-    configuredKid = configured.kid
-    // Keys generated before a key was configured stop signing, and stay published for their tokens.
-    await retireStoredKeys(deps)
-    const stored = storedKeyLoader(fastify.repositories.signingKeys, warn)
-    load = async () => [configured, ...(await stored()).filter(key => key.kid !== configured.kid)]
   } else {
-    // First start, or JWT_ALGORITHM changed: a key of the algorithm signs at once (nobody can
-    // have cached a key set that should have had it).
-    await rotateIfDue(deps, 0, { immediate: true })
-    load = storedKeyLoader(fastify.repositories.signingKeys, warn)
+    // Before any key is read or made: a wrong KEY_ENCRYPTION_KEY stops the start (a ConfigError,
+    // exit 78) rather than signing with a new key the others cannot read; keys stored before it
+    // was set are encrypted now.
+    const { sealed, plain } = await sealStoredKeys(deps)
+    if (sealed > 0) fastify.log.info({ sealed }, 'encrypted the stored signing keys under KEY_ENCRYPTION_KEY')
+    if (!cipher.encrypts && (keySource(config) === 'database' || plain > 0)) {
+      warn('KEY_ENCRYPTION_KEY is not set: the signing private keys are stored unencrypted in the database (see README, "Signing keys at rest")')
+    }
+    const stored = storedKeyLoader(fastify.repositories.signingKeys, cipher, warn)
+    if (config.jwtPrivateKey !== undefined) {
+      const configured = configuredRingKey(await describeKey(parsePrivateKey(config.jwtPrivateKey), config.jwtAlgorithm))
+      configuredKid = configured.kid
+      // Keys generated before a key was configured stop signing, and stay published for their tokens.
+      await retireStoredKeys(deps)
+      load = async () => [configured, ...(await stored()).filter(key => key.kid !== configured.kid)]
+    } else {
+      // First start, or JWT_ALGORITHM changed: a key of the algorithm signs at once (nobody can
+      // have cached a key set that should have had it). Keys of another algorithm (the previous
+      // one, or one published ahead by `keys rotate --algorithm --force`) stop signing now.
+      await rotateIfDue(deps, 0, { immediate: true })
+      await retireOtherAlgorithms(deps, config.jwtAlgorithm)
+      load = stored
+    }
   }
 
   const ring = new KeyRing({ config, times: keyTimes(config), load, now, warn })
   await ring.reload()
+  // For the CLI: `keys rotate` and `keys list` go by the settings of the server, not their own environment.
+  await saveKeySettings(deps, configuredKid)
 
   fastify.decorate('keyRing', ring)
   fastify.decorate('configuredKid', configuredKid)

@@ -37,6 +37,7 @@ export const Config = Type.Object({
   jwtAlgorithm: SigningAlgorithm,
   jwtPrivateKey: Type.Optional(Type.String({ minLength: 1, description: 'PEM or JWK (JSON) private key' })),
   jwtSecret: Type.Optional(Type.String({ minLength: 32, description: 'HS256 shared secret' })),
+  keyEncryptionKey: Type.Optional(Type.String({ minLength: 32, description: 'random secret of 32 bytes or more: the stored signing private keys are encrypted under it' })),
   jwksMaxAge: Type.Integer({ minimum: 0, maximum: 86400, description: 'seconds the JWKS may be cached; a rotated key is published this long (plus the reload interval) before it signs' }),
   jwtKeyRotationInterval: Type.Integer({ minimum: 0, description: 'seconds; rotate the signing key when it is this old; 0: only on demand' }),
   jwtKeyReloadInterval: Type.Integer({ minimum: 1, maximum: 60, description: 'seconds between re-reads of the key ring, for rotations made by other processes' }),
@@ -296,6 +297,10 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     throw new ConfigError('JWT_SECRET', 'must be set to at least 32 bytes when JWT_ALGORITHM is HS256')
   }
   const jwtPrivateKey = privateKey(env, readFile)
+  const keyEncryptionKey = read(env, 'KEY_ENCRYPTION_KEY')
+  if (keyEncryptionKey !== undefined && Buffer.byteLength(keyEncryptionKey) < 32) {
+    throw new ConfigError('KEY_ENCRYPTION_KEY', 'must be a random secret of at least 32 bytes, such as the output of `openssl rand -base64 32`')
+  }
   const smtp = smtpUrl(env)
   const redis = redisUrl(env)
   if (jwtAlgorithm === 'HS256' && jwtPrivateKey !== undefined) {
@@ -315,6 +320,7 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     jwtAlgorithm,
     ...(jwtPrivateKey !== undefined && { jwtPrivateKey }),
     ...(jwtAlgorithm === 'HS256' && jwtSecret !== undefined && { jwtSecret }),
+    ...(keyEncryptionKey !== undefined && { keyEncryptionKey }),
     jwksMaxAge: duration(env, 'JWKS_MAX_AGE', '5m', 0),
     // At least an hour: every rotation keeps the previous key published for a while, so a
     // shorter interval would mostly grow the key set.

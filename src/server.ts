@@ -29,6 +29,12 @@ async function main (): Promise<void> {
 }
 
 main().catch((err) => {
+  // A setting found wrong only once the database is read (KEY_ENCRYPTION_KEY that does not open the
+  // stored keys): a configuration error like the others, one line and exit 78.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`)
+    process.exit(78) // EX_CONFIG
+  }
   // An unreachable database is the operator's to fix: the message says where (never with the
   // password); a stack trace would only bury it.
   const detail = err instanceof Error && err.name === 'DatabaseUnavailableError' ? err.message : (err as Error).stack ?? err

@@ -4,6 +4,7 @@ import { promisify } from 'node:util'
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import type { SigningAlgorithm } from '../config.js'
 import type { SigningKeyRecord } from '../../db/repositories.js'
+import type { KeyCipher } from './encryption.js'
 
 const generateKeyPairAsync = promisify(generateKeyPair)
 
@@ -61,17 +62,17 @@ export async function generateSigningKey (algorithm: AsymmetricAlgorithm): Promi
   return describeKey(await generatePrivateKey(algorithm), algorithm)
 }
 
-/** The key material of a stored record (its PEM is PKCS#8, as `describeKey` exports it). */
-export function fromRecord (record: SigningKeyRecord): Promise<SigningKey> {
-  return describeKey(createPrivateKey(record.privateKey), record.algorithm as AsymmetricAlgorithm)
+/** The key material of a stored record (its PEM is PKCS#8, as `describeKey` exports it; sealed or not). */
+export function fromRecord (record: SigningKeyRecord, cipher: KeyCipher): Promise<SigningKey> {
+  return describeKey(createPrivateKey(cipher.open(record.kid, record.privateKey)), record.algorithm as AsymmetricAlgorithm)
 }
 
-/** A new key as the repository stores it. */
-export function toRecord (key: SigningKey, createdAt: Date): SigningKeyRecord {
+/** A new key as the repository stores it: its private key sealed when KEY_ENCRYPTION_KEY is set. */
+export function toRecord (key: SigningKey, createdAt: Date, cipher: KeyCipher): SigningKeyRecord {
   return {
     kid: key.kid,
     algorithm: key.algorithm,
-    privateKey: key.privatePem,
+    privateKey: cipher.seal(key.kid, key.privatePem),
     publicJwk: JSON.stringify(key.publicJwk),
     createdAt,
     retiredAt: null

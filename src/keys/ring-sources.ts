@@ -4,6 +4,7 @@ import type { JWK } from 'jose'
 import type { SigningKeyRepository } from '../../db/repositories.js'
 import type { RingKey } from './ring.js'
 import type { SigningKey } from './material.js'
+import type { KeyCipher } from './encryption.js'
 
 const ASYMMETRIC = new Set(['RS256', 'ES256', 'EdDSA'])
 
@@ -29,7 +30,7 @@ export function secretRingKey (secret: string): RingKey {
  * Reads the stored keys. Key material is derived once per kid: a reload that finds nothing new
  * costs one small query, whatever the number of keys.
  */
-export function storedKeyLoader (repository: SigningKeyRepository, warn: (message: string) => void): () => Promise<RingKey[]> {
+export function storedKeyLoader (repository: SigningKeyRepository, cipher: KeyCipher, warn: (message: string) => void): () => Promise<RingKey[]> {
   const material = new Map<string, Pick<RingKey, 'signingKey' | 'verifyingKey' | 'publicJwk'>>()
   return async () => {
     const keys: RingKey[] = []
@@ -40,9 +41,12 @@ export function storedKeyLoader (repository: SigningKeyRepository, warn: (messag
       }
       let derived = material.get(record.kid)
       if (derived === undefined) {
+        // A key this process cannot open (another KEY_ENCRYPTION_KEY) fails the load: the ring
+        // keeps the keys it had, and the error names the variable.
+        const pem = cipher.open(record.kid, record.privateKey)
         derived = {
-          signingKey: record.privateKey,
-          verifyingKey: createPublicKey(record.privateKey).export({ format: 'pem', type: 'spki' }).toString(),
+          signingKey: pem,
+          verifyingKey: createPublicKey(pem).export({ format: 'pem', type: 'spki' }).toString(),
           publicJwk: JSON.parse(record.publicJwk) as JWK
         }
         material.set(record.kid, derived)

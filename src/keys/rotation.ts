@@ -4,6 +4,7 @@ import type { Config } from '../config.js'
 import { errors } from '../errors.js'
 import { isLive, RETENTION_MARGIN_SECONDS, timeline, type KeyStatus, type KeyTimes } from './schedule.js'
 import { generateSigningKey, toRecord, type AsymmetricAlgorithm } from './material.js'
+import { isSealed, keyCipher } from './encryption.js'
 
 export type KeyDeps = Pick<AuthDeps, 'config' | 'repositories' | 'now'>
 
@@ -43,7 +44,10 @@ async function rotate (deps: KeyDeps, algorithm: AsymmetricAlgorithm, now: Date,
   // Generated before the transaction: no awaits (and no CPU-heavy work) while it holds the lock.
   const key = await generateSigningKey(algorithm)
   const signsFrom = new Date(now.getTime() + (options.immediate === true ? 0 : keyTimes(deps.config).activationDelayMs))
-  const outcome = await deps.repositories.signingKeys.rotate({ key: toRecord(key, now), now, retireAt: signsFrom, unless: options.unless })
+  // Only keys of the new key's algorithm retire: a key of another algorithm published ahead of a
+  // change of JWT_ALGORITHM (keys rotate --algorithm --force) stays until a server signs with it.
+  const record = toRecord(key, now, keyCipher(deps.config.keyEncryptionKey))
+  const outcome = await deps.repositories.signingKeys.rotate({ key: record, now, retireAt: signsFrom, unless: options.unless, onlyAlgorithm: algorithm })
   return outcome.rotated ? { kid: key.kid, signsFrom, retired: outcome.retired } : undefined
 }
 
@@ -52,9 +56,9 @@ async function rotate (deps: KeyDeps, algorithm: AsymmetricAlgorithm, now: Date,
  * when `immediate`, for a key that must stop signing now), and the live keys retire then.
  * 409 key_configured when the key comes from the configuration.
  */
-export async function rotateSigningKey (deps: KeyDeps, options: { immediate?: boolean } = {}): Promise<RotationResult> {
+export async function rotateSigningKey (deps: KeyDeps, options: { immediate?: boolean, algorithm?: AsymmetricAlgorithm } = {}): Promise<RotationResult> {
   assertRotatable(deps.config)
-  return (await rotate(deps, deps.config.jwtAlgorithm, deps.now(), options)) as RotationResult
+  return (await rotate(deps, options.algorithm ?? deps.config.jwtAlgorithm, deps.now(), options)) as RotationResult
 }
 
 /**
@@ -72,6 +76,33 @@ export async function rotateIfDue (deps: KeyDeps, maxAgeSeconds: number, options
   // A cheap look first: most calls find a fresh key and generate nothing.
   if (stored.some(k => k.algorithm === config.jwtAlgorithm && k.createdAt > liveSince && isLive(k, now.getTime()))) return undefined
   return rotate(deps, config.jwtAlgorithm, now, { ...options, unless: { algorithm: config.jwtAlgorithm, liveSince } })
+}
+
+/** Live stored keys of another algorithm than the one this server signs with retire now, and stay published for their tokens. */
+export async function retireOtherAlgorithms (deps: KeyDeps, algorithm: string): Promise<string[]> {
+  const now = deps.now()
+  const stored = await deps.repositories.signingKeys.list()
+  if (!stored.some(key => key.algorithm !== algorithm && isLive(key, now.getTime()))) return []
+  return (await deps.repositories.signingKeys.rotate({ now, retireAt: now, exceptAlgorithm: algorithm })).retired
+}
+
+/**
+ * Checks that every stored private key can be read with this KEY_ENCRYPTION_KEY (ConfigError naming
+ * it when one cannot) and, with one set, encrypts the keys stored before it was (compare-and-set:
+ * a row another process changed meanwhile is left to it). Returns how many were encrypted, and how
+ * many stay plain.
+ */
+export async function sealStoredKeys (deps: KeyDeps): Promise<{ sealed: number, plain: number }> {
+  const cipher = keyCipher(deps.config.keyEncryptionKey)
+  let sealed = 0
+  let plain = 0
+  for (const record of await deps.repositories.signingKeys.list()) {
+    const pem = cipher.open(record.kid, record.privateKey)
+    if (isSealed(record.privateKey)) continue
+    if (cipher.encrypts && await deps.repositories.signingKeys.replacePrivateKey(record.kid, record.privateKey, cipher.seal(record.kid, pem))) sealed++
+    else plain++
+  }
+  return { sealed, plain }
 }
 
 /** With a configured key, the stored keys no longer sign: they retire now and stay published for their tokens. */
@@ -99,7 +130,7 @@ export async function describeKeys (deps: KeyDeps, configuredKid?: string): Prom
   const now = deps.now().getTime()
   const stored = await deps.repositories.signingKeys.list()
   // With a configured key, no stored key signs: pass an algorithm no stored key has.
-  const signing = keySource(config) === 'database' ? config.jwtAlgorithm : ''
+  const signing = configuredKid === undefined && keySource(config) === 'database' ? config.jwtAlgorithm : ''
   const described: KeyDescription[] = timeline(stored, signing, now, keyTimes(config)).map(entry => ({
     kid: entry.key.kid,
     algorithm: entry.key.algorithm,
