@@ -1,6 +1,7 @@
 // Composes what the domain functions need (repositories, hasher, signer, clock) into one object.
 import fp from 'fastify-plugin'
 import type { AuthDeps } from '../src/deps.js'
+import { configuredPasswordPolicy } from '../src/passwords/configured.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,6 +21,7 @@ export default fp(async function auth (fastify, options: AuthPluginOptions) {
     hasher: fastify.passwordHasher,
     mailer: fastify.mailer,
     loginThrottle: fastify.loginThrottle,
+    passwordPolicy: configuredPasswordPolicy(fastify.config, (err, message) => fastify.log.warn({ err }, message)),
     signAccessToken: fastify.signAccessToken,
     now: options.now ?? (() => new Date())
   })

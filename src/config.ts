@@ -57,6 +57,9 @@ export const Config = Type.Object({
   resetPasswordUrl: Type.String({ minLength: 1, description: 'link target of reset mails; token=… is appended' }),
   verifyEmailTtl: Type.Integer({ minimum: 60, description: 'seconds' }),
   passwordResetTtl: Type.Integer({ minimum: 60, description: 'seconds' }),
+  passwordCommonCheck: Type.Boolean({ description: 'refuse the passwords of Django\'s common-password list' }),
+  passwordMaxSimilarity: Type.Number({ minimum: 0, maximum: 1, description: 'Django\'s max_similarity against the username and email; 0 turns the check off' }),
+  pwnedPasswordsUrl: Type.Optional(Type.String({ minLength: 1, description: 'base URL of a Pwned Passwords range API; unset: no breached-password check' })),
   requireEmailVerification: Type.Boolean(),
   registrationEnumerationSafe: Type.Boolean(),
   mailRetryDelays: Type.Array(Type.Integer({ minimum: 0 }), { description: 'ms to wait before each retry of a failed mail' }),
@@ -166,6 +169,16 @@ function rateLimit (env: Env, name: string, fallback: string): RateLimit {
     throw new ConfigError(name, `must be <count>/<duration> such as 5/5m, or off, got "${raw}"`)
   }
   return { max: Number(match[1]), windowSeconds }
+}
+
+/** Django's UserAttributeSimilarityValidator max_similarity: 0.1 to 1 (Django refuses less), or off (0). */
+function similarity (env: Env, name: string, fallback: number): number {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  if (raw.toLowerCase() === 'off' || raw === '0') return 0
+  const value = /^(?:\d+\.?\d*|\.\d+)$/.test(raw) ? Number(raw) : NaN
+  if (!(value >= 0.1 && value <= 1)) throw new ConfigError(name, `must be a number from 0.1 to 1, or off, got "${raw}"`)
+  return value
 }
 
 /** The Redis URL; the error never repeats the value, which may hold a password. */
@@ -342,6 +355,9 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     resetPasswordUrl: url(env, 'RESET_PASSWORD_URL', `${publicUrl}/api/auth/password/reset/confirm`),
     verifyEmailTtl: duration(env, 'VERIFY_EMAIL_TTL', '48h', 60),
     passwordResetTtl: duration(env, 'PASSWORD_RESET_TTL', '1h', 60),
+    passwordCommonCheck: boolean(env, 'PASSWORD_COMMON_CHECK', true),
+    passwordMaxSimilarity: similarity(env, 'PASSWORD_MAX_SIMILARITY', 0.7),
+    ...(read(env, 'PWNED_PASSWORDS_URL') !== undefined && { pwnedPasswordsUrl: url(env, 'PWNED_PASSWORDS_URL', '') }),
     requireEmailVerification: boolean(env, 'REQUIRE_EMAIL_VERIFICATION', false),
     registrationEnumerationSafe: boolean(env, 'REGISTRATION_ENUMERATION_SAFE', false),
     mailRetryDelays: durationList(env, 'MAIL_RETRY_DELAYS', '2s,10s,60s'),

@@ -5,6 +5,7 @@ import type { Repositories } from '../db/repositories.js'
 import type { AccessTokenClaims } from './sessions/access-tokens.js'
 import type { LoginThrottle } from './limits/login-throttle.js'
 import type { Mailer } from './mail/mailer.js'
+import type { PasswordPolicy } from './passwords/policy.js'
 
 export interface AuthDeps {
   config: Config
@@ -12,6 +13,7 @@ export interface AuthDeps {
   hasher: PasswordHasher
   mailer: Mailer
   loginThrottle: LoginThrottle
+  passwordPolicy: PasswordPolicy
   signAccessToken (claims: AccessTokenClaims): string
   now (): Date
 }

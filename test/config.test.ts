@@ -383,3 +383,20 @@ t.test('a refused DATABASE_URL is named, never repeated: it may hold a password'
   }
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), { message: /got a mysql: URL/ }, 'the scheme is named')
 })
+
+t.test('password rules: Django\'s defaults, PASSWORD_COMMON_CHECK, PASSWORD_MAX_SIMILARITY and PWNED_PASSWORDS_URL', async t => {
+  const defaults = loadConfig({})
+  t.equal(defaults.passwordCommonCheck, true)
+  t.equal(defaults.passwordMaxSimilarity, 0.7)
+  t.equal(defaults.pwnedPasswordsUrl, undefined, 'no breached-password check unless configured')
+  const set = loadConfig({ PASSWORD_COMMON_CHECK: 'false', PASSWORD_MAX_SIMILARITY: '0.5', PWNED_PASSWORDS_URL: 'https://api.pwnedpasswords.com/' })
+  t.equal(set.passwordCommonCheck, false)
+  t.equal(set.passwordMaxSimilarity, 0.5)
+  t.equal(set.pwnedPasswordsUrl, 'https://api.pwnedpasswords.com')
+  t.equal(loadConfig({ PASSWORD_MAX_SIMILARITY: 'off' }).passwordMaxSimilarity, 0)
+  t.equal(loadConfig({ PASSWORD_MAX_SIMILARITY: '1' }).passwordMaxSimilarity, 1)
+  for (const value of ['0.05', '1.5', 'abc', '-0.7', '.']) {
+    t.throws(() => loadConfig({ PASSWORD_MAX_SIMILARITY: value }), /PASSWORD_MAX_SIMILARITY/, value)
+  }
+  t.throws(() => loadConfig({ PWNED_PASSWORDS_URL: 'ftp://example.com' }), /PWNED_PASSWORDS_URL/)
+})

@@ -7,10 +7,11 @@ import { errors } from '../errors.js'
 import { normaliseEmail } from './identifiers.js'
 import { sendVerificationEmail } from './email-verification.js'
 import { signupAttemptMail } from '../mail/templates.js'
-import { passwordProblems, type PasswordContext } from '../passwords/policy.js'
+import type { PasswordContext } from '../passwords/policy.js'
 
-export function assertPasswordAcceptable (field: string, password: string, context: PasswordContext): void {
-  const problems = passwordProblems(password, context)
+/** Every password rule, the breached-password check included when configured. */
+export async function assertPasswordAcceptable (deps: AuthDeps, field: string, password: string, context: PasswordContext): Promise<void> {
+  const problems = await deps.passwordPolicy.check(password, context)
   if (problems.length > 0) {
     throw errors.validation(problems.map(message => ({ field, message })), `The ${field.replace('_', ' ')} is not acceptable: ${problems.join('; ')}.`)
   }
@@ -35,7 +36,7 @@ export interface Registration {
 export async function register (deps: AuthDeps, input: Registration): Promise<UserRecord> {
   const email = normaliseEmail(input.email)
   const { users } = deps.repositories
-  assertPasswordAcceptable('password', input.password, { email, username: input.username })
+  await assertPasswordAcceptable(deps, 'password', input.password, { email, username: input.username })
   // Cheap checks before the expensive hash; the unique indexes still decide a race.
   const owner = await users.findByEmail(email)
   if (owner !== undefined && deps.config.registrationEnumerationSafe) return pretendToRegister(deps, owner, input)
@@ -57,7 +58,7 @@ export interface NewAccount extends Registration {
  */
 export async function createAccount (deps: AuthDeps, input: NewAccount): Promise<UserRecord> {
   const email = normaliseEmail(input.email)
-  assertPasswordAcceptable('password', input.password, { email, username: input.username })
+  await assertPasswordAcceptable(deps, 'password', input.password, { email, username: input.username })
   if (await deps.repositories.users.findByEmail(email)) throw errors.emailTaken()
   return storeAccount(deps, { ...input, email })
 }
@@ -124,7 +125,7 @@ export async function changePassword (
 ): Promise<void> {
   const user = await deps.repositories.users.findById(userId)
   if (user === undefined) throw errors.userInactive()
-  assertPasswordAcceptable('new_password', input.newPassword, { email: user.email, username: user.username })
+  await assertPasswordAcceptable(deps, 'new_password', input.newPassword, { email: user.email, username: user.username })
   if (!await deps.hasher.verify(input.currentPassword, user.passwordHash)) throw errors.wrongCurrentPassword()
   const passwordHash = await deps.hasher.hash(input.newPassword)
   await deps.repositories.users.update(user.id, { passwordHash })
@@ -135,7 +136,7 @@ export async function changePassword (
 export async function setPassword (deps: AuthDeps, userId: string, newPassword: string): Promise<number> {
   const user = await deps.repositories.users.findById(userId)
   if (user === undefined) throw errors.notFound('No such user.')
-  assertPasswordAcceptable('password', newPassword, { email: user.email, username: user.username })
+  await assertPasswordAcceptable(deps, 'password', newPassword, { email: user.email, username: user.username })
   const passwordHash = await deps.hasher.hash(newPassword)
   await deps.repositories.users.update(user.id, { passwordHash })
   return deps.repositories.sessions.revokeAll(user.id, deps.now(), 'password_set')

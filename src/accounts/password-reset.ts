@@ -30,7 +30,7 @@ export async function confirmPasswordReset (deps: AuthDeps, token: string, newPa
   const user = live && await deps.repositories.users.findById(live.userId)
   if (live === undefined || user === undefined) throw errors.invalidToken()
   // The policy is checked before the token is used up, so a rejected password leaves the link working.
-  assertPasswordAcceptable('new_password', newPassword, { email: user.email, username: user.username })
+  await assertPasswordAcceptable(deps, 'new_password', newPassword, { email: user.email, username: user.username })
   const passwordHash = await deps.hasher.hash(newPassword)
   const now = deps.now()
   // Of two racing confirmations only one consumes the token.

@@ -1,7 +1,6 @@
 // `create-superuser` and `create-user`: an account with a password, created by the operator.
 import { createAccount } from '../accounts/accounts.js'
 import { normaliseEmail } from '../accounts/identifiers.js'
-import { passwordProblems } from '../passwords/policy.js'
 import { CliError, parseCommandLine, UsageError, type CliContext, type Command } from './command.js'
 import { interactive, PASSWORD_HELP, PASSWORD_VARIABLE, readNewPassword } from './password-input.js'
 import type { Prompter } from './prompt.js'
@@ -69,7 +68,7 @@ async function create (cli: CliContext, kind: Kind, values: { email?: string, us
     // Checked before the password is typed; createAccount checks again, and the unique indexes decide a race.
     if (await deps.repositories.users.findByEmail(email)) throw new CliError(`An account with the email ${email} already exists.`)
     if (await deps.repositories.users.findByUsername(username)) throw new CliError(`The username "${username}" is already taken.`)
-    const password = await readNewPassword(cli, prompter, candidate => passwordProblems(candidate, { email, username }))
+    const password = await readNewPassword(cli, prompter, candidate => deps.passwordPolicy.check(candidate, { email, username }))
     const user = await createAccount(deps, { email, username, password, ...kind.flags })
     cli.stdout.write(`Created ${kind.label} ${describeUser(user)} with id ${user.id}.\n`)
   } finally {

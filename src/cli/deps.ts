@@ -4,6 +4,7 @@ import type { Config } from '../config.js'
 import type { LoginThrottle } from '../limits/login-throttle.js'
 import type { Mailer } from '../mail/mailer.js'
 import { createPasswordHasher, type PasswordHasher } from '../passwords/hasher.js'
+import { configuredPasswordPolicy } from '../passwords/configured.js'
 import { openStorage } from '../../db/open.js'
 
 export interface CliDeps {
@@ -53,6 +54,7 @@ export async function openCliDeps (config: Config, log: (line: string) => void):
     hasher,
     mailer,
     loginThrottle,
+    passwordPolicy: configuredPasswordPolicy(config, (err, message) => log(`Warning: ${message} (${err instanceof Error ? err.message : String(err)}).`)),
     signAccessToken () {
       throw new Error('The CLI does not issue access tokens.')
     },

@@ -4,6 +4,9 @@ import { createPrompter, type Prompter } from './prompt.js'
 
 export const PASSWORD_VARIABLE = 'PORTCULLIS_PASSWORD'
 
+/** Why a password is not acceptable (none: it is); the breached-password check makes it asynchronous. */
+export type PasswordProblems = (password: string) => string[] | Promise<string[]>
+
 /** How many times a person may get the password wrong (blank, mismatch, policy) before the command gives up. */
 export const PASSWORD_ATTEMPTS = 3
 
@@ -37,7 +40,7 @@ export function passwordFromEnvironment (cli: CliContext): string {
  * Asks for the password and its confirmation, as Django's createsuperuser does; a blank, a mismatch
  * or a password the policy refuses (`problems` lists why) asks again, up to PASSWORD_ATTEMPTS times.
  */
-export async function promptNewPassword (prompter: Prompter, problems: (password: string) => string[]): Promise<string> {
+export async function promptNewPassword (prompter: Prompter, problems: PasswordProblems): Promise<string> {
   let last = ''
   for (let attempt = 1; attempt <= PASSWORD_ATTEMPTS; attempt++) {
     const password = await prompter.askHidden('Password: ')
@@ -52,7 +55,7 @@ export async function promptNewPassword (prompter: Prompter, problems: (password
       prompter.say(`Error: ${last}`)
       continue
     }
-    const found = problems(password)
+    const found = await problems(password)
     if (found.length > 0) {
       last = `The password is not acceptable: ${found.join('; ')}.`
       prompter.say(`Error: ${last}`)
@@ -64,6 +67,6 @@ export async function promptNewPassword (prompter: Prompter, problems: (password
 }
 
 /** The new password by the rules above: from the environment with --no-input, else typed twice. */
-export async function readNewPassword (cli: CliContext, prompter: Prompter | undefined, problems: (password: string) => string[]): Promise<string> {
+export async function readNewPassword (cli: CliContext, prompter: Prompter | undefined, problems: PasswordProblems): Promise<string> {
   return prompter === undefined ? passwordFromEnvironment(cli) : promptNewPassword(prompter, problems)
 }

@@ -1,6 +1,5 @@
 // `set-password <user>`: a new password, set by the operator; the user's sessions end.
 import { setPassword } from '../accounts/accounts.js'
-import { passwordProblems } from '../passwords/policy.js'
 import { parseCommandLine, plural, type Command } from './command.js'
 import { interactive, PASSWORD_HELP, PASSWORD_VARIABLE, readNewPassword } from './password-input.js'
 import { describeUser, findUser } from './users.js'
@@ -33,7 +32,7 @@ password was given; 78 when the configuration is not valid.
     const user = await findUser(deps, name)
     const prompter = interactive(cli, values['no-input'] === true || values.noinput === true)
     try {
-      const password = await readNewPassword(cli, prompter, candidate => passwordProblems(candidate, user))
+      const password = await readNewPassword(cli, prompter, candidate => deps.passwordPolicy.check(candidate, user))
       const revoked = await setPassword(deps, user.id, password)
       cli.stdout.write(`Password of ${describeUser(user)} changed; ${plural(revoked, 'session')} revoked.\n`)
     } finally {

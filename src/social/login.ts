@@ -1,5 +1,5 @@
 // Social login: the server-driven redirect flow, the client-driven code exchange, linking and unlinking.
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import * as oidc from 'openid-client'
 import { UniqueViolation, type SocialAccountRecord, type UserRecord } from '../../db/repositories.js'
 import type { AuthDeps, ClientInfo } from '../deps.js'
@@ -58,11 +58,37 @@ async function withProvider<T> (exchange: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The `state` of a redirect flow is derived from a random binding value that only the browser which
+ * started the flow holds (in a short-lived cookie): a callback URL opened in any other browser cannot
+ * produce it, so an attacker cannot log a victim into the attacker's account (login CSRF, RFC 6749
+ * §10.12, RFC 9700 §4.7). The state, which travels through the provider and its logs, reveals nothing
+ * of the binding value.
+ */
+export function stateOfBinding (binding: string): string {
+  return createHash('sha256').update(`portcullis social login state\0${binding}`).digest('base64url')
+}
+
+function bindingMatches (state: string, binding: string | undefined): boolean {
+  if (binding === undefined || binding === '') return false
+  const expected = Buffer.from(stateOfBinding(binding))
+  const presented = Buffer.from(state)
+  return expected.length === presented.length && timingSafeEqual(expected, presented)
+}
+
+export interface RedirectStart {
+  /** The provider's authorization URL. */
+  url: URL
+  /** The value the starting browser must bring back to the callback (the route keeps it in a cookie). */
+  binding: string
+}
+
 /** Step one of the redirect flow: remember state, verifier and nonce here, and send the browser to the provider. */
-export async function startRedirectLogin (deps: SocialDeps, providerName: string, redirectTo: string | undefined): Promise<URL> {
+export async function startRedirectLogin (deps: SocialDeps, providerName: string, redirectTo: string | undefined): Promise<RedirectStart> {
   const provider = findProvider(deps, providerName)
   if (redirectTo === undefined || !isAllowedRedirect(redirectTo, deps.config.social.redirectAllowlist)) throw socialErrors.invalidRedirect()
-  const state = oidc.randomState()
+  const binding = oidc.randomState()
+  const state = stateOfBinding(binding)
   const codeVerifier = oidc.randomPKCECodeVerifier()
   const nonce = provider.usesNonce ? oidc.randomNonce() : null
   const url = await withProvider(async () => provider.authorizationUrl({
@@ -76,7 +102,7 @@ export async function startRedirectLogin (deps: SocialDeps, providerName: string
   await deps.repositories.socialAccounts.saveState(hashOpaqueToken(state), {
     provider: providerName, codeVerifier, nonce, redirectTo, createdAt: now, expiresAt: new Date(now.getTime() + LOGIN_STATE_TTL_MS)
   })
-  return url
+  return { url, binding }
 }
 
 export type CallbackOutcome =
@@ -84,14 +110,17 @@ export type CallbackOutcome =
   | { kind: 'failed', redirectTo: string }
 
 /**
- * Step two: the provider sent the browser back. A wrong, expired or replayed state is a 400 (there is
- * no trusted place to send the browser); any later failure goes back to the app as `?error=<code>`.
+ * Step two: the provider sent the browser back. A wrong, expired or replayed state, or one this
+ * browser did not start (`binding` missing or not the state's), is a 400 (there is no trusted place
+ * to send the browser); any later failure goes back to the app as `?error=<code>`.
  */
-export async function finishRedirectLogin (deps: SocialDeps, providerName: string, query: URLSearchParams, client: ClientInfo): Promise<CallbackOutcome> {
+export async function finishRedirectLogin (deps: SocialDeps, providerName: string, query: URLSearchParams, binding: string | undefined, client: ClientInfo): Promise<CallbackOutcome> {
   const provider = findProvider(deps, providerName)
   const state = query.get('state')
-  const saved = state === null || state === '' ? undefined : await deps.repositories.socialAccounts.consumeState(hashOpaqueToken(state), deps.now())
-  if (state === null || saved === undefined || saved.provider !== providerName) throw socialErrors.invalidState()
+  // Checked before the state is consumed: a planted callback URL cannot spend the victim's own flow.
+  if (state === null || !bindingMatches(state, binding)) throw socialErrors.invalidState()
+  const saved = await deps.repositories.socialAccounts.consumeState(hashOpaqueToken(state), deps.now())
+  if (saved === undefined || saved.provider !== providerName) throw socialErrors.invalidState()
   // The user said no at the provider, or the provider refused the request.
   if (query.has('error')) return { kind: 'failed', redirectTo: withQuery(saved.redirectTo, { error: 'access_denied' }) }
   try {
@@ -171,11 +200,12 @@ async function createSocialUser (deps: SocialDeps, provider: string, identity: P
  */
 async function claimExistingAccount (deps: SocialDeps, provider: string, identity: ProviderIdentity, owner: UserRecord): Promise<UserRecord> {
   const now = deps.now()
-  const { users, sessions, socialAccounts } = deps.repositories
+  const { sessions, socialAccounts } = deps.repositories
   await socialAccounts.link(newLink(provider, identity, owner.id, now, true))
   if (owner.emailVerified) return owner
-  await sessions.revokeAll(owner.id, now, 'claimed_by_provider')
-  return await users.update(owner.id, { emailVerified: true, passwordHash: null }) ?? owner
+  // In one transaction: a password login in flight finds the hash gone and gets no session.
+  const claimed = await sessions.updateUserAndRevoke(owner.id, { patch: { emailVerified: true, passwordHash: null }, now, reason: 'claimed_by_provider' })
+  return claimed?.user ?? owner
 }
 
 /**

@@ -34,10 +34,10 @@ t.test('a blank, a mismatch or a refused password asks again; after three tries 
   const { input, prompter, written } = terminal()
   t.teardown(() => prompter.close())
   input.write(`\r${PASSWORD}\rsomething else\r12345678\r12345678\r`)
-  await t.rejects(promptNewPassword(prompter, policy), { message: /^No acceptable password after 3 attempts\. The password is not acceptable: must not be entirely numeric\.$/ })
+  await t.rejects(promptNewPassword(prompter, policy), { message: /^No acceptable password after 3 attempts\. The password is not acceptable: must not be entirely numeric; must not be a commonly used password\.$/ })
   t.match(written(), 'Error: Blank passwords are not allowed.\n')
   t.match(written(), 'Error: The passwords did not match.\n')
-  t.match(written(), 'Error: The password is not acceptable: must not be entirely numeric.\n')
+  t.match(written(), 'Error: The password is not acceptable: must not be entirely numeric; must not be a commonly used password.\n')
   t.notMatch(written(), PASSWORD)
   t.notMatch(written(), '12345678')
 

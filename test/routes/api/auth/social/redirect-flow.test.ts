@@ -9,15 +9,24 @@ function authorizePath (provider: string, redirectTo: string | null = APP_REDIRE
   return `/api/auth/social/${provider}/authorize${redirectTo === null ? '' : `?redirect_to=${encodeURIComponent(redirectTo)}`}`
 }
 
+// The login cookie of the browser that started each flow, by state: `callback` brings it back, like that browser would.
+const BINDING_COOKIE = '__Host-portcullis_social'
+const browserCookies = new Map<string, string>()
+
 /** Starts a login, lets the provider answer, and returns our callback URL as the provider built it. */
 async function throughProvider (app: FastifyInstance, provider: string, redirectTo = APP_REDIRECT): Promise<URL> {
   const start = await app.inject({ url: authorizePath(provider, redirectTo) })
   if (start.statusCode !== 302) throw new Error(`authorize answered ${start.statusCode} ${start.body}`)
-  return new URL(await nextLocation(start.headers.location as string))
+  const url = new URL(await nextLocation(start.headers.location as string))
+  const binding = start.cookies.find(c => c.name === BINDING_COOKIE)
+  if (binding !== undefined) browserCookies.set(url.searchParams.get('state') ?? '', binding.value)
+  return url
 }
 
-function callback (app: FastifyInstance, url: URL) {
-  return app.inject({ url: url.pathname + url.search })
+/** The callback from the browser that started the flow; `cookie: null` for another browser, or a cookie of one's own. */
+function callback (app: FastifyInstance, url: URL, cookie?: string | null) {
+  const binding = cookie === undefined ? browserCookies.get(url.searchParams.get('state') ?? '') : cookie
+  return app.inject({ url: url.pathname + url.search, ...(binding != null && { cookies: { [BINDING_COOKIE]: binding } }) })
 }
 
 function refreshCookieOf (res: { cookies: Array<{ name: string, value: string }> }): string | undefined {
@@ -91,7 +100,7 @@ t.test('GitHub: the full redirect flow finds the primary verified address throug
   const params = new URL(start.headers.location as string).searchParams
   t.equal(params.get('code_challenge_method'), 'S256')
   t.notOk(params.has('nonce'), 'no nonce for a plain OAuth 2 provider')
-  const res = await callback(app, new URL(await nextLocation(start.headers.location as string)))
+  const res = await callback(app, new URL(await nextLocation(start.headers.location as string)), start.cookies.find(c => c.name === BINDING_COOKIE)!.value)
   t.equal(res.statusCode, 302)
   t.equal(res.headers.location, APP_REDIRECT)
   t.ok(refreshCookieOf(res))
@@ -134,6 +143,68 @@ t.test('a replayed, unknown, missing or other provider\'s state is 400 invalid_s
   const forGithub = await throughProvider(app, 'github')
   const crossed = new URL(forGithub.href.replace('/social/github/', '/social/google/'))
   t.equal((await callback(app, crossed)).json().code, 'invalid_state')
+})
+
+t.test('login CSRF: a callback started in another browser is 400 invalid_state, logs nobody in, and leaves the state for its own browser', async t => {
+  const google = await startOidcProvider(t)
+  const { app, count } = await buildSocialApp(t, google.env)
+  google.identity = { sub: 'google-mallory', email: 'mallory@gmail.test', email_verified: true }
+
+  // The attacker starts a login, stops at the callback and plants its URL in the victim's browser.
+  const planted = await throughProvider(app, 'google')
+  const attackersCookie = browserCookies.get(planted.searchParams.get('state')!)!
+  // The victim's browser has no login cookie, or one from a login of its own.
+  const victim = await app.inject({ url: authorizePath('google') })
+  const victimsCookie = victim.cookies.find(c => c.name === BINDING_COOKIE)!.value
+  for (const cookie of [null, victimsCookie, '', 'x'.repeat(43)]) {
+    const res = await callback(app, planted, cookie)
+    t.equal(res.statusCode, 400, `cookie ${String(cookie)}`)
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+    t.equal(res.json().code, 'invalid_state')
+    t.notOk(refreshCookieOf(res), 'no refresh cookie')
+    t.equal(res.headers['referrer-policy'], 'no-referrer')
+    t.equal(res.headers['cache-control'], 'no-store')
+  }
+  t.equal(await count('users'), 0, 'nobody was logged in')
+  t.equal(await count('sessions'), 0)
+
+  const own = await callback(app, planted, attackersCookie)
+  t.equal(own.statusCode, 302, 'the browser that started the flow still finishes it')
+  t.ok(refreshCookieOf(own))
+})
+
+t.test('the login cookie: HttpOnly, SameSite=Lax, __Host- (Secure, Path=/), 10 minutes; the callback clears it', async t => {
+  const google = await startOidcProvider(t)
+  const { app } = await buildSocialApp(t, google.env)
+  const start = await app.inject({ url: authorizePath('google') })
+  const cookie = start.cookies.find(c => c.name === BINDING_COOKIE)
+  t.match(cookie, { httpOnly: true, secure: true, sameSite: 'Lax', path: '/', maxAge: 600 })
+  t.notOk((cookie as { domain?: string }).domain, 'no Domain: a __Host- cookie')
+  const state = new URL(start.headers.location as string).searchParams.get('state')!
+  t.not(cookie!.value, state, 'the state is derived from the cookie\'s value, not equal to it')
+  t.notOk(state.includes(cookie!.value))
+
+  const res = await callback(app, new URL(await nextLocation(start.headers.location as string)), cookie!.value)
+  t.equal(res.statusCode, 302)
+  const cleared = res.cookies.find(c => c.name === BINDING_COOKIE)
+  t.match(cleared, { value: '', path: '/', maxAge: 0 }, 'cleared once used')
+  const refused = await callback(app, new URL('http://portcullis.test/api/auth/social/google/callback?code=x&state=y'), null)
+  t.match(refused.cookies.find(c => c.name === BINDING_COOKIE), { value: '', maxAge: 0 }, 'and by a refused callback too')
+})
+
+t.test('with COOKIE_SECURE=false (plain-http development) the login cookie has no __Host- prefix and the flow works', async t => {
+  const google = await startOidcProvider(t)
+  const { app } = await buildSocialApp(t, { ...google.env, COOKIE_SECURE: 'false' })
+  google.identity = { sub: 'google-dev', email: 'dev@gmail.test', email_verified: true }
+  const start = await app.inject({ url: authorizePath('google') })
+  const cookie = start.cookies.find(c => c.name === 'portcullis_social')
+  t.match(cookie, { httpOnly: true, sameSite: 'Lax', path: '/' })
+  t.notOk((cookie as { secure?: boolean }).secure)
+  const url = new URL(await nextLocation(start.headers.location as string))
+  const res = await app.inject({ url: url.pathname + url.search, cookies: { portcullis_social: cookie!.value } })
+  t.equal(res.statusCode, 302)
+  t.equal(res.headers.location, APP_REDIRECT)
+  t.ok(refreshCookieOf(res))
 })
 
 t.test('a state older than 10 minutes is 400 invalid_state', async t => {
