@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import cookie from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errors } from '../src/errors.js'
+import { trustedOrigins } from '../src/http/origins.js'
 
 export const REFRESH_COOKIE = 'refresh_token'
 // Scoped to the auth endpoints: the token is never sent to the rest of the API.
@@ -26,7 +27,7 @@ declare module 'fastify' {
 
 export default fp(async function refreshCookie (fastify) {
   const { config } = fastify
-  const allowedOrigins = new Set([new URL(config.publicUrl).origin, ...config.allowedOrigins])
+  const allowedOrigins = trustedOrigins(config)
   const attributes = {
     httpOnly: true,
     secure: config.cookieSecure,
@@ -54,6 +55,11 @@ export default fp(async function refreshCookie (fastify) {
     if (fromCookie === undefined || fromCookie === '') return undefined
     const origin = request.headers.origin
     if (origin !== undefined && !allowedOrigins.has(origin)) throw errors.csrfFailed()
+    // Defence in depth for a request without Origin: the browser's own Sec-Fetch-Site. A cross-site
+    // request never legitimately carries this SameSite=Strict cookie; a same-site one (a sibling
+    // subdomain, another port) only from an allowed origin, which a browser names in Origin.
+    const site = request.headers['sec-fetch-site']
+    if (site === 'cross-site' || (site === 'same-site' && origin === undefined)) throw errors.csrfFailed()
     return fromCookie
   })
 }, { name: 'refresh-cookie', dependencies: ['config'] })

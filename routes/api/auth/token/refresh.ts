@@ -17,7 +17,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       operationId: 'refreshToken',
       summary: 'Exchange a refresh token for a new token pair',
-      description: 'The presented refresh token is rotated: the answer carries a new one and the old one is dead. Presenting a rotated token again revokes the whole session, except within a short grace window after its rotation, which returns the same successor (racing tabs, lost responses). A request that uses the cookie and sends an `Origin` that is not allowed is refused with `csrf_failed`.',
+      description: 'The presented refresh token is rotated: the answer carries a new one and the old one is dead. Presenting a rotated token again revokes the whole session, except within a short grace window after its rotation, which returns the same successor (racing tabs, lost responses). A request that uses the cookie and sends an `Origin` that is not allowed, or `Sec-Fetch-Site: cross-site` (or `same-site` without an allowed `Origin`), is refused with `csrf_failed`.',
       tags: ['auth'],
       security: [{ refreshCookie: [] }, {}],
       body: RefreshBody,
@@ -26,7 +26,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         ...problems(
           [400, '`validation_failed`: no refresh token in the cookie or the body, or unknown fields.'],
           [401, '`token_not_valid`: unknown, expired, revoked or reused refresh token, or a disabled account.'],
-          [403, '`csrf_failed`: the cookie was sent from an origin that is not allowed.'],
+          [403, '`csrf_failed`: the cookie was sent from an origin that is not allowed, or with `Sec-Fetch-Site: cross-site` (or `same-site` without an allowed `Origin`).'],
           TOO_LARGE, UNSUPPORTED, RATE_LIMITED)
       }
     },

@@ -121,6 +121,20 @@ t.test('logout with the cookie and a foreign Origin is 403 csrf_failed and the s
   t.equal((await refresh(app, user.refresh)).statusCode, 200)
 })
 
+t.test('logout with the cookie, no Origin and Sec-Fetch-Site cross-site is 403 csrf_failed and the session stays', async t => {
+  const app = await build(t)
+  const user = await loginUser(app)
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/auth/logout',
+    cookies: { refresh_token: user.refresh },
+    headers: { 'sec-fetch-site': 'cross-site' }
+  })
+  t.equal(res.statusCode, 403)
+  t.equal(res.json().code, 'csrf_failed')
+  t.equal((await refresh(app, user.refresh)).statusCode, 200)
+})
+
 t.test('logout with the cookie and an allowed or same Origin works', async t => {
   const app = await build(t, { allowedOrigins: ['https://app.example'] })
   const first = await loginUser(app)

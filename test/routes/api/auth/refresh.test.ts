@@ -248,6 +248,35 @@ t.test('the cookie with a foreign Origin is refused 403 csrf_failed and not spen
   t.equal(later.statusCode, 200, 'the refused requests did not rotate the token')
 })
 
+t.test('the cookie with no Origin but Sec-Fetch-Site cross-site, or same-site, is refused 403 csrf_failed and not spent', async t => {
+  const app = await build(t, { refreshReuseGrace: 0, allowedOrigins: ['https://app.portcullis.test'] })
+  const user = await loginUser(app)
+  for (const site of ['cross-site', 'same-site']) {
+    const res = await refreshWithCookie(app, user.refresh, { 'sec-fetch-site': site })
+    t.equal(res.statusCode, 403, site)
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+    t.equal(res.json().code, 'csrf_failed')
+  }
+  const crossAllowed = await refreshWithCookie(app, user.refresh, { 'sec-fetch-site': 'cross-site', origin: 'https://app.portcullis.test' })
+  t.equal(crossAllowed.statusCode, 403, 'cross-site is refused even from an allowed origin: the SameSite=Strict cookie never travels cross-site')
+  const sameForeign = await refreshWithCookie(app, user.refresh, { 'sec-fetch-site': 'same-site', origin: 'https://other.portcullis.test' })
+  t.equal(sameForeign.statusCode, 403, 'a same-site origin that is not allowed')
+  const body = await refreshWithBody(app, user.refresh, { 'sec-fetch-site': 'cross-site' })
+  t.equal(body.statusCode, 200, 'a token in the body is not a cookie: no CSRF check, and the refused requests did not spend it')
+})
+
+t.test('the cookie with Sec-Fetch-Site same-origin or none, or same-site from an allowed origin, refreshes', async t => {
+  const app = await build(t, { allowedOrigins: ['https://app.portcullis.test'] })
+  const user = await loginUser(app)
+  let token = user.refresh
+  const cases: Array<Record<string, string>> = [{ 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }, { 'sec-fetch-site': 'same-site', origin: 'https://app.portcullis.test' }, { 'sec-fetch-site': 'same-origin', origin: 'http://portcullis.test' }]
+  for (const headers of cases) {
+    const res = await refreshWithCookie(app, token, headers)
+    t.equal(res.statusCode, 200, JSON.stringify(headers))
+    token = res.json().refresh
+  }
+})
+
 t.test('the cookie with an Origin from ALLOWED_ORIGINS refreshes', async t => {
   const app = await build(t, { allowedOrigins: ['https://app.example'] })
   const user = await loginUser(app)
