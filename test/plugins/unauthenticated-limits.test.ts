@@ -91,7 +91,7 @@ t.test('POST /api/auth/logout is limited per address like refresh (RATE_LIMIT_RE
 
 t.test('GET /api/auth/revocations is limited per address before the client is authenticated (RATE_LIMIT_OAUTH_IP)', async t => {
   const app = await build(t, {}, { env: { RATE_LIMIT_OAUTH_IP: '1/1m' } })
-  const feed = () => app.inject({ url: '/api/auth/revocations', headers: { authorization: basic('guessed-id', 'guessed-secret') }, remoteAddress: '192.0.2.40' })
+  const feed = () => app.inject({ url: '/api/auth/revocations', headers: basic('guessed-id', 'guessed-secret'), remoteAddress: '192.0.2.40' })
   t.equal((await feed()).statusCode, 401)
   t.equal((await feed()).statusCode, 429, 'guessing client secrets meets the limit')
 })
