@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { emptyBodyAsObject } from '../src/http/optional-body.js'
 import { sharedSchemas } from '../src/schemas/shared.js'
+import { ANY_OPERATION_NOTE, documentAnyOperation } from '../src/schemas/any-operation.js'
 
 export default fp(async function openapi (fastify, options: { version: string }) {
   for (const schema of sharedSchemas) fastify.addSchema(schema)
@@ -22,7 +23,7 @@ export default fp(async function openapi (fastify, options: { version: string })
       info: {
         title: 'Portcullis',
         version: options.version,
-        description: 'Authentication service: registration, login with short-lived access JWTs and rotating refresh tokens, sessions, and a JWKS for services that verify tokens offline. Every error is `application/problem+json` with a stable `code`.'
+        description: 'Authentication service: registration, login with short-lived access JWTs and rotating refresh tokens, sessions, and a JWKS for services that verify tokens offline. Every error is `application/problem+json` with a stable `code`. ' + ANY_OPERATION_NOTE
       },
       servers: [{ url: fastify.config.publicUrl }],
       tags: [
@@ -52,6 +53,7 @@ export default fp(async function openapi (fastify, options: { version: string })
           if (op.requestBody !== undefined && optionalBodies.has(`${method} ${path}`)) op.requestBody.required = false
           // Public operations say so (`security: []`), so that generators and linters need not guess.
           op.security ??= []
+          documentAnyOperation(path, method, operation)
         }
       }
       return document.openapiObject
