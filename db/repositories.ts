@@ -78,6 +78,32 @@ export interface NewSession {
   firstToken: NewRefreshToken
   /** A stronger hash of the password just verified, stored with the login. */
   upgradedPasswordHash?: string
+  /**
+   * What the login checked about the user: the session is created only if the user's row still says
+   * the same when it is (else AccountChanged), so a password change, reset or ban that lands while
+   * the password is being compared ends that login too, and an upgraded hash never overwrites a newer password.
+   */
+  expect?: LoginPrecondition
+}
+
+export interface LoginPrecondition {
+  /** The hash the password was verified against; left out by a login that used no password (a provider). */
+  passwordHash?: string | null
+  isActive: boolean
+  isBanned: boolean
+  bannedUntil: Date | null
+}
+
+/** A change to a user that ends its sessions, written in one transaction with their revocation. */
+export interface AccountChange {
+  patch: Pick<UserPatch, 'passwordHash' | 'emailVerified' | 'isActive' | 'isBanned' | 'banReason' | 'bannedUntil'>
+  /** Compare-and-set: nothing is written unless this is still the stored password hash. */
+  expectedPasswordHash?: string | null
+  now: Date
+  /** The revocation reason recorded on the sessions. */
+  reason: string
+  /** This session stays (a password change keeps the session it was made from). */
+  keepSessionId?: string
 }
 
 export interface RotationRequest {
@@ -130,9 +156,16 @@ export interface UserRepository {
 export interface SessionRepository {
   /**
    * A login, in one transaction: the session, its first refresh token, and the user's `lastLogin`
-   * (and upgraded password hash, if any).
+   * (and upgraded password hash, if any). Throws AccountChanged, writing nothing, when the user no
+   * longer matches `session.expect`.
    */
   create (session: NewSession): Promise<SessionRecord>
+  /**
+   * Writes `change.patch` to the user and revokes its sessions (all but `keepSessionId`) in one
+   * transaction; undefined, writing nothing, when there is no such user or its password hash is no
+   * longer `expectedPasswordHash`.
+   */
+  updateUserAndRevoke (userId: string, change: AccountChange): Promise<{ user: UserRecord, revoked: number } | undefined>
   /** The session's state and its user (with its groups, permissions and providers), for authenticating an access token: one query. */
   findAuthState (sessionId: string): Promise<{ session: SessionState, user: UserSummary, authorization: Authorization, providers: string[] } | undefined>
   /** The session a refresh token belongs to, with its user. */
@@ -376,6 +409,8 @@ export interface AttemptCounterRepository {
   increment (key: string, windowMs: number, now: Date): Promise<AttemptWindow>
   /** The count of `key` in its current window, if one is open at `now`. */
   get (key: string, now: Date): Promise<AttemptWindow | undefined>
+  /** Takes one back from `key` in its window open at `now`, never below 0; atomic. */
+  decrement (key: string, now: Date): Promise<void>
   delete (key: string): Promise<void>
   /** Deletes at most `limit` windows that ended before `now`. */
   prune (now: Date, limit: number): Promise<number>
@@ -414,5 +449,13 @@ export class UniqueViolation extends Error {
   constructor (readonly field: 'email' | 'username' | 'name' | 'codename' | 'provider') {
     super(`${field} already exists`)
     this.name = 'UniqueViolation'
+  }
+}
+
+/** The user changed (password, activity, ban) between the checks of a login and its session: no session. */
+export class AccountChanged extends Error {
+  constructor () {
+    super('the account changed while logging in')
+    this.name = 'AccountChanged'
   }
 }

@@ -19,9 +19,10 @@ declare module 'fastify' {
     clearRefreshCookie (): FastifyReply
     /**
      * Sets the refresh cookie and `Cache-Control: no-store`, and returns the body to send: without
-     * `refresh` when the deployment delivers it by cookie only.
+     * `refresh` when the deployment delivers it by cookie only. The cookie lives `refreshExpiresIn`
+     * seconds (the token's remaining lifetime), by default a full refresh lifetime.
      */
-    deliverTokens<T extends { refresh: string }> (body: T): Omit<T, 'refresh'> & { refresh?: string }
+    deliverTokens<T extends { refresh: string }> (body: T, refreshExpiresIn?: number): Omit<T, 'refresh'> & { refresh?: string }
   }
 }
 
@@ -37,8 +38,8 @@ export default fp(async function refreshCookie (fastify) {
 
   await fastify.register(cookie)
 
-  fastify.decorateReply('deliverTokens', function <T extends { refresh: string }>(this: FastifyReply, body: T) {
-    this.setCookie(REFRESH_COOKIE, body.refresh, { ...attributes, maxAge: config.refreshTokenTtl })
+  fastify.decorateReply('deliverTokens', function <T extends { refresh: string }>(this: FastifyReply, body: T, refreshExpiresIn = config.refreshTokenTtl) {
+    this.setCookie(REFRESH_COOKIE, body.refresh, { ...attributes, maxAge: refreshExpiresIn })
     this.header('cache-control', 'no-store').header('pragma', 'no-cache')
     if (config.refreshTokenInBody) return body
     const { refresh: _omitted, ...rest } = body

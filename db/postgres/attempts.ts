@@ -28,6 +28,12 @@ export function postgresAttemptCounterRepository (db: PgDb): AttemptCounterRepos
       return window
     },
 
+    async decrement (key, now) {
+      await db.update(attemptCounters)
+        .set({ count: sql`${attemptCounters.count} - 1` })
+        .where(and(eq(attemptCounters.key, key), gt(attemptCounters.resetAt, now), gt(attemptCounters.count, 0)))
+    },
+
     async delete (key) {
       await db.delete(attemptCounters).where(eq(attemptCounters.key, key))
     },

@@ -2,11 +2,31 @@
 // a rotation locks the presented token's row (and its session's) before deciding: concurrent
 // rotations of one token serialise on that lock, and each sees what the one before it committed.
 import { and, desc, eq, gt, inArray, isNull, lt, ne, or } from 'drizzle-orm'
-import type { NewSession, RotationOutcome, RotationRequest, SessionRepository } from '../repositories.js'
+import { AccountChanged, type NewSession, type RotationOutcome, type RotationRequest, type SessionRepository } from '../repositories.js'
 import { refreshTokens, sessions, users } from './schema.js'
 import { hasNul, inTransaction, type PgDb, type PgTx } from './database.js'
 import { toSession, toUser } from '../records.js'
 import { appendRevocationEvent } from './revocation-events.js'
+import { accountUnchanged, passwordHashIs } from '../account-conditions.js'
+
+/** Revokes the user's live sessions but `keepSessionId`, with their feed events, in `tx`. */
+async function revokeAllIn (tx: PgTx, userId: string, now: Date, reason: string, keepSessionId?: string): Promise<number> {
+  if (keepSessionId === undefined) {
+    const revoked = await tx.update(sessions).set({ revokedAt: now, revokedReason: reason })
+      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+      .returning({ id: sessions.id })
+    // Every token of the user dies: one "not before" for the user covers them all, and tokens
+    // of sessions that are already gone.
+    await appendRevocationEvent(tx, { subject: userId }, now)
+    return revoked.length
+  }
+  // One session stays (a password change): the feed names the others, not the user.
+  const revoked = await tx.update(sessions).set({ revokedAt: now, revokedReason: reason })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepSessionId)))
+    .returning({ id: sessions.id })
+  for (const { id } of revoked) await appendRevocationEvent(tx, { sessionId: id }, now)
+  return revoked.length
+}
 
 /** The columns of the authentication query, in order. */
 type AuthStateRow = [
@@ -99,11 +119,15 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
 
   return {
     async create (input: NewSession) {
-      const { firstToken, upgradedPasswordHash, ...session } = input
+      const { firstToken, upgradedPasswordHash, expect, ...session } = input
       return inTransaction(db, async tx => {
-        await tx.update(users)
+        // Compare-and-set: the update locks the user's row, and a password change or ban committed
+        // meanwhile (or waited for here) makes its condition false, so no session is created.
+        const matched = await tx.update(users)
           .set({ lastLogin: session.createdAt, ...(upgradedPasswordHash !== undefined && { passwordHash: upgradedPasswordHash }) })
-          .where(eq(users.id, session.userId))
+          .where(and(eq(users.id, session.userId), expect && accountUnchanged(users, expect)))
+          .returning({ id: users.id })
+        if (expect !== undefined && matched.length === 0) throw new AccountChanged()
         const [row] = await tx.insert(sessions).values({
           ...session,
           lastUsedAt: session.createdAt,
@@ -180,22 +204,20 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
     },
 
     async revokeAll (userId, now, reason, keepSessionId) {
+      return inTransaction(db, tx => revokeAllIn(tx, userId, now, reason, keepSessionId))
+    },
+
+    async updateUserAndRevoke (userId, change) {
+      if (hasNul(userId) || (change.expectedPasswordHash != null && hasNul(change.expectedPasswordHash))) return undefined
       return inTransaction(db, async tx => {
-        if (keepSessionId === undefined) {
-          const revoked = await tx.update(sessions).set({ revokedAt: now, revokedReason: reason })
-            .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
-            .returning({ id: sessions.id })
-          // Every token of the user dies: one "not before" for the user covers them all, and tokens
-          // of sessions that are already gone.
-          await appendRevocationEvent(tx, { subject: userId }, now)
-          return revoked.length
-        }
-        // One session stays (a password change): the feed names the others, not the user.
-        const revoked = await tx.update(sessions).set({ revokedAt: now, revokedReason: reason })
-          .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepSessionId)))
-          .returning({ id: sessions.id })
-        for (const { id } of revoked) await appendRevocationEvent(tx, { sessionId: id }, now)
-        return revoked.length
+        const { expectedPasswordHash } = change
+        // The row lock of this update is held to the commit: a login's compare-and-set waits for it
+        // and then sees the new row.
+        const [row] = await tx.update(users).set(change.patch)
+          .where(and(eq(users.id, userId), expectedPasswordHash === undefined ? undefined : passwordHashIs(users, expectedPasswordHash)))
+          .returning()
+        if (row === undefined) return undefined
+        return { user: toUser(row), revoked: await revokeAllIn(tx, userId, change.now, change.reason, change.keepSessionId) }
       })
     },
 

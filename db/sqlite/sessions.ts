@@ -3,12 +3,13 @@
 // rotation is atomic within this process; `immediate` takes the write lock up front so that two
 // processes sharing the file serialise too.
 import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm'
-import type { NewSession, RotationOutcome, RotationRequest, SessionRepository } from '../repositories.js'
+import { AccountChanged, type NewSession, type RotationOutcome, type RotationRequest, type SessionRepository } from '../repositories.js'
 import { refreshTokens, sessions, users } from './schema.js'
 import type { SqliteDb } from './connection.js'
 import { authorizationColumns, splitList } from './authorization.js'
 import { toSession, toUser } from '../records.js'
 import { revocationRecorder } from './revocations.js'
+import { accountUnchanged, passwordHashIs } from '../account-conditions.js'
 
 /** The columns of the authentication query, in order. */
 type AuthStateRow = [
@@ -88,14 +89,34 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
   // better-sqlite3's own transaction wrapper: BEGIN IMMEDIATE … COMMIT around a synchronous function.
   const rotateAtomically = db.$client.transaction(rotateNow)
 
+  /** Revokes the user's live sessions but `keepSessionId`, with their feed events; inside a transaction. */
+  function revokeAllNow (tx: Pick<SqliteDb, 'update'>, userId: string, now: Date, reason: string, keepSessionId?: string): number {
+    if (keepSessionId === undefined) {
+      // Every token of the user dies: one "not before" for the user covers them all, and tokens
+      // of sessions that are already gone.
+      record.subject(userId, now)
+      return tx.update(sessions).set({ revokedAt: now, revokedReason: reason })
+        .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt))).run().changes
+    }
+    // One session stays (a password change): the feed names the others, not the user.
+    const revoked = tx.update(sessions).set({ revokedAt: now, revokedReason: reason })
+      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepSessionId)))
+      .returning({ id: sessions.id }).all()
+    for (const { id } of revoked) record.session(id, now)
+    return revoked.length
+  }
+
   return {
     async create (input: NewSession) {
-      const { firstToken, upgradedPasswordHash, ...session } = input
+      const { firstToken, upgradedPasswordHash, expect, ...session } = input
       return db.transaction(tx => {
-        tx.update(users)
+        // Compare-and-set: the write lock is held from BEGIN IMMEDIATE, so the row checked here is
+        // the row the session is created against.
+        const matched = tx.update(users)
           .set({ lastLogin: session.createdAt, ...(upgradedPasswordHash !== undefined && { passwordHash: upgradedPasswordHash }) })
-          .where(eq(users.id, session.userId))
-          .run()
+          .where(and(eq(users.id, session.userId), expect && accountUnchanged(users, expect)))
+          .run().changes
+        if (expect !== undefined && matched === 0) throw new AccountChanged()
         const row = tx.insert(sessions).values({
           ...session,
           lastUsedAt: session.createdAt,
@@ -178,20 +199,17 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     },
 
     async revokeAll (userId, now, reason, keepSessionId) {
+      return db.transaction(tx => revokeAllNow(tx, userId, now, reason, keepSessionId), { behavior: 'immediate' })
+    },
+
+    async updateUserAndRevoke (userId, change) {
       return db.transaction(tx => {
-        if (keepSessionId === undefined) {
-          // Every token of the user dies: one "not before" for the user covers them all, and tokens
-          // of sessions that are already gone.
-          record.subject(userId, now)
-          return tx.update(sessions).set({ revokedAt: now, revokedReason: reason })
-            .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt))).run().changes
-        }
-        // One session stays (a password change): the feed names the others, not the user.
-        const revoked = tx.update(sessions).set({ revokedAt: now, revokedReason: reason })
-          .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepSessionId)))
-          .returning({ id: sessions.id }).all()
-        for (const { id } of revoked) record.session(id, now)
-        return revoked.length
+        const { expectedPasswordHash } = change
+        const row = tx.update(users).set(change.patch)
+          .where(and(eq(users.id, userId), expectedPasswordHash === undefined ? undefined : passwordHashIs(users, expectedPasswordHash)))
+          .returning().get()
+        if (row === undefined) return undefined
+        return { user: toUser(row), revoked: revokeAllNow(tx, userId, change.now, change.reason, change.keepSessionId) }
       }, { behavior: 'immediate' })
     },
 

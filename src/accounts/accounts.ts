@@ -2,12 +2,13 @@
 // Registration, profile changes and password changes.
 import { randomUUID } from 'node:crypto'
 import { UniqueViolation, type UserRecord } from '../../db/repositories.js'
-import type { AuthDeps } from '../deps.js'
+import type { AuthDeps, ClientInfo } from '../deps.js'
 import { errors } from '../errors.js'
 import { normaliseEmail } from './identifiers.js'
 import { sendVerificationEmail } from './email-verification.js'
 import { signupAttemptMail } from '../mail/templates.js'
 import type { PasswordContext } from '../passwords/policy.js'
+import { accountThrottleKey, checkPassword } from '../limits/password-check.js'
 
 /** Every password rule, the breached-password check included when configured. */
 export async function assertPasswordAcceptable (deps: AuthDeps, field: string, password: string, context: PasswordContext): Promise<void> {
@@ -116,20 +117,34 @@ export async function updateProfile (deps: AuthDeps, userId: string, patch: { us
   return updated
 }
 
-/** Changes the password after checking the current one; every other session of the user is revoked. */
+/**
+ * Changes the password after checking the current one; every other session of the user is revoked
+ * with the write. A wrong current password counts against the account's login limit (429 once it
+ * is reached), like a failed login: this is a password check an attacker with a stolen access token
+ * could otherwise repeat for ever.
+ */
 export async function changePassword (
   deps: AuthDeps,
   userId: string,
   currentSessionId: string,
-  input: { currentPassword: string, newPassword: string }
+  input: { currentPassword: string, newPassword: string },
+  client: ClientInfo
 ): Promise<void> {
   const user = await deps.repositories.users.findById(userId)
   if (user === undefined) throw errors.userInactive()
   await assertPasswordAcceptable(deps, 'new_password', input.newPassword, { email: user.email, username: user.username })
-  if (!await deps.hasher.verify(input.currentPassword, user.passwordHash)) throw errors.wrongCurrentPassword()
+  const source = { accountKey: accountThrottleKey(user.id), ip: client.ip ?? 'unknown', now: deps.now() }
+  if (!await checkPassword(deps, source, input.currentPassword, user.passwordHash)) throw errors.wrongCurrentPassword()
   const passwordHash = await deps.hasher.hash(input.newPassword)
-  await deps.repositories.users.update(user.id, { passwordHash })
-  await deps.repositories.sessions.revokeAll(user.id, deps.now(), 'password_changed', currentSessionId)
+  // Compare-and-set on the hash just verified: a password changed meanwhile is not overwritten.
+  const changed = await deps.repositories.sessions.updateUserAndRevoke(user.id, {
+    patch: { passwordHash },
+    expectedPasswordHash: user.passwordHash,
+    now: deps.now(),
+    reason: 'password_changed',
+    keepSessionId: currentSessionId
+  })
+  if (changed === undefined) throw errors.wrongCurrentPassword()
 }
 
 /** Sets a password without asking for the current one (the operator CLI); every session of the user is revoked. */
@@ -138,6 +153,7 @@ export async function setPassword (deps: AuthDeps, userId: string, newPassword: 
   if (user === undefined) throw errors.notFound('No such user.')
   await assertPasswordAcceptable(deps, 'password', newPassword, { email: user.email, username: user.username })
   const passwordHash = await deps.hasher.hash(newPassword)
-  await deps.repositories.users.update(user.id, { passwordHash })
-  return deps.repositories.sessions.revokeAll(user.id, deps.now(), 'password_set')
+  const changed = await deps.repositories.sessions.updateUserAndRevoke(user.id, { patch: { passwordHash }, now: deps.now(), reason: 'password_set' })
+  if (changed === undefined) throw errors.notFound('No such user.')
+  return changed.revoked
 }

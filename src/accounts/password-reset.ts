@@ -35,10 +35,16 @@ export async function confirmPasswordReset (deps: AuthDeps, token: string, newPa
   const now = deps.now()
   // Of two racing confirmations only one consumes the token.
   if (await deps.repositories.oneTimeTokens.consume(tokenHash, 'reset_password', now) === undefined) throw errors.invalidToken()
-  await deps.repositories.users.update(user.id, {
-    passwordHash,
-    // Following the link proved control of the address it was sent to.
-    ...(user.email === live.email && { emailVerified: true })
+  // The new password and the end of every session in one transaction: a login in flight with the
+  // old password finds the hash changed and gets no session.
+  const changed = await deps.repositories.sessions.updateUserAndRevoke(user.id, {
+    patch: {
+      passwordHash,
+      // Following the link proved control of the address it was sent to.
+      ...(user.email === live.email && { emailVerified: true })
+    },
+    now,
+    reason: 'password_reset'
   })
-  await deps.repositories.sessions.revokeAll(user.id, now, 'password_reset')
+  if (changed === undefined) throw errors.invalidToken()
 }

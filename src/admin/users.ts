@@ -103,10 +103,14 @@ export async function banUser (deps: AuthDeps, actor: Actor, id: string, ban: { 
   if (ban.until !== undefined && ban.until <= now) {
     throw errors.validation([{ field: 'until', message: 'must be in the future (leave it out for a ban without end)' }])
   }
-  const updated = await deps.repositories.users.update(id, { isBanned: true, banReason: ban.reason ?? null, bannedUntil: ban.until ?? null })
-  // A ban ends every session at once: refresh tokens die, and Portcullis's own endpoints refuse the access tokens.
-  await deps.repositories.sessions.revokeAll(id, now, 'banned')
-  return adminUserView(deps, updated ?? target)
+  // A ban ends every session at once, in the transaction that writes it: refresh tokens die, and
+  // Portcullis's own endpoints refuse the access tokens; a login in flight finds the ban and gets no session.
+  const banned = await deps.repositories.sessions.updateUserAndRevoke(id, {
+    patch: { isBanned: true, banReason: ban.reason ?? null, bannedUntil: ban.until ?? null },
+    now,
+    reason: 'banned'
+  })
+  return adminUserView(deps, banned?.user ?? target)
 }
 
 export async function unbanUser (deps: AuthDeps, actor: Actor, id: string): Promise<AdminUserView> {

@@ -43,8 +43,8 @@ export async function openCliDeps (config: Config, log: (line: string) => void):
 
   // The CLI never logs anyone in.
   const loginThrottle: LoginThrottle = {
-    async assertAllowed () {},
-    async recordFailure () {},
+    async countAttempt () {},
+    async forgetAttempt () {},
     async recordSuccess () {}
   }
 

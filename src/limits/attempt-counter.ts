@@ -13,6 +13,11 @@ export interface AttemptStore {
   increment (key: string, windowMs: number, now: number): Promise<AttemptCount>
   /** The count of `key` in its current window, if one is open. */
   get (key: string, now: number): Promise<AttemptCount | undefined>
+  /**
+   * Takes one back from `key` in its current window, never below 0 (an attempt counted up front that
+   * turned out not to count). Nothing happens when no window is open.
+   */
+  decrement (key: string, now: number): Promise<void>
   delete (key: string): Promise<void>
   close (): Promise<void>
 }
@@ -39,6 +44,10 @@ export function createMemoryAttemptStore (sweepIntervalMs = 60_000): AttemptStor
     async get (key, now) {
       const window = windows.get(key)
       return window !== undefined && window.resetAt > now ? { ...window } : undefined
+    },
+    async decrement (key, now) {
+      const window = windows.get(key)
+      if (window !== undefined && window.resetAt > now && window.count > 0) window.count -= 1
     },
     async delete (key) {
       windows.delete(key)

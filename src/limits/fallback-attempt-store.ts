@@ -59,6 +59,7 @@ export function createFallbackAttemptStore (primary: AttemptStore, fallback: Att
     get degraded () { return degraded },
     increment: (key, windowMs, now) => run(store => store.increment(key, windowMs, now)),
     get: (key, now) => run(store => store.get(key, now)),
+    decrement: (key, now) => run(store => store.decrement(key, now)),
     delete: key => run(store => store.delete(key)),
     async close () {
       await Promise.all([primary.close(), fallback.close()])

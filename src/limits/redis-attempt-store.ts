@@ -23,9 +23,20 @@ if not count then return nil end
 return {tonumber(count), redis.call('PTTL', KEYS[1])}
 `
 
+// One back, never below 0, and only in an open window: DECR keeps the key's expiry, so the window
+// still ends when it would have.
+const DECREMENT = `
+local count = tonumber(redis.call('GET', KEYS[1]))
+if count and count > 0 and redis.call('PTTL', KEYS[1]) > 0 then
+  redis.call('DECR', KEYS[1])
+end
+return 0
+`
+
 interface AttemptCommands {
   portcullisAttemptIncrement (key: string, windowMs: number): Promise<[number, number]>
   portcullisAttemptRead (key: string): Promise<[number, number] | null>
+  portcullisAttemptDecrement (key: string): Promise<number>
 }
 
 /**
@@ -36,6 +47,7 @@ interface AttemptCommands {
 export function createRedisAttemptStore (client: Redis): AttemptStore {
   client.defineCommand('portcullisAttemptIncrement', { numberOfKeys: 1, lua: INCREMENT })
   client.defineCommand('portcullisAttemptRead', { numberOfKeys: 1, lua: READ })
+  client.defineCommand('portcullisAttemptDecrement', { numberOfKeys: 1, lua: DECREMENT })
   const commands = client as unknown as AttemptCommands
   // Under the client's own prefix (REDIS_KEY_PREFIX): `attempts:` leaves room for other uses of Redis.
   const redisKey = (key: string) => `attempts:${sharedKey(key)}`
@@ -50,6 +62,9 @@ export function createRedisAttemptStore (client: Redis): AttemptStore {
       // A key without a positive expiry has no open window (increment gives it one).
       if (found === null || found[1] <= 0) return undefined
       return { count: found[0], resetAt: now + found[1] }
+    },
+    async decrement (key) {
+      await commands.portcullisAttemptDecrement(redisKey(key))
     },
     async delete (key) {
       await client.del(redisKey(key))

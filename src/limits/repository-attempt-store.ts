@@ -42,6 +42,9 @@ export function createRepositoryAttemptStore (repository: AttemptCounterReposito
       const window = await repository.get(sharedKey(key), new Date(now))
       return window === undefined ? undefined : toCount(window)
     },
+    async decrement (key, now) {
+      await repository.decrement(sharedKey(key), new Date(now))
+    },
     async delete (key) {
       await repository.delete(sharedKey(key))
     },

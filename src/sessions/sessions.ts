@@ -1,7 +1,7 @@
 // sessions/: login, access and refresh tokens, rotation, logout and the revocation feed.
 // Login, refresh-token rotation, logout and the session list: the rules behind the token endpoints.
 import { randomUUID } from 'node:crypto'
-import type { Authorization, SessionRecord, UserRecord } from '../../db/repositories.js'
+import { AccountChanged, type Authorization, type SessionRecord, type UserRecord } from '../../db/repositories.js'
 import { accessTokenClaims } from './access-tokens.js'
 import { canAuthenticate, isBanned } from '../accounts/state.js'
 import type { AuthDeps, ClientInfo } from '../deps.js'
@@ -10,6 +10,7 @@ import { normaliseEmail, usernameKey } from '../accounts/identifiers.js'
 import { hashOpaqueToken, newOpaqueToken } from './opaque-tokens.js'
 import { openSuccessor, sealSuccessor } from './refresh-tokens.js'
 import { loadUserExtras, userView, type UserView } from '../accounts/user-view.js'
+import { accountThrottleKey, checkPassword } from '../limits/password-check.js'
 
 export interface TokenPair {
   access: string
@@ -44,25 +45,19 @@ async function findByCredentials (deps: AuthDeps, credentials: Credentials): Pro
 
 /** The key login failures are counted under: the account when it exists, else what was typed. */
 function throttleKey (credentials: Credentials, found: UserRecord | undefined): string {
-  if (found !== undefined) return `user:${found.id}`
+  if (found !== undefined) return accountThrottleKey(found.id)
   return 'email' in credentials ? `email:${normaliseEmail(credentials.email)}` : `username:${usernameKey(credentials.username)}`
 }
 
 export async function login (deps: AuthDeps, credentials: Credentials, client: ClientInfo): Promise<LoginResult> {
   const now = deps.now()
   const found = await findByCredentials(deps, credentials)
-  const accountKey = throttleKey(credentials, found)
-  const ip = client.ip ?? 'unknown'
-  // Before the password is checked: while limited, the right and the wrong password look the same.
-  await deps.loginThrottle.assertAllowed(accountKey, ip, now)
-  // Always one full bcrypt compare, against a dummy hash for an unknown account, so that an unknown
-  // email and a wrong password cannot be told apart by answer or by time.
-  const passwordMatches = await deps.hasher.verify(credentials.password, found?.passwordHash)
-  if (found === undefined || !passwordMatches) {
-    await deps.loginThrottle.recordFailure(accountKey, ip, now)
-    throw errors.invalidCredentials()
-  }
-  await deps.loginThrottle.recordSuccess(accountKey)
+  // Counted before the password is checked: while limited, the right and the wrong password look
+  // the same. Always one full bcrypt compare, against a dummy hash for an unknown account, so that
+  // an unknown email and a wrong password cannot be told apart by answer or by time.
+  const source = { accountKey: throttleKey(credentials, found), ip: client.ip ?? 'unknown', now }
+  const passwordMatches = await checkPassword(deps, source, credentials.password, found?.passwordHash)
+  if (found === undefined || !passwordMatches) throw errors.invalidCredentials()
 
   // Account state is revealed only to someone who knows the password.
   assertMayLogIn(deps, found, now)
@@ -70,7 +65,7 @@ export async function login (deps: AuthDeps, credentials: Credentials, client: C
   const upgradedPasswordHash = found.passwordHash !== null && deps.hasher.needsRehash(found.passwordHash)
     ? await deps.hasher.hash(credentials.password)
     : undefined
-  return startSession(deps, found, client, upgradedPasswordHash)
+  return startSession(deps, found, client, { verifiedHash: found.passwordHash, upgradedHash: upgradedPasswordHash })
 }
 
 /** The account-state rules of every login, by password or by provider: banned, disabled, unverified. */
@@ -80,20 +75,50 @@ export function assertMayLogIn (deps: AuthDeps, user: UserRecord, now: Date): vo
   if (deps.config.requireEmailVerification && !user.emailVerified) throw errors.emailNotVerified()
 }
 
-/** Opens a session for a user already authenticated (password or provider) and able to log in: its first tokens. */
-export async function startSession (deps: AuthDeps, found: UserRecord, client: ClientInfo, upgradedPasswordHash?: string): Promise<LoginResult> {
+/** The password a login verified: the hash it matched, and a stronger hash of it to store, if due. */
+export interface VerifiedPassword {
+  verifiedHash: string | null
+  upgradedHash?: string
+}
+
+/**
+ * Opens a session for a user already authenticated (password or provider) and able to log in: its
+ * first tokens. The session is created only if the user is still as `found` says (the same password
+ * hash, for a password login; the same activity and ban): what changed while the password was being
+ * compared decides instead, so a password change, reset, claim or ban ends the logins in flight.
+ */
+export async function startSession (deps: AuthDeps, found: UserRecord, client: ClientInfo, password?: VerifiedPassword, retried = false): Promise<LoginResult> {
   const now = deps.now()
   const refresh = newOpaqueToken()
-  const session = await deps.repositories.sessions.create({
-    id: randomUUID(),
-    userId: found.id,
-    createdAt: now,
-    userAgent: client.userAgent,
-    ip: client.ip,
-    firstToken: { id: randomUUID(), tokenHash: hashOpaqueToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) },
-    ...(upgradedPasswordHash !== undefined && { upgradedPasswordHash })
-  })
-  const user: UserRecord = { ...found, lastLogin: now, passwordHash: upgradedPasswordHash ?? found.passwordHash }
+  let session: SessionRecord
+  try {
+    session = await deps.repositories.sessions.create({
+      id: randomUUID(),
+      userId: found.id,
+      createdAt: now,
+      userAgent: client.userAgent,
+      ip: client.ip,
+      firstToken: { id: randomUUID(), tokenHash: hashOpaqueToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) },
+      ...(password?.upgradedHash !== undefined && { upgradedPasswordHash: password.upgradedHash }),
+      expect: {
+        ...(password !== undefined && { passwordHash: password.verifiedHash }),
+        isActive: found.isActive,
+        isBanned: found.isBanned,
+        bannedUntil: found.bannedUntil
+      }
+    })
+  } catch (err) {
+    if (!(err instanceof AccountChanged)) throw err
+    const current = await deps.repositories.users.findById(found.id)
+    const refused = password !== undefined ? errors.invalidCredentials() : errors.userInactive()
+    // A new password (or none): the one just verified no longer opens this account.
+    if (current === undefined || (password !== undefined && current.passwordHash !== password.verifiedHash)) throw refused
+    assertMayLogIn(deps, current, deps.now())
+    // Changed, and yet still allowed (a ban lifted meanwhile): once more against the row as it is now.
+    if (retried) throw refused
+    return startSession(deps, current, client, password, true)
+  }
+  const user: UserRecord = { ...found, lastLogin: now, passwordHash: password?.upgradedHash ?? found.passwordHash }
   // Read at issue time: a change to the user's groups or permissions shows in the next token.
   const extras = await loadUserExtras(deps.repositories, user)
   const authorization = { groups: extras.groups, permissions: extras.permissions }
@@ -104,7 +129,7 @@ export async function startSession (deps: AuthDeps, found: UserRecord, client: C
  * Exchanges a refresh token for a new pair. The presented token dies; replaying it within the grace
  * window returns the same successor (racing tabs), replaying it later revokes the whole session.
  */
-export async function refresh (deps: AuthDeps, presented: string, client: ClientInfo): Promise<TokenPair> {
+export async function refresh (deps: AuthDeps, presented: string, client: ClientInfo): Promise<TokenPair & { refreshExpiresIn: number }> {
   const now = deps.now()
   const successor = newOpaqueToken()
   const outcome = await deps.repositories.sessions.rotate({
@@ -131,7 +156,12 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
 
   const handedOut = outcome.kind === 'rotated' ? successor : openSuccessor(presented, outcome.sealedSuccessor)
   if (handedOut === undefined) throw errors.tokenNotValid('The refresh token is invalid, expired or revoked.')
-  return tokenPair(deps, outcome.user, outcome.session.id, handedOut, await deps.repositories.authorization.forUser(outcome.user))
+  // A replay hands out a successor made earlier: its cookie lives as long as it does, not a full lifetime.
+  const refreshExpiresIn = outcome.kind === 'rotated'
+    ? deps.config.refreshTokenTtl
+    : Math.max(0, Math.floor((outcome.successorExpiresAt.getTime() - now.getTime()) / 1000))
+  const pair = tokenPair(deps, outcome.user, outcome.session.id, handedOut, await deps.repositories.authorization.forUser(outcome.user))
+  return { ...pair, refreshExpiresIn }
 }
 
 /** Revokes the session a refresh token belongs to. Unknown tokens are ignored: logout is idempotent. */

@@ -20,6 +20,7 @@ function flakyStore (t: Test) {
   const store: AttemptStore = {
     async increment (key, windowMs, now) { await guard(); return memory.increment(key, windowMs, now) },
     async get (key, now) { await guard(); return memory.get(key, now) },
+    async decrement (key, now) { await guard(); return memory.decrement(key, now) },
     async delete (key) { await guard(); return memory.delete(key) },
     async close () { state.closed = true }
   }
@@ -58,6 +59,8 @@ t.test('when the primary fails, the operation runs on the fallback: the limit ke
   t.same(await store.increment('k', MINUTE, T0), { count: 1, resetAt: T0 + MINUTE }, 'counted in the fallback')
   t.same(await store.increment('k', MINUTE, T0), { count: 2, resetAt: T0 + MINUTE })
   t.same(await store.get('k', T0), { count: 2, resetAt: T0 + MINUTE }, 'read from the fallback')
+  await store.decrement('k', T0)
+  t.same(await fallback.memory.get('k', T0), { count: 1, resetAt: T0 + MINUTE }, 'taken back in the fallback')
   await store.delete('k')
   t.equal(await fallback.memory.get('k', T0), undefined, 'deleted in the fallback')
   t.same(events, ['fallback'], 'one event for the whole outage')

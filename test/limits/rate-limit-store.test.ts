@@ -75,6 +75,7 @@ t.test('a failing attempt store fails the call (the plugin then answers 500, nev
   const failing: AttemptStore = {
     increment: async () => { throw new Error('connection terminated') },
     get: async () => undefined,
+    decrement: async () => {},
     delete: async () => {},
     close: async () => {}
   }

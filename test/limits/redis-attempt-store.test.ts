@@ -61,6 +61,22 @@ t.test('the Redis store keeps keys apart, reads nothing for an unknown key, and 
   t.equal((await store.increment('a', MINUTE, T0)).count, 1, 'a deleted key starts a fresh window')
 })
 
+t.test('the Redis store takes one back within the window, never below 0, and keeps the window\'s end', NEEDS_REDIS, async t => {
+  const store = createRedisAttemptStore(client(t))
+  const opened = await store.increment('k', MINUTE, T0)
+  await store.increment('k', MINUTE, T0)
+  await store.decrement('k', T0)
+  const read = await store.get('k', T0)
+  t.equal(read?.count, 1)
+  t.ok(read !== undefined && read.resetAt <= opened.resetAt && read.resetAt > T0, 'the expiry is kept')
+  await store.decrement('k', T0)
+  await store.decrement('k', T0)
+  t.equal((await store.get('k', T0))?.count, 0, 'not below 0')
+  await store.decrement('never-there', T0)
+  t.equal(await store.get('never-there', T0), undefined, 'no key is made')
+  t.equal((await store.increment('k', MINUTE, T0)).count, 1)
+})
+
 t.test('two clients incrementing one key at once never lose a count', NEEDS_REDIS, async t => {
   const prefix = uniqueKeyPrefix()
   const one = createRedisAttemptStore(client(t, prefix))

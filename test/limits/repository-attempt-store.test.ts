@@ -28,6 +28,11 @@ function fakeRepository () {
       const row = rows.get(key)
       return row !== undefined && row.resetAt > now ? { ...row } : undefined
     },
+    async decrement (key, now) {
+      calls.push(`decrement ${key}`)
+      const row = rows.get(key)
+      if (row !== undefined && row.resetAt > now && row.count > 0) row.count -= 1
+    },
     async delete (key) {
       calls.push(`delete ${key}`)
       rows.delete(key)
@@ -77,10 +82,11 @@ t.test('the repository sees digests, never the typed login or email address', as
   const key = 'login-failures:account:email:ada@example.com'
   await attempts.increment(key, MINUTE, T0)
   await attempts.get(key, T0)
+  await attempts.decrement(key, T0)
   await attempts.delete(key)
   const digest = sharedKey(key)
   t.match(digest, /^[A-Za-z0-9_-]{43}$/)
-  t.same(calls, [`increment ${digest}`, `get ${digest}`, `delete ${digest}`])
+  t.same(calls, [`increment ${digest}`, `get ${digest}`, `decrement ${digest}`, `delete ${digest}`])
   t.equal(rows.size, 0)
   t.not(sharedKey('login-failures:ip:10.0.0.1'), sharedKey('login-failures:ip:10.0.0.2'))
 })

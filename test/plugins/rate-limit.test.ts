@@ -358,6 +358,7 @@ t.test('the plugin takes another attempt store for the per-account and per-targe
   const store: AttemptStore = {
     increment: (key, windowMs, now) => { keys.push(key); return memory.increment(key, windowMs, now) },
     get: (key, now) => memory.get(key, now),
+    decrement: (key, now) => memory.decrement(key, now),
     delete: key => memory.delete(key),
     close: async () => { closed = true; await memory.close() }
   }

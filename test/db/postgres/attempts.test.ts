@@ -45,6 +45,23 @@ t.test('a window: counts within it, starts over at its end; get sees only an ope
   t.pass('deleting a missing key is fine')
 })
 
+t.test('decrement takes one back in the open window only, never below 0, and concurrently loses none', async t => {
+  const db = await freshDatabase(t)
+  const repo = postgresAttemptCounterRepository(db)
+  const start = new Date()
+  const resetAt = new Date(start.getTime() + MINUTE)
+  for (let i = 0; i < 30; i++) await repo.increment('k', MINUTE, start)
+  await Promise.all(Array.from({ length: 20 }, () => repo.decrement('k', start)))
+  t.same(await repo.get('k', start), { count: 10, resetAt }, 'twenty taken back, the window\'s end kept')
+  await Promise.all(Array.from({ length: 20 }, () => repo.decrement('k', start)))
+  t.same(await repo.get('k', start), { count: 0, resetAt }, 'not below 0')
+  await repo.increment('ended', MINUTE, start)
+  await repo.decrement('ended', resetAt)
+  t.same(await repo.get('ended', start), { count: 1, resetAt }, 'an ended window is left alone')
+  await repo.decrement('never-there', start)
+  t.equal(await repo.get('never-there', start), undefined)
+})
+
 t.test('prune deletes ended windows only, at most limit at a time', async t => {
   const db = await freshDatabase(t)
   const repo = postgresAttemptCounterRepository(db)

@@ -3,6 +3,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { changePassword } from '../../../../src/accounts/accounts.js'
 import { NewPassword, Password } from '../../../../src/schemas/fields.js'
 import { BUSY, bodyErrors, problems, UNAUTHENTICATED } from '../../../../src/schemas/responses.js'
+import { clientInfo } from '../../../../src/http/client-info.js'
 
 export const ChangePasswordBody = Type.Object({
   current_password: Password,
@@ -14,13 +15,15 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       operationId: 'changePassword',
       summary: 'Change the password',
-      description: 'Checks the current password, sets the new one, and revokes every other session of the user (this one stays signed in).',
+      description: 'Checks the current password, sets the new one, and revokes every other session of the user (this one stays signed in). A wrong current password counts against the account\'s login limit, as a failed login does.',
       tags: ['account'],
       security: [{ bearerAuth: [] }],
       body: ChangePasswordBody,
       response: {
         204: Type.Null({ description: 'Changed.' }),
-        ...problems(...bodyErrors, UNAUTHENTICATED, [403, '`invalid_credentials`: the current password is wrong.'], BUSY)
+        ...problems(...bodyErrors, UNAUTHENTICATED, [403, '`invalid_credentials`: the current password is wrong.'],
+          [429, '`rate_limited`: too many wrong passwords (here or at login) for this account or from this address; the right password gets this answer too until `Retry-After`.'],
+          BUSY)
       }
     },
     onRequest: [fastify.authenticate]
@@ -29,7 +32,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     await changePassword(fastify.auth, principal!.user.id, principal!.sessionId, {
       currentPassword: request.body.current_password,
       newPassword: request.body.new_password
-    })
+    }, clientInfo(request))
     return reply.code(204).send(null)
   })
 }

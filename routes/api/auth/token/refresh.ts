@@ -1,16 +1,16 @@
 // POST /api/auth/token/refresh: rotate a refresh token (from the cookie or the body) into a new pair.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { clientInfo } from '../../../../src/http/client-info.js'
-import { errors } from '../../../../src/errors.js'
+import { errors, ProblemError } from '../../../../src/errors.js'
 import { emptyBodyAsObject } from '../../../../src/http/optional-body.js'
-import { RefreshTokenField } from '../../../../src/schemas/fields.js'
+import { RefreshTokenField, refreshTokenBodyOptions } from '../../../../src/schemas/fields.js'
 import { problems, RATE_LIMITED, TOO_LARGE, UNSUPPORTED } from '../../../../src/schemas/responses.js'
 import { ref, TokenPair } from '../../../../src/schemas/shared.js'
 import { refresh } from '../../../../src/sessions/sessions.js'
 
 export const RefreshBody = Type.Object({
   refresh: Type.Optional(RefreshTokenField)
-}, { additionalProperties: false, description: 'Optional: browsers send the `refresh_token` cookie and no body.' })
+}, refreshTokenBodyOptions)
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/refresh', {
@@ -38,10 +38,12 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       throw errors.validation([{ field: 'refresh', message: 'is required (as the refresh_token cookie or in the body)' }], 'No refresh token was provided.')
     }
     try {
-      return reply.deliverTokens(await refresh(fastify.auth, presented, clientInfo(request)))
+      const { refreshExpiresIn, ...pair } = await refresh(fastify.auth, presented, clientInfo(request))
+      return reply.deliverTokens(pair, refreshExpiresIn)
     } catch (err) {
-      // A dead token is useless to the browser: drop the cookie so it stops sending it.
-      reply.clearRefreshCookie()
+      // A dead token is useless to the browser: drop the cookie so it stops sending it. Only then: a
+      // server error (a busy database, 503) says nothing about the token, which works again later.
+      if (err instanceof ProblemError && err.code === 'token_not_valid') reply.clearRefreshCookie()
       throw err
     }
   })
