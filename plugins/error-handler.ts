@@ -1,6 +1,7 @@
 // Turns every error (domain, validation, Fastify's own) into RFC 9457 problem+json; hides 5xx details.
 import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
+import { logSecurityEvent } from '../src/http/security-events.js'
 import { isDatabaseUnavailable } from '../db/unavailable.js'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import { ProblemError, type FieldError } from '../src/errors.js'
@@ -97,6 +98,7 @@ export function frameworkError (error: FastifyError, request: FastifyRequest, re
 export default fp(async function errorHandler (fastify) {
   fastify.setErrorHandler(function (error: FastifyError, request, reply) {
     if (error instanceof ProblemError) {
+      logSecurityEvent(request, error)
       return sendProblem(reply, request, { status: error.statusCode, code: error.code, detail: error.message, errors: error.errors }, error.headers)
     }
     if (error.validation) {

@@ -6,6 +6,7 @@ import { accessTokenClaims } from './access-tokens.js'
 import { canAuthenticate, isBanned } from '../accounts/state.js'
 import type { AuthDeps, ClientInfo } from '../deps.js'
 import { errors } from '../errors.js'
+import { asLockout, withSecurityEvent } from '../http/security-events.js'
 import { normaliseEmail, usernameKey } from '../accounts/identifiers.js'
 import { hashOpaqueToken, newOpaqueToken } from './opaque-tokens.js'
 import { openSuccessor, sealSuccessor } from './refresh-tokens.js'
@@ -57,7 +58,10 @@ export async function login (deps: AuthDeps, credentials: Credentials, client: C
   // an unknown email and a wrong password cannot be told apart by answer or by time.
   const source = { accountKey: throttleKey(credentials, found), ip: client.ip ?? 'unknown', now }
   const passwordMatches = await checkPassword(deps, source, credentials.password, found?.passwordHash)
-  if (found === undefined || !passwordMatches) throw errors.invalidCredentials()
+    .catch((err: unknown) => { throw asLockout(err, found?.id) })
+  if (found === undefined || !passwordMatches) {
+    throw withSecurityEvent(errors.invalidCredentials(), { event: 'login_failed', ...(found !== undefined && { accountId: found.id }) })
+  }
 
   // Account state is revealed only to someone who knows the password.
   assertMayLogIn(deps, found, now)
@@ -147,7 +151,12 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
   })
 
   if (outcome.kind === 'invalid') throw errors.tokenNotValid('The refresh token is invalid, expired or revoked.')
-  if (outcome.kind === 'reused') throw errors.tokenNotValid('The refresh token was already used; the session has been revoked.')
+  if (outcome.kind === 'reused') {
+    // Rare (a stolen token, or a bug in a client): one more query names the account for the log.
+    const state = await deps.repositories.sessions.findAuthState(outcome.sessionId)
+    throw withSecurityEvent(errors.tokenNotValid('The refresh token was already used; the session has been revoked.'),
+      { event: 'refresh_token_reused', sessionId: outcome.sessionId, ...(state !== undefined && { accountId: state.user.id }) })
+  }
 
   if (!canAuthenticate(outcome.user, now)) {
     await deps.repositories.sessions.revoke(outcome.user.id, outcome.session.id, now, 'account_disabled')
