@@ -24,7 +24,10 @@ import mailerPlugin from '../plugins/mailer.js'
 import redisPlugin from '../plugins/redis.js'
 import rateLimitPlugin from '../plugins/rate-limit.js'
 import serviceClientsPlugin from '../plugins/service-clients.js'
+import securityHeadersPlugin from '../plugins/security-headers.js'
+import corsPlugin from '../plugins/cors.js'
 import { version } from './runtime/version.js'
+import { utf8BodiesOnly } from './http/charset.js'
 
 export interface BuildAppOptions {
   config: Config
@@ -76,6 +79,8 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     if (body === '') done(null, undefined)
     else parseJson(request, body as string, done)
   })
+  // …and bodies are UTF-8 (the form bodies of the OAuth endpoints too): another declared charset is a 415.
+  app.addHook('preParsing', utf8BodiesOnly)
 
   // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
   app.addHook('onRequest', (request, reply, done) => {
@@ -94,6 +99,9 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   // The registration order, in one place: config → db → keys → mail, limits → auth → swagger → routes.
   await app.register(errorHandlerPlugin)
   await app.register(configPlugin, { config })
+  // Before anything that can answer: every answer carries the headers, and preflights are answered first.
+  await app.register(securityHeadersPlugin)
+  await app.register(corsPlugin)
   await app.register(dbPlugin)
   await app.register(passwordHasherPlugin)
   await app.register(keysPlugin, { now: options.now })

@@ -38,6 +38,8 @@ t.test('GET with the link from the mail verifies the address once: 200 {user, de
   t.equal(res.body.user.email, user.email)
   t.equal(res.body.user.email_verified, true)
   t.match(res.body.detail, /verified/)
+  t.equal(res.headers.get('cache-control'), 'no-store', 'the URL carried a token: nothing may cache the answer')
+  t.equal(res.headers.get('referrer-policy'), 'no-referrer', 'nor may a next page see the URL as its Referer')
   t.ok(await isVerified(http, user.email), 'the account is verified')
 
   for (const again of [await http.follow(user.link), await http.post('/api/auth/verify-email', { token: user.token })]) {
@@ -45,6 +47,7 @@ t.test('GET with the link from the mail verifies the address once: 200 {user, de
     t.equal(again.headers.get('content-type'), 'application/problem+json; charset=utf-8')
     t.equal(again.body.code, 'invalid_token')
   }
+  t.equal((await http.follow(user.link)).headers.get('cache-control'), 'no-store', 'the refusal too')
 })
 
 t.test('POST {token} verifies the address; an unknown token is 400 invalid_token and changes nothing', async t => {
