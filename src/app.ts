@@ -35,6 +35,11 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger']
   /** An injected clock for tests. */
   now?: () => Date
+  /**
+   * Fastify's schemaController option. The tests pass compilers that share compiled schemas between
+   * the hundreds of apps one test process builds (test/schema-compilers.ts); the server never does.
+   */
+  schemaController?: FastifyServerOptions['schemaController']
 }
 
 export const BODY_LIMIT = 64 * 1024
@@ -58,6 +63,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     trustProxy,
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors: frameworkError,
+    schemaController: options.schemaController,
     ajv: {
       customOptions: {
         // Closed schemas must refuse unknown fields, not silently drop them; auth input is never coerced.

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { appDatabaseUrl, ON_POSTGRES } from './databases.js'
+import { sharedSchemaCompilers } from './schema-compilers.js'
 
 export { appDatabaseUrl, ON_POSTGRES, TEST_DATABASE_URL, rawDatabase, sqliteOnly, testDatabaseUrl, type RawDatabase } from './databases.js'
 
@@ -64,7 +65,7 @@ export interface BuildOptions {
 export async function build (t: Teardown, overrides: Partial<Config> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
   const named = overrides.databaseUrl !== undefined || options.env?.DATABASE_URL !== undefined
   const database = named ? {} : { databaseUrl: await appDatabaseUrl(t) }
-  const app = await buildApp({ config: testConfig({ ...database, ...overrides }, options.env), logger: false, now: options.now })
+  const app = await buildApp({ config: testConfig({ ...database, ...overrides }, options.env), logger: false, now: options.now, schemaController: sharedSchemaCompilers })
   t.teardown(() => app.close())
   await app.ready()
   return app

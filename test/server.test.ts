@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { ON_POSTGRES, PASSWORD, rawDatabase, testDatabaseUrl } from './helper.js'
 import { startServer, tempDir } from './portcullis-process.js'
+import { waitUntil } from './wait-until.js'
 
 async function post (url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
@@ -25,9 +26,11 @@ t.test('an acknowledged registration survives a SIGKILL right after the 201', as
 
 t.test('SIGTERM lets in-flight requests finish, then exits 0', async t => {
   const server = await startServer(t, { BCRYPT_COST: '13' })
-  // Cost 13 takes a good fraction of a second in bcryptjs: the request is still in flight at SIGTERM.
+  // Cost 13 takes a good fraction of a second in bcryptjs: the request is still in flight at SIGTERM,
+  // sent once the server has logged the request's arrival (a condition, not a guess at a delay).
   const pending = post(`${server.url}/api/auth/register`, { email: 'slow@example.com', username: 'slow', password: PASSWORD })
-  await new Promise(resolve => setTimeout(resolve, 150))
+  await waitUntil(() => /"msg":"incoming request"[^\n]*"\/api\/auth\/register"|"\/api\/auth\/register"[^\n]*"msg":"incoming request"/.test(server.output()), 10_000, 'the registration to arrive')
+  t.notMatch(server.output(), /"msg":"request completed"/, 'still in flight at SIGTERM')
   server.child.kill('SIGTERM')
   const res = await pending
   t.equal(res.status, 201, 'the in-flight registration completed')

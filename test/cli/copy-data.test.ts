@@ -13,9 +13,6 @@ import { APP_REDIRECT, githubGrant, githubUser, nextLocation, startGithubProvide
 import { emptyDatabase } from '../db/postgres/fresh-database.js'
 import { portcullis } from './run.js'
 
-// Two apps, a mail server, a provider and five CLI processes in one flow: more than tap's default on a busy machine.
-t.setTimeout(300_000)
-
 interface Teardown { teardown (fn: () => unknown): void }
 
 /** A SQLite file that does not exist yet, in a directory removed when the test ends. */

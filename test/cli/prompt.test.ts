@@ -118,9 +118,8 @@ t.test('create-superuser asks for the password on a real terminal without echoin
       child.stdin.write(next[1])
     }
   })
-  const timer = setTimeout(() => child.kill(), 60_000)
+  // No deadline (a busy machine may be slow): a prompt that never comes is caught by tap's timeout.
   const code = await new Promise(resolve => child.on('close', resolve))
-  clearTimeout(timer)
   t.equal(code, 0, output)
   t.match(output, /Password: \r?\nPassword \(again\): \r?\nCreated superuser root <root@example\.com>/)
   t.notMatch(output, PASSWORD, 'the password is not echoed')

@@ -1,7 +1,8 @@
-// Runs the operator CLI as a child process (from source) against a fresh database of the pass.
+// Runs the operator CLI as a child process (the build when current, else from source: source-loader.ts)
+// against a fresh database of the pass.
 import { execFile } from 'node:child_process'
 import { rawDatabase, testDatabaseUrl } from '../helper.js'
-import { NO_CHILD_COVERAGE, SOURCE_LOADER_ARGS } from '../source-loader.js'
+import { NO_CHILD_COVERAGE, entryPoint } from '../source-loader.js'
 
 export const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname
 
@@ -14,7 +15,8 @@ export interface CliResult {
 /** `portcullis ...args` with only PATH and `env` in its environment; stdin is a pipe (not a terminal). */
 export function portcullis (args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise(resolve => {
-    const child = execFile(process.execPath, [...SOURCE_LOADER_ARGS, cli, ...args], { env: { PATH: process.env.PATH, ...NO_CHILD_COVERAGE, ...env } }, (err, stdout, stderr) => {
+    const entry = entryPoint('src/cli/main.ts')
+    const child = execFile(process.execPath, [...entry.args, ...args], { env: { PATH: process.env.PATH, ...NO_CHILD_COVERAGE, ...entry.env, ...env } }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1
       resolve({ code, stdout, stderr })
     })

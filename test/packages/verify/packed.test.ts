@@ -13,9 +13,6 @@ const packageDir = join(root, 'packages/verify')
 const tsc = join(root, 'node_modules/typescript/bin/tsc')
 const versionOf = (name: string): string => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version
 
-// Packing runs the package's build, and installing fetches from the registry (or npm's cache).
-t.setTimeout(300_000)
-
 /**
  * The children's environment without tap's loader (NODE_OPTIONS) and without the settings of an
  * outer `npm test` (npm_*), which would point npm back at this repository.
