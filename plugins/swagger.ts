@@ -66,6 +66,9 @@ export default fp(async function openapi (fastify, options: { version: string })
     }
   })
 
+  // DOCS_ENABLED=false: no /docs, /docs/json or /docs/static (the document is still built, for
+  // `npm run openapi`).
+  if (!fastify.config.docsEnabled) return
   await fastify.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { persistAuthorization: true, deepLinking: true }

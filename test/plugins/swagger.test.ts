@@ -264,3 +264,14 @@ t.test('GET /docs serves the Swagger UI as HTML', async t => {
   t.match(res.headers['content-type'], /^text\/html/)
   t.match(res.body, /swagger-ui/i)
 })
+
+t.test('DOCS_ENABLED=false: no Swagger UI and no document at /docs; the API is unaffected', async t => {
+  const app = await build(t, {}, { env: { DOCS_ENABLED: 'false' } })
+  for (const url of ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/index.html']) {
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 404, `${url} is 404`)
+    t.equal(res.json().code, 'not_found')
+  }
+  t.equal((await app.inject({ url: '/health/live' })).statusCode, 200)
+  t.equal((app.swagger() as { openapi: string }).openapi, '3.1.0', 'the document is still built (npm run openapi)')
+})
