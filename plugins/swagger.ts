@@ -8,6 +8,12 @@ import { ANY_OPERATION_NOTE, documentAnyOperation } from '../src/schemas/any-ope
 
 export default fp(async function openapi (fastify, options: { version: string }) {
   for (const schema of sharedSchemas) fastify.addSchema(schema)
+  const { config } = fastify
+  // Swagger UI sends "Try it out" to the document's server. A relative one is the address the docs
+  // were opened at (127.0.0.1 or localhost alike, no CORS); PUBLIC_URL only when it was set, for a
+  // service behind a proxy. (Unset, it defaults to http://localhost:PORT.)
+  const publicUrlSet = config.publicUrl !== `http://localhost:${config.port}`
+  const server = publicUrlSet ? { url: config.publicUrl } : { url: '/', description: 'The server this document was fetched from.' }
 
   // @fastify/swagger marks every body required; refresh and logout also take the token from the cookie alone.
   const optionalBodies = new Set<string>()
@@ -25,7 +31,7 @@ export default fp(async function openapi (fastify, options: { version: string })
         version: options.version,
         description: 'Authentication service: registration, login with short-lived access JWTs and rotating refresh tokens, sessions, and a JWKS for services that verify tokens offline. Every error is `application/problem+json` with a stable `code`. ' + ANY_OPERATION_NOTE
       },
-      servers: [{ url: fastify.config.publicUrl }],
+      servers: [server],
       tags: [
         { name: 'auth', description: 'Registration, login and tokens' },
         { name: 'account', description: 'The signed-in user: profile, password, sessions' },
@@ -68,7 +74,7 @@ export default fp(async function openapi (fastify, options: { version: string })
 
   // DOCS_ENABLED=false: no /docs, /docs/json or /docs/static (the document is still built, for
   // `npm run openapi`).
-  if (!fastify.config.docsEnabled) return
+  if (!config.docsEnabled) return
   await fastify.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { persistAuthorization: true, deepLinking: true }

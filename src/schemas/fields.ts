@@ -44,3 +44,14 @@ export const RefreshTokenField = Type.String({
   description: 'A refresh token from login or refresh. Browsers send it as the `refresh_token` cookie instead.',
   examples: ['pK2wX9dQ4mZr7tYb1nVc6hJs3fLg8aEo5uRi0yTkWqM']
 })
+
+/**
+ * The options of the refresh and logout bodies. The first example, the one Swagger UI pre-fills, is
+ * `{}`: a `refresh` in the body is used instead of the cookie, so a pre-filled sample token would
+ * shadow the browser's real cookie (and, being unknown, get it cleared).
+ */
+export const refreshTokenBodyOptions = {
+  additionalProperties: false,
+  description: 'Optional. Browsers send the `refresh_token` cookie and the empty body `{}` (the first example); other clients send `{"refresh": "…"}`. A `refresh` in the body is used instead of the cookie.',
+  examples: [{}, { refresh: 'pK2wX9dQ4mZr7tYb1nVc6hJs3fLg8aEo5uRi0yTkWqM' }]
+} as const

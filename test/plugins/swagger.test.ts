@@ -265,6 +265,24 @@ t.test('GET /docs serves the Swagger UI as HTML', async t => {
   t.match(res.body, /swagger-ui/i)
 })
 
+t.test('servers: relative (Try it out goes to the address the docs were opened at) unless PUBLIC_URL is set', async t => {
+  const unset = await build(t, {}, { env: { PUBLIC_URL: '' } })
+  t.same((await openapi(unset) as unknown as { servers: unknown }).servers, [{ url: '/', description: 'The server this document was fetched from.' }])
+  const set = await build(t, {}, { env: { PUBLIC_URL: 'https://auth.example.com' } })
+  t.same((await openapi(set) as unknown as { servers: unknown }).servers, [{ url: 'https://auth.example.com' }])
+})
+
+t.test('refresh and logout: the pre-filled (first) body example is {}, so a browser\'s cookie is not shadowed by a sample token', async t => {
+  const app = await build(t)
+  const byId = new Map(operations(await openapi(app)).map(({ op }) => [op.operationId, op]))
+  for (const id of ['refreshToken', 'logout']) {
+    const media = byId.get(id)?.requestBody?.content['application/json'] as { examples?: Record<string, { value: unknown }> } | undefined
+    const examples = Object.values(media?.examples ?? {}).map(example => example.value)
+    t.same(examples[0], {}, `${id}: Swagger UI pre-fills {}`)
+    t.ok(examples.some(value => typeof (value as { refresh?: unknown }).refresh === 'string'), `${id}: the body form is still shown, as a further example`)
+  }
+})
+
 t.test('DOCS_ENABLED=false: no Swagger UI and no document at /docs; the API is unaffected', async t => {
   const app = await build(t, {}, { env: { DOCS_ENABLED: 'false' } })
   for (const url of ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/index.html']) {

@@ -1,13 +1,13 @@
 // POST /api/auth/logout (this session) and POST /api/auth/logout/all (every session of the user).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { emptyBodyAsObject } from '../../../src/http/optional-body.js'
-import { RefreshTokenField } from '../../../src/schemas/fields.js'
+import { RefreshTokenField, refreshTokenBodyOptions } from '../../../src/schemas/fields.js'
 import { problems, RATE_LIMITED, TOO_LARGE, UNAUTHENTICATED, UNSUPPORTED, VALIDATION } from '../../../src/schemas/responses.js'
 import { logout, logoutAll } from '../../../src/sessions/sessions.js'
 
 export const LogoutBody = Type.Object({
   refresh: Type.Optional(RefreshTokenField)
-}, { additionalProperties: false, description: 'Optional: browsers send the `refresh_token` cookie and no body.' })
+}, refreshTokenBodyOptions)
 
 const NoContent = Type.Null({ description: 'Done. The refresh cookie is expired.' })
 
