@@ -5,6 +5,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import pg from 'pg'
+import { buildIsCurrent } from '../../scripts/build-stamp.js'
 import { NO_CHILD_COVERAGE } from '../source-loader.js'
 
 const run = promisify(execFile)
@@ -41,9 +42,12 @@ export interface Cluster {
 }
 
 let built: Promise<unknown> | undefined
-/** The tests run what production runs: the build, brought up to date once per test process. */
+/**
+ * The tests run what production runs: the build, brought up to date once per test process unless
+ * `npm test` has just built it from these very sources (scripts/build-stamp.js).
+ */
 export function ensureBuilt (): Promise<unknown> {
-  built ??= run('npm', ['run', '--silent', 'build:if-needed'], { cwd: root })
+  built ??= buildIsCurrent() ? Promise.resolve() : run('npm', ['run', '--silent', 'build:if-needed'], { cwd: root })
   return built
 }
 
