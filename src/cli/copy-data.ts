@@ -31,8 +31,8 @@ Options:
 
 Exit status: 0 when every table was copied and its count matches; 1 when DATABASE_URL is not a
 SQLite file, --to is not a PostgreSQL URL, the target is not empty, PostgreSQL cannot be reached
-within DATABASE_CONNECT_TIMEOUT, or a count differs (nothing is written then); 78 when the
-configuration is not valid.
+within DATABASE_CONNECT_TIMEOUT, or a count differs (nothing is written then); 66 when the
+SQLite database DATABASE_URL names does not exist; 78 when the configuration is not valid.
 `,
   async run (args, cli) {
     const { values } = parseCommandLine(args, { to: { type: 'string' }, 'batch-size': { type: 'string' } })
@@ -57,7 +57,7 @@ configuration is not valid.
 
     const path = databasePath(config.databaseUrl)
     // Opening would create an empty database: a mistyped path must not "copy" nothing successfully.
-    if (!existsSync(path)) throw new CliError(`There is no SQLite database at ${path} (DATABASE_URL).`)
+    if (!existsSync(path)) throw new CliError(`There is no SQLite database at ${path} (DATABASE_URL).`, 66)
     const target = describePostgresUrl(to)
     const source = openDatabase(config.databaseUrl)
     try {

@@ -9,17 +9,25 @@ import { openStorage } from '../../db/open.js'
 
 export interface CliDeps {
   deps: AuthDeps
+  /** Where the database is, for the operator: the SQLite file, or host:port/database. */
+  location: string
   /** Stops the hashing thread and closes the database; the process cannot exit before. */
   close (): Promise<void>
 }
 
-/** Opens DATABASE_URL, SQLite or PostgreSQL (applying pending migrations, as the server does). `log` gets notes for the operator. */
+/**
+ * Opens DATABASE_URL, SQLite or PostgreSQL (applying pending migrations, as the server does). A
+ * database that is not there is refused (DatabaseMissingError), never created: a command run from
+ * the wrong directory must not act on a database no server reads. `log` gets notes for the operator.
+ */
 export async function openCliDeps (config: Config, log: (line: string) => void): Promise<CliDeps> {
   const storage = await openStorage({
     url: config.databaseUrl,
     // A command runs one query at a time.
     poolMax: Math.min(config.databasePoolMax, 2),
     connectTimeoutMs: config.databaseConnectTimeout * 1000,
+    busyTimeoutMs: config.databaseBusyTimeout * 1000,
+    mustExist: true,
     warn: log
   })
 
@@ -63,6 +71,7 @@ export async function openCliDeps (config: Config, log: (line: string) => void):
 
   return {
     deps,
+    location: storage.location,
     async close () {
       await hasher.close()
       await storage.close()

@@ -53,8 +53,12 @@ Options:
 Configuration comes from the environment, as for the server (DATABASE_URL, BCRYPT_COST, ...;
 see README).
 
+Every command but migrate works only on a database that exists (it never creates one), and
+writes the one it uses to stderr ("Database: <path>").
+
 Exit status: 0 on success; 1 on an error (a message on stderr says which); 2 for a missing or
-unknown command; 78 when the configuration is not valid; 130 when a prompt is cancelled.`
+unknown command; 66 when the database does not exist (or, on PostgreSQL, was never migrated);
+78 when the configuration is not valid; 130 when a prompt is cancelled.`
 
 /** A domain error in words: its detail, and its field errors when the detail is only "not valid". */
 function problemMessage (err: ProblemError): string {
@@ -65,6 +69,9 @@ function problemMessage (err: ProblemError): string {
 function failure (err: unknown, command: string): { message: string, exitCode: number } {
   // By name: the config module is loaded only by commands that read the configuration.
   if (err instanceof Error && err.name === 'ConfigError') return { message: err.message, exitCode: 78 }
+  if (err instanceof Error && err.name === 'DatabaseMissingError') {
+    return { message: `${err.message}. Set DATABASE_URL to the server's database (a relative file: path is taken from the current directory), or create it with "portcullis migrate".`, exitCode: 66 }
+  }
   if (err instanceof UsageError) return { message: `${err.message}\nRun "portcullis ${command} --help" for usage.`, exitCode: err.exitCode }
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode }
   if (err instanceof ProblemError) return { message: problemMessage(err), exitCode: 1 }
@@ -108,6 +115,7 @@ async function main (argv: string[]): Promise<number> {
         const loaded = await cli.config()
         const { openCliDeps } = await import('./deps.js')
         opened ??= await openCliDeps(loaded, line => process.stderr.write(`${line}\n`))
+        process.stderr.write(`Database: ${opened.location}\n`)
       }
       return opened.deps
     }

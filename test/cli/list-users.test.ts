@@ -33,7 +33,7 @@ t.test('list-users prints a table newest first, or JSON; --query filters and --l
     'ada@example.com   ada              -                                2026-03-01 09:00',
     ''
   ].join('\n'))
-  t.equal(tableOut.stderr, '')
+  t.match(tableOut.stderr, /^Database: .+\n$/, 'only the database it used')
 
   t.equal(json.code, 0, json.stderr)
   const items = JSON.parse(json.stdout)

@@ -1,7 +1,8 @@
 // Runs the operator CLI as a child process (the build when current, else from source: source-loader.ts)
 // against a fresh database of the pass.
 import { execFile } from 'node:child_process'
-import { rawDatabase, testDatabaseUrl } from '../helper.js'
+import { openDatabase } from '../../db/sqlite/index.js'
+import { ON_POSTGRES, rawDatabase, testDatabaseUrl } from '../helper.js'
 import { NO_CHILD_COVERAGE, entryPoint } from '../source-loader.js'
 
 export const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname
@@ -34,9 +35,13 @@ export interface TempDatabase {
   query<T> (sql: string, ...params: unknown[]): Promise<T[]>
 }
 
-/** A fresh database (a temp SQLite file, or a PostgreSQL database on that pass), gone when the test ends. */
+/**
+ * A fresh, migrated database (a temp SQLite file, or a PostgreSQL database on that pass), gone when
+ * the test ends. Migrated as `portcullis migrate` leaves it: the other commands refuse a missing one.
+ */
 export async function tempDatabase (t: Teardown): Promise<TempDatabase> {
   const url = await testDatabaseUrl(t)
+  if (!ON_POSTGRES) openDatabase(url).$client.close()
   const reader = rawDatabase(t, url)
   return {
     url,
