@@ -1,4 +1,4 @@
-// GET /.well-known/jwks.json and /.well-known/openid-configuration: what token verifiers need.
+// GET /.well-known/jwks.json and the discovery metadata (OpenID and RFC 8414 addresses): what verifiers and OAuth clients need.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
 export const autoPrefix = '/.well-known'
@@ -19,38 +19,45 @@ const Jwks = Type.Object({
   keys: Type.Array(Type.Unsafe(Type.Ref('Jwk')), { description: 'Every public key that may have signed a live token.' })
 }, { $id: 'Jwks', additionalProperties: false })
 
+const AUTH_METHODS_DESCRIPTION = 'How a client authenticates: `client_secret_basic` (HTTP Basic, RFC 6749 §2.3.1) or `client_secret_post` (`client_id` and `client_secret` in the body).'
+const authMethods = (what: string) => Type.Array(Type.String({ examples: ['client_secret_basic'] }), { description: `${what}: ${AUTH_METHODS_DESCRIPTION}` })
+
+/**
+ * RFC 8414 authorization server metadata, served at both discovery addresses. It lists what exists:
+ * the client-credentials token endpoint, introspection and revocation. Portcullis issues no ID
+ * tokens and has no authorization endpoint, so there are no ID-token algorithms, no userinfo and no
+ * response types; users log in through the API (see the OpenAPI document), not an OAuth redirect.
+ */
 const DiscoveryDocument = Type.Object({
-  issuer: Type.String({ description: 'The `iss` of every token.' }),
-  jwks_uri: Type.String({ description: 'Where the public keys are.' }),
-  token_endpoint: Type.String({ description: 'Refresh endpoint (token rotation).' }),
-  revocation_endpoint: Type.String({ description: 'Logout endpoint.' }),
-  userinfo_endpoint: Type.String({ description: 'The signed-in user.' }),
-  registration_endpoint: Type.String({ description: 'Account registration.' }),
-  login_endpoint: Type.String({ description: 'Password login.' }),
-  token_verification_endpoint: Type.String({ description: 'Online check of an access token.' }),
-  id_token_signing_alg_values_supported: Type.Array(Type.String(), { description: 'The signing algorithm of issued tokens.' }),
-  access_token_signing_alg_values_supported: Type.Array(Type.String(), { description: 'The signing algorithm of issued tokens.' }),
-  subject_types_supported: Type.Array(Type.String(), { description: 'Always `public`.' }),
-  response_types_supported: Type.Array(Type.String(), { description: 'No browser authorization flow here yet.' }),
-  grant_types_supported: Type.Array(Type.String(), { description: 'Grants this service issues tokens for.' }),
-  audience: Type.String({ description: 'The `aud` of every access token.' })
+  issuer: Type.String({ description: 'The `iss` of every token (JWT_ISSUER); discovery clients check that it is the address they asked.' }),
+  jwks_uri: Type.String({ description: 'The public keys that verify access tokens.' }),
+  token_endpoint: Type.String({ description: 'Client access tokens (RFC 6749 §4.4, `client_credentials`).' }),
+  grant_types_supported: Type.Array(Type.String({ examples: ['client_credentials'] }), { description: 'Grants of the token endpoint: `client_credentials` only. (User tokens come from the login and refresh API, which is not an OAuth grant.)' }),
+  token_endpoint_auth_methods_supported: authMethods('The token endpoint'),
+  introspection_endpoint: Type.String({ description: 'RFC 7662 token introspection, for registered clients.' }),
+  introspection_endpoint_auth_methods_supported: authMethods('The introspection endpoint'),
+  revocation_endpoint: Type.String({ description: 'RFC 7009 token revocation, for registered clients.' }),
+  revocation_endpoint_auth_methods_supported: authMethods('The revocation endpoint'),
+  response_types_supported: Type.Array(Type.String(), { description: 'Empty: there is no authorization endpoint, so no response type (RFC 8414 requires the member).' }),
+  access_token_signing_alg_values_supported: Type.Array(Type.String({ examples: ['RS256'] }), { description: 'The algorithm that signs access tokens (JWT_ALGORITHM); pin it when verifying.' }),
+  audience: Type.String({ description: 'The `aud` of every access token (JWT_AUDIENCE).' }),
+  service_documentation: Type.Optional(Type.String({ description: 'Swagger UI, when DOCS_ENABLED.' }))
 }, {
   additionalProperties: false,
   examples: [{
     issuer: 'https://auth.example.com',
     jwks_uri: 'https://auth.example.com/.well-known/jwks.json',
-    token_endpoint: 'https://auth.example.com/api/auth/token/refresh',
-    revocation_endpoint: 'https://auth.example.com/api/auth/logout',
-    userinfo_endpoint: 'https://auth.example.com/api/auth/me',
-    registration_endpoint: 'https://auth.example.com/api/auth/register',
-    login_endpoint: 'https://auth.example.com/api/auth/login',
-    token_verification_endpoint: 'https://auth.example.com/api/auth/token/verify',
-    id_token_signing_alg_values_supported: ['RS256'],
-    access_token_signing_alg_values_supported: ['RS256'],
-    subject_types_supported: ['public'],
+    token_endpoint: 'https://auth.example.com/oauth/token',
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    introspection_endpoint: 'https://auth.example.com/oauth/introspect',
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    revocation_endpoint: 'https://auth.example.com/oauth/revoke',
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     response_types_supported: [],
-    grant_types_supported: ['password', 'refresh_token'],
-    audience: 'portcullis'
+    access_token_signing_alg_values_supported: ['RS256'],
+    audience: 'portcullis',
+    service_documentation: 'https://auth.example.com/docs'
   }]
 })
 
@@ -88,34 +95,43 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   const base = config.publicUrl
+  const clientAuthMethods = ['client_secret_basic', 'client_secret_post']
   const discovery = {
     issuer: config.jwtIssuer,
     jwks_uri: `${base}/.well-known/jwks.json`,
-    token_endpoint: `${base}/api/auth/token/refresh`,
-    revocation_endpoint: `${base}/api/auth/logout`,
-    userinfo_endpoint: `${base}/api/auth/me`,
-    registration_endpoint: `${base}/api/auth/register`,
-    login_endpoint: `${base}/api/auth/login`,
-    token_verification_endpoint: `${base}/api/auth/token/verify`,
-    id_token_signing_alg_values_supported: [config.jwtAlgorithm],
-    access_token_signing_alg_values_supported: [config.jwtAlgorithm],
-    subject_types_supported: ['public'],
+    token_endpoint: `${base}/oauth/token`,
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: clientAuthMethods,
+    introspection_endpoint: `${base}/oauth/introspect`,
+    introspection_endpoint_auth_methods_supported: clientAuthMethods,
+    revocation_endpoint: `${base}/oauth/revoke`,
+    revocation_endpoint_auth_methods_supported: clientAuthMethods,
     response_types_supported: [],
-    grant_types_supported: ['password', 'refresh_token'],
-    audience: config.jwtAudience
+    access_token_signing_alg_values_supported: [config.jwtAlgorithm],
+    audience: config.jwtAudience,
+    ...(config.docsEnabled && { service_documentation: `${base}/docs` })
   }
 
-  fastify.get('/openid-configuration', {
-    schema: {
-      operationId: 'getDiscoveryDocument',
-      summary: 'Discovery document: issuer, key set, endpoints, algorithms',
-      tags: ['keys'],
-      response: { 200: { ...DiscoveryDocument, description: 'The discovery document.' } }
-    }
-  }, async (_request, reply) => {
-    reply.header('cache-control', cacheControl)
-    return discovery
-  })
+  // OpenID Connect discovery (what OIDC libraries fetch) and RFC 8414 (what OAuth 2 libraries
+  // fetch): the same metadata, since both describe the same endpoints.
+  const documents = [
+    ['/openid-configuration', 'getDiscoveryDocument', 'Discovery document (OpenID Connect discovery address)'],
+    ['/oauth-authorization-server', 'getAuthorizationServerMetadata', 'Authorization server metadata (RFC 8414 address)']
+  ] as const
+  for (const [path, operationId, summary] of documents) {
+    fastify.get(path, {
+      schema: {
+        operationId,
+        summary,
+        description: 'RFC 8414 metadata: the issuer, the key set and the signing algorithm for token verifiers; the client-credentials token endpoint, introspection and revocation for service clients. No ID tokens are issued and there is no authorization endpoint: users log in through the API. `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server` serve the same document.',
+        tags: ['keys'],
+        response: { 200: { ...DiscoveryDocument, description: 'The metadata, with `Cache-Control: public, max-age`.' } }
+      }
+    }, async (_request, reply) => {
+      reply.header('cache-control', cacheControl)
+      return discovery
+    })
+  }
 }
 
 export default route

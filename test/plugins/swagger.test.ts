@@ -40,7 +40,7 @@ const ADMIN_OPERATIONS = [
 const SOCIAL_OPERATIONS = ['finishSocialLogin', 'linkSocialAccount', 'listSocialProviders', 'socialLogin', 'startSocialLogin', 'unlinkSocialAccount']
 
 const EXPECTED_OPERATIONS = [
-  'changePassword', 'checkPasswordResetToken', 'confirmPasswordReset', 'getDiscoveryDocument', 'getJwks',
+  'changePassword', 'checkPasswordResetToken', 'confirmPasswordReset', 'getAuthorizationServerMetadata', 'getDiscoveryDocument', 'getJwks',
   'getLiveness', 'getMe', 'getReadiness', 'listSessions', 'login', 'logout', 'logoutAll', 'refreshToken',
   'register', 'requestPasswordReset', 'resendVerificationEmail', 'revokeSession', 'updateMe', 'verifyEmail',
   'verifyEmailByLink', 'verifyToken', 'listRevocations', 'oauthToken', 'oauthIntrospect', 'oauthRevoke', ...ADMIN_OPERATIONS, ...SOCIAL_OPERATIONS

@@ -12,6 +12,7 @@ import { basic } from '../oauth-helper.js'
 const EXEMPT = new Set([
   'GET /.well-known/jwks.json',
   'GET /.well-known/openid-configuration',
+  'GET /.well-known/oauth-authorization-server',
   'GET /health/live',
   'GET /health/ready',
   'GET /api/auth/social/providers'

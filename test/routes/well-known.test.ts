@@ -1,7 +1,11 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose'
+import { once } from 'node:events'
+import { createServer, type AddressInfo } from 'node:net'
+import { calculateJwkThumbprint, createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose'
+import * as client from 'openid-client'
 import { build, bearer, loginUser } from '../helper.js'
+import { makeClient } from '../oauth-helper.js'
 
 const ISSUER = 'http://portcullis.test'
 const AUDIENCE = 'portcullis'
@@ -159,28 +163,73 @@ t.test('an HS256 deployment publishes an empty key set and still authenticates',
   t.notMatch(discovery.body, HS256_ENV.JWT_SECRET)
 })
 
-t.test('the discovery document names the issuer, the key set, the endpoints and the algorithm', async t => {
+t.test('the discovery document says exactly what exists: issuer, key set, algorithm, the client-credentials token endpoint, introspection, revocation', async t => {
   const app = await build(t)
   const res = await app.inject({ url: '/.well-known/openid-configuration' })
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^application\/json/)
   t.match(res.headers['cache-control'], /public/)
   const doc = res.json()
-  t.equal(doc.issuer, ISSUER)
-  t.equal(doc.jwks_uri, `${ISSUER}/.well-known/jwks.json`)
-  t.same(doc.id_token_signing_alg_values_supported, ['RS256'])
-  t.same(doc.access_token_signing_alg_values_supported, ['RS256'])
-  t.equal(doc.audience, AUDIENCE)
-  t.equal(doc.token_endpoint, `${ISSUER}/api/auth/token/refresh`)
-  t.equal(doc.userinfo_endpoint, `${ISSUER}/api/auth/me`)
-  t.equal(doc.registration_endpoint, `${ISSUER}/api/auth/register`)
-  t.equal(doc.login_endpoint, `${ISSUER}/api/auth/login`)
-  t.equal(doc.revocation_endpoint, `${ISSUER}/api/auth/logout`)
-  t.same(doc.subject_types_supported, ['public'])
-  for (const [name, url] of Object.entries<string>(doc).filter(([key]) => key.endsWith('_endpoint') || key === 'jwks_uri')) {
+  t.same(doc, {
+    issuer: ISSUER,
+    jwks_uri: `${ISSUER}/.well-known/jwks.json`,
+    token_endpoint: `${ISSUER}/oauth/token`,
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    introspection_endpoint: `${ISSUER}/oauth/introspect`,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    revocation_endpoint: `${ISSUER}/oauth/revoke`,
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    response_types_supported: [],
+    access_token_signing_alg_values_supported: ['RS256'],
+    audience: AUDIENCE,
+    service_documentation: `${ISSUER}/docs`
+  }, 'no ID-token algorithms, userinfo or registration: none of them exists')
+  const rfc8414 = await app.inject({ url: '/.well-known/oauth-authorization-server' })
+  t.equal(rfc8414.statusCode, 200)
+  t.same(rfc8414.json(), doc, 'the RFC 8414 address serves the same metadata')
+  t.equal(rfc8414.headers['cache-control'], res.headers['cache-control'])
+  for (const [name, url] of Object.entries<string>(doc).filter(([key]) => key.endsWith('_endpoint') || key === 'jwks_uri' || key === 'service_documentation')) {
     const path = new URL(url).pathname
-    const probe = await app.inject({ method: path === '/api/auth/me' || path === '/.well-known/jwks.json' ? 'GET' : 'POST', url: path, payload: path.endsWith('.json') || path.endsWith('/me') ? undefined : {} })
+    const probe = await app.inject({ method: name.endsWith('_endpoint') ? 'POST' : 'GET', url: path, payload: name.endsWith('_endpoint') ? {} : undefined })
     t.not(probe.statusCode, 404, `${name} (${path}) exists`)
+  }
+  const noDocs = await build(t, {}, { env: { DOCS_ENABLED: 'false' } })
+  t.notOk('service_documentation' in (await noDocs.inject({ url: '/.well-known/openid-configuration' })).json(), 'no documentation link without /docs')
+})
+
+t.test('openid-client configures itself from either discovery address and runs client credentials, introspection and revocation', async t => {
+  // The issuer must be the address the client asks, so the app learns its port before it listens.
+  const probe = createServer().listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const port = (probe.address() as AddressInfo).port
+  probe.close()
+  await once(probe, 'close')
+  const issuer = `http://127.0.0.1:${port}`
+  const app = await build(t, {}, { env: { PUBLIC_URL: issuer } })
+  await app.listen({ port, host: '127.0.0.1' })
+  const registered = await makeClient(app, ['orders.read'])
+
+  for (const algorithm of ['oidc', 'oauth2'] as const) {
+    const configuration = await client.discovery(new URL(issuer), registered.client_id, undefined,
+      client.ClientSecretBasic(registered.client_secret), { algorithm, execute: [client.allowInsecureRequests] })
+    const metadata = configuration.serverMetadata()
+    t.equal(metadata.issuer, issuer, `${algorithm}: the issuer matches`)
+    t.equal(metadata.token_endpoint, `${issuer}/oauth/token`)
+
+    const tokens = await client.clientCredentialsGrant(configuration, { scope: 'orders.read' })
+    t.equal(tokens.token_type, 'bearer', `${algorithm}: a client access token from the token endpoint`)
+    t.equal(tokens.scope, 'orders.read')
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(metadata.jwks_uri!)), {
+      issuer: metadata.issuer, audience: metadata.audience as string, algorithms: metadata.access_token_signing_alg_values_supported as string[]
+    })
+    t.equal(payload.client_id, registered.client_id, `${algorithm}: it verifies against the advertised key set, issuer, audience and algorithm`)
+
+    const live = await client.tokenIntrospection(configuration, tokens.access_token)
+    t.equal(live.active, true, `${algorithm}: introspection at the advertised endpoint`)
+    await client.tokenRevocation(configuration, tokens.access_token)
+    const revoked = await client.tokenIntrospection(configuration, tokens.access_token)
+    t.equal(revoked.active, false, `${algorithm}: revoked at the advertised endpoint`)
   }
 })
 
