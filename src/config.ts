@@ -5,6 +5,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { databaseKind } from '../db/database-url.js'
 import { parseDuration } from './runtime/durations.js'
+import { privateKeyProblem } from './keys/material.js'
 import { readSocialConfig, SocialConfig } from './social/config.js'
 
 export const SigningAlgorithm = Type.Union([
@@ -319,6 +320,12 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
   const redis = redisUrl(env)
   if (jwtAlgorithm === 'HS256' && jwtPrivateKey !== undefined) {
     throw new ConfigError('JWT_PRIVATE_KEY', 'cannot be used with JWT_ALGORITHM=HS256 (set JWT_SECRET instead)')
+  }
+  if (jwtAlgorithm !== 'HS256' && jwtPrivateKey !== undefined) {
+    // Checked here, not when the keys load: a garbage key is a configuration error (exit 78) that
+    // names the variable, not a parser's stack trace.
+    const problem = privateKeyProblem(jwtPrivateKey, jwtAlgorithm)
+    if (problem !== undefined) throw new ConfigError(read(env, 'JWT_PRIVATE_KEY_FILE') === undefined ? 'JWT_PRIVATE_KEY' : 'JWT_PRIVATE_KEY_FILE', problem)
   }
 
   const config: Config = {

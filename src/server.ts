@@ -1,19 +1,20 @@
 // The production entry point: the only reader of process.env; listens, and shuts down gracefully.
 import { readFileSync } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
+import { databaseKind } from '../db/database-url.js'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { loadConfig, type Config } from './config.js'
+import { describeStartupFailure, redact, secretsOf, type StartupContext } from './runtime/startup-failure.js'
+
+let context: StartupContext = {}
 
 async function main (): Promise<void> {
-  let config
-  try {
-    config = loadConfig(process.env, { readFile: (path) => readFileSync(path, 'utf8') })
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`)
-      process.exit(78) // EX_CONFIG
-    }
-    throw err
+  const config: Config = loadConfig(process.env, { readFile: (path) => readFileSync(path, 'utf8') })
+  const url = config.databaseUrl
+  context = {
+    host: config.host,
+    port: config.port,
+    ...(databaseKind(url) === 'sqlite' && { sqlitePath: url === ':memory:' ? url : url.slice('file:'.length) })
   }
 
   const app = await buildApp({ config })
@@ -29,15 +30,12 @@ async function main (): Promise<void> {
 }
 
 main().catch((err) => {
-  // A setting found wrong only once the database is read (KEY_ENCRYPTION_KEY that does not open the
-  // stored keys): a configuration error like the others, one line and exit 78.
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`)
-    process.exit(78) // EX_CONFIG
-  }
-  // An unreachable database is the operator's to fix: the message says where (never with the
-  // password); a stack trace would only bury it.
-  const detail = err instanceof Error && err.name === 'DatabaseUnavailableError' ? err.message : (err as Error).stack ?? err
-  process.stderr.write(`Portcullis failed to start: ${detail}\n`)
-  process.exit(1)
+  // One line that says what to fix (a variable, a path, a port), never a secret; the stack only
+  // when asked for (LOG_LEVEL=debug or trace) or for an error nobody foresaw.
+  const failure = describeStartupFailure(err, context)
+  const debug = ['debug', 'trace'].includes((process.env.LOG_LEVEL ?? '').trim().toLowerCase())
+  const hint = failure.expected || debug ? '' : ' (LOG_LEVEL=debug prints the stack)'
+  const stack = debug && err instanceof Error && err.stack !== undefined ? `\n${err.stack}` : ''
+  process.stderr.write(redact(`Portcullis failed to start: ${failure.message}${hint}${stack}\n`, secretsOf(process.env)))
+  process.exit(failure.exitCode)
 })

@@ -1,6 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
 import { parseDuration } from '../src/runtime/durations.js'
+
+const PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
 
 t.test('defaults give a working local configuration', async t => {
   const config = loadConfig({})
@@ -150,14 +153,36 @@ for (const [env, variable] of bad) {
 }
 
 t.test('JWT_PRIVATE_KEY_FILE is read through the given reader', async t => {
-  const config = loadConfig({ JWT_PRIVATE_KEY_FILE: '/keys/signing.pem' }, { readFile: path => `PEM from ${path}` })
-  t.equal(config.jwtPrivateKey, 'PEM from /keys/signing.pem')
+  const config = loadConfig({ JWT_PRIVATE_KEY_FILE: '/keys/signing.pem' }, { readFile: path => path === '/keys/signing.pem' ? PEM : '' })
+  t.equal(config.jwtPrivateKey, PEM)
   t.throws(() => loadConfig({ JWT_PRIVATE_KEY_FILE: '/missing' }, { readFile: () => { throw new Error('ENOENT') } }), /JWT_PRIVATE_KEY_FILE cannot be read/)
 })
 
 t.test('an inline PEM may use \\n escapes (one-line environment files)', async t => {
-  const config = loadConfig({ JWT_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----' })
-  t.equal(config.jwtPrivateKey, '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----')
+  const config = loadConfig({ JWT_PRIVATE_KEY: PEM.trim().replace(/\n/g, '\\n') })
+  t.equal(config.jwtPrivateKey, PEM.trim())
+})
+
+t.test('a configured key that is not a key, or does not fit the algorithm, names its variable and never quotes it', async t => {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  const garbage = '{"kty":"RSA","d":"c2VjcmV0LXNpZ25pbmcta2V5"}'
+  for (const [env, pattern] of [
+    [{ JWT_PRIVATE_KEY: 'not-a-key-but-a-secret-value' }, /^Invalid configuration: JWT_PRIVATE_KEY is not a private key: give a PEM/],
+    [{ JWT_PRIVATE_KEY: garbage }, /^Invalid configuration: JWT_PRIVATE_KEY is not a private key/],
+    [{ JWT_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----' }, /^Invalid configuration: JWT_PRIVATE_KEY is not a private key/],
+    [{ JWT_PRIVATE_KEY: ec }, /^Invalid configuration: JWT_PRIVATE_KEY holds an ec key, which does not fit JWT_ALGORITHM=RS256/],
+    [{ JWT_PRIVATE_KEY: PEM, JWT_ALGORITHM: 'EdDSA' }, /JWT_PRIVATE_KEY holds an rsa key, which does not fit JWT_ALGORITHM=EdDSA/]
+  ] as const) {
+    let message = ''
+    try {
+      loadConfig(env)
+    } catch (err) {
+      message = (err as Error).message
+    }
+    t.match(message, pattern)
+    t.notMatch(message, /secret|c2VjcmV0|abc/, 'the key is not quoted')
+  }
+  t.throws(() => loadConfig({ JWT_PRIVATE_KEY_FILE: '/keys/signing.pem' }, { readFile: () => 'garbage' }), /^Invalid configuration: JWT_PRIVATE_KEY_FILE is not a private key/)
 })
 
 t.test('durations', async t => {

@@ -1,9 +1,11 @@
 // The real server process: start-up, durability under SIGKILL, graceful SIGTERM, log hygiene.
-import { statSync } from 'node:fs'
+import { once } from 'node:events'
+import { mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { ON_POSTGRES, PASSWORD, rawDatabase, testDatabaseUrl } from './helper.js'
-import { startServer, tempDir } from './portcullis-process.js'
+import { failedStart, startServer, tempDir } from './portcullis-process.js'
 import { waitUntil } from './wait-until.js'
 
 async function post (url: string, body: unknown, headers: Record<string, string> = {}) {
@@ -63,4 +65,57 @@ t.test('logs carry request ids and never credentials or tokens', async t => {
 
 t.test('a bad variable stops start-up with a message naming it', async t => {
   await t.rejects(startServer(t, { BCRYPT_COST: 'lots' }), /Invalid configuration: BCRYPT_COST/)
+})
+
+const SECRET = 'Secret-7f3a9c'
+
+t.test('start-up failures: one line naming what to fix, exit 78, no stack trace, no secret', async t => {
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'a-file'), 'not a directory')
+  writeFileSync(join(dir, 'not-a-database.db'), 'x'.repeat(4096))
+  mkdirSync(join(dir, 'read-only'), { mode: 0o500 })
+  const held = createServer().listen(0, '127.0.0.1')
+  await once(held, 'listening')
+  t.teardown(() => held.close())
+  const heldPort = (held.address() as AddressInfo).port
+
+  const cases: Array<{ name: string, env: Record<string, string>, line: RegExp, skip?: string | false }> = [
+    { name: 'a garbage JWT_PRIVATE_KEY', env: { JWT_PRIVATE_KEY: `garbage-${SECRET}` }, line: /Invalid configuration: JWT_PRIVATE_KEY is not a private key: give a PEM/ },
+    { name: 'a JWT_PRIVATE_KEY_FILE that is not there', env: { JWT_PRIVATE_KEY: '', JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }, line: /Invalid configuration: JWT_PRIVATE_KEY_FILE cannot be read/ },
+    { name: 'a bad variable', env: { BCRYPT_COST: 'lots' }, line: /Invalid configuration: BCRYPT_COST must be a whole number/ },
+    { name: 'a data directory that cannot be created', env: { DATABASE_URL: `file:${join(dir, 'a-file', 'data', 'portcullis.db')}` }, line: /the SQLite database \S+ \(DATABASE_URL\) cannot be used: a part of the path is a file, not a directory .*Make its directory writable by this user, or set DATABASE_URL/ },
+    {
+      name: 'a data directory that is not writable',
+      env: { DATABASE_URL: `file:${join(dir, 'read-only', 'data', 'portcullis.db')}` },
+      line: /the SQLite database \S+ \(DATABASE_URL\) cannot be used: permission denied/,
+      skip: process.getuid?.() === 0 && 'root may write anywhere'
+    },
+    { name: 'a file that is not a database', env: { DATABASE_URL: `file:${join(dir, 'not-a-database.db')}` }, line: /the SQLite database \S+ \(DATABASE_URL\) cannot be used: the file is not a SQLite database/ },
+    { name: 'a port in use', env: { PORT: String(heldPort) }, line: new RegExp(`port ${heldPort} on 127\\.0\\.0\\.1 is already in use: stop the process that holds it, or set PORT to a free port`) },
+    { name: 'a HOST that is not an address of this machine', env: { HOST: '192.0.2.1' }, line: /HOST=192\.0\.2\.1 is not an address of this machine: set HOST/ },
+    { name: 'a PostgreSQL DATABASE_URL that does not parse, with a password', env: { DATABASE_URL: `postgres://admin:${SECRET}@db.internal:99999/portcullis` }, line: /Invalid configuration: DATABASE_URL must be a URL such as postgres:/ },
+    { name: 'an SMTP_URL of another scheme, with a password', env: { SMTP_URL: `http://mailer:${SECRET}@mail.internal` }, line: /Invalid configuration: SMTP_URL must start with smtp:\/\/ or smtps:\/\// }
+  ]
+  const runs = cases.filter(c => !c.skip)
+  // Started together: each is a server process of its own, and they share nothing.
+  const results = await Promise.all(runs.map(c => failedStart(t, c.env)))
+  runs.forEach(({ name, line }, i) => {
+    const { code, output } = results[i]
+    const failures = output.split('\n').filter(l => l.startsWith('Portcullis failed to start: '))
+    t.equal(failures.length, 1, `${name}: one line says it`)
+    t.match(failures[0], line, `${name}: it names what to fix`)
+    t.equal(code, 78, `${name}: exit 78 (EX_CONFIG)`)
+    t.notMatch(output, /\n\s+at /, `${name}: no stack trace`)
+    t.notMatch(output, SECRET, `${name}: no secret`)
+  })
+})
+
+t.test('LOG_LEVEL=debug adds the stack trace of a start-up failure', async t => {
+  const held = createServer().listen(0, '127.0.0.1')
+  await once(held, 'listening')
+  t.teardown(() => held.close())
+  const { code, output } = await failedStart(t, { PORT: String((held.address() as AddressInfo).port), LOG_LEVEL: 'debug' })
+  t.equal(code, 78)
+  t.match(output, /Portcullis failed to start: port \d+ on 127\.0\.0\.1 is already in use/)
+  t.match(output, /EADDRINUSE[^\n]*\n\s+at /, 'the stack follows')
 })

@@ -27,12 +27,17 @@ async function generatePrivateKey (algorithm: AsymmetricAlgorithm): Promise<KeyO
   }
 }
 
-function assertKeyFits (key: KeyObject, algorithm: AsymmetricAlgorithm): void {
+const KEY_NEEDS = 'RS256 needs RSA of 2048 bits or more, ES256 a P-256 key, EdDSA an Ed25519 key'
+
+function fits (key: KeyObject, algorithm: AsymmetricAlgorithm): boolean {
   const type = key.asymmetricKeyType
-  const fits = (algorithm === 'RS256' && type === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048) ||
+  return (algorithm === 'RS256' && type === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048) ||
     (algorithm === 'ES256' && type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') ||
     (algorithm === 'EdDSA' && type === 'ed25519')
-  if (!fits) throw new Error(`the configured private key (${type}) does not fit JWT_ALGORITHM=${algorithm} (RS256 needs RSA of 2048 bits or more, ES256 a P-256 key, EdDSA an Ed25519 key)`)
+}
+
+function assertKeyFits (key: KeyObject, algorithm: AsymmetricAlgorithm): void {
+  if (!fits(key, algorithm)) throw new Error(`the configured private key (${key.asymmetricKeyType}) does not fit JWT_ALGORITHM=${algorithm} (${KEY_NEEDS})`)
 }
 
 /** Parses a PEM or JWK (JSON) private key. */
@@ -42,6 +47,21 @@ export function parsePrivateKey (text: string): KeyObject {
     return createPrivateKey({ key: JSON.parse(trimmed), format: 'jwk' })
   }
   return createPrivateKey(trimmed)
+}
+
+/**
+ * Why a configured private key cannot sign with `algorithm`, said after the variable's name; or
+ * undefined when it can. Never quotes the key (a parser's message may).
+ */
+export function privateKeyProblem (text: string, algorithm: AsymmetricAlgorithm): string | undefined {
+  let key: KeyObject
+  try {
+    key = parsePrivateKey(text)
+  } catch {
+    return 'is not a private key: give a PEM (PKCS#8 "BEGIN PRIVATE KEY", PKCS#1 "BEGIN RSA PRIVATE KEY" or SEC1 "BEGIN EC PRIVATE KEY"; \\n escapes allowed) or a private JWK as JSON'
+  }
+  if (!fits(key, algorithm)) return `holds an ${key.asymmetricKeyType ?? 'unknown'} key, which does not fit JWT_ALGORITHM=${algorithm} (${KEY_NEEDS})`
+  return undefined
 }
 
 export async function describeKey (privateKey: KeyObject, algorithm: AsymmetricAlgorithm): Promise<SigningKey> {
