@@ -19,6 +19,7 @@ export default fp(async function db (fastify) {
     busyTimeoutMs: config.databaseBusyTimeout * 1000,
     warn: message => fastify.log.warn(message)
   })
+  fastify.log.info({ database: storage.location }, `database ready, migrations applied: ${storage.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'} ${storage.location}`)
   fastify.decorate('repositories', storage.repositories)
   fastify.addHook('onClose', async () => {
     await storage.close()

@@ -72,7 +72,8 @@ export default fp(async function keys (fastify, options: KeysPluginOptions) {
       // First start, or JWT_ALGORITHM changed: a key of the algorithm signs at once (nobody can
       // have cached a key set that should have had it). Keys of another algorithm (the previous
       // one, or one published ahead by `keys rotate --algorithm --force`) stop signing now.
-      await rotateIfDue(deps, 0, { immediate: true })
+      const created = await rotateIfDue(deps, 0, { immediate: true })
+      if (created !== undefined) fastify.log.info({ kid: created.kid }, `created a ${config.jwtAlgorithm} signing key (kid ${created.kid}), stored in the database: it signs from now on`)
       await retireOtherAlgorithms(deps, config.jwtAlgorithm)
       load = stored
     }

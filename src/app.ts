@@ -74,6 +74,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
       }
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
+  app.log.info({ version }, `Portcullis ${version} starting (Node ${process.version})`)
 
   // Only JSON bodies: anything else is a 415, not a string the schemas never expected.
   app.removeContentTypeParser('text/plain')

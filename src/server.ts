@@ -1,10 +1,12 @@
 // The production entry point: the only reader of process.env; listens, and shuts down gracefully.
 import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
 import closeWithGrace from 'close-with-grace'
 import { databaseKind } from '../db/database-url.js'
 import { buildApp } from './app.js'
 import { loadConfig, type Config } from './config.js'
 import { describeStartupFailure, redact, secretsOf, type StartupContext } from './runtime/startup-failure.js'
+import { version } from './runtime/version.js'
 
 let context: StartupContext = {}
 
@@ -27,6 +29,11 @@ async function main (): Promise<void> {
   })
 
   await app.listen({ port: config.port, host: config.host })
+  const { address, port } = app.server.address() as AddressInfo
+  const everywhere = address === '0.0.0.0' || address === '::'
+  const local = `http://${everywhere ? 'localhost' : address.includes(':') ? `[${address}]` : address}:${port}`
+  app.log.info(`Portcullis ${version} is listening on ${everywhere ? `port ${port} of every interface (${local})` : local}; its public URL is ${config.publicUrl}`)
+  if (config.docsEnabled) app.log.info(`API documentation (Swagger UI): ${local}/docs, the OpenAPI document: ${local}/docs/json`)
 }
 
 main().catch((err) => {

@@ -119,3 +119,29 @@ t.test('LOG_LEVEL=debug adds the stack trace of a start-up failure', async t => 
   t.match(output, /Portcullis failed to start: port \d+ on 127\.0\.0\.1 is already in use/)
   t.match(output, /EADDRINUSE[^\n]*\n\s+at /, 'the stack follows')
 })
+
+t.test('a first start says, at info, that it starts, that migrations ran, that a key was made, where it listens and where the docs are', async t => {
+  const dir = tempDir(t)
+  const databaseUrl = ON_POSTGRES ? await testDatabaseUrl(t) : `file:${join(dir, 'data', 'portcullis.db')}`
+  const server = await startServer(t, { DATABASE_URL: databaseUrl, JWT_PRIVATE_KEY: '' })
+  await waitUntil(() => server.output().includes('API documentation'), 60_000, 'the docs line')
+  server.child.kill('SIGTERM')
+  await server.exited
+  const lines = server.output().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as { level: number, msg: string })
+  t.equal(lines[0].level, 30, `the first line is info, not a warning: ${lines[0].msg}`)
+  t.match(lines[0].msg, /^Portcullis \S+ starting/)
+  const info = lines.filter(line => line.level === 30).map(line => line.msg)
+  const where = ON_POSTGRES ? 'PostgreSQL' : `SQLite ${join(dir, 'data', 'portcullis.db')}`
+  t.ok(info.some(msg => msg.startsWith(`database ready, migrations applied: ${where}`)), 'migrations')
+  t.ok(info.some(msg => /^created a RS256 signing key \(kid [\w-]{43}\), stored in the database/.test(msg)), 'the new signing key')
+  t.ok(info.includes(`Portcullis ${/Portcullis (\S+) starting/.exec(lines[0].msg)![1]} is listening on ${server.url}; its public URL is http://localhost:0`), 'where it listens')
+  t.ok(info.includes(`API documentation (Swagger UI): ${server.url}/docs, the OpenAPI document: ${server.url}/docs/json`), 'where the docs are')
+
+  const again = await startServer(t, { DATABASE_URL: databaseUrl, JWT_PRIVATE_KEY: '', DOCS_ENABLED: 'false' })
+  await waitUntil(() => again.output().includes('is listening on'), 60_000, 'the listening line')
+  again.child.kill('SIGTERM')
+  await again.exited
+  t.notMatch(again.output(), /created a RS256 signing key/, 'a restart keeps the stored key')
+  t.notMatch(again.output(), /API documentation/, 'DOCS_ENABLED=false: no docs to point at')
+  t.match(again.output(), /is listening on/)
+})
