@@ -45,7 +45,7 @@ t.test('list-users prints a table newest first, or JSON; --query filters and --l
   t.match(query.stdout, /^EMAIL .*\nroot@example\.com .*\nada@example\.com .*\n$/, 'a case-insensitive substring of the email or username')
   t.equal(limited.code, 0)
   t.match(limited.stdout, /^EMAIL .*\nroot@example\.com .*\n$/)
-  t.equal(limited.stderr, 'Only the newest 1 are shown; more users match. Raise --limit or narrow with --query.\n')
+  t.match(limited.stderr, /^Database: .+\nOnly the newest 1 are shown; more users match\. Raise --limit or narrow with --query\.\n$/)
   t.equal(none.stdout, 'No users match "nobody".\n')
   t.same(JSON.parse(noneJson.stdout), [])
 })
