@@ -59,7 +59,8 @@ export function documentAnyOperation (path: string, method: string, operation: o
   const responses = op.responses ??= {}
   const oauth = isOAuth(op)
   const oauthContent = oauth
-    ? Object.values(responses).find(response => response.content !== undefined && 'application/json' in response.content)?.content
+    ? Object.entries(responses).find(([status, response]) =>
+      Number(status) >= 400 && response.content !== undefined && 'application/json' in response.content)?.[1].content
     : undefined
   const merged = new Map<number, [string, string]>()
   for (const [status, description, oauthError] of sharedFor(path, method)) {

@@ -72,7 +72,7 @@ t.test('create-superuser and create-user refuse duplicates, weak passwords and b
   t.equal(username.code, 1)
   t.match(username.stderr, 'The username "Root" is already taken.')
   t.equal(weak.code, 1)
-  t.match(weak.stderr, 'The password is not acceptable: must be at least 8 characters long; must not be entirely numeric.')
+  t.match(weak.stderr, 'The password is not acceptable: must be at least 8 characters long; must not be entirely numeric; must not be a commonly used password.')
   t.equal(sameAsUsername.code, 1)
   t.match(sameAsUsername.stderr, 'must not be the same as the username')
   t.equal(tooLong.code, 1)

@@ -176,7 +176,7 @@ t.test('the OpenAPI document describes the OAuth endpoints', async t => {
   const token = doc.paths['/oauth/token'].post
   t.equal(token.operationId, 'oauthToken')
   t.same(Object.keys(token.requestBody.content).sort(), ['application/json', 'application/x-www-form-urlencoded'])
-  t.same(Object.keys(token.responses).sort(), ['200', '400', '401', '413', '415', '429'])
+  t.same(Object.keys(token.responses).sort(), ['200', '400', '401', '413', '415', '429', '503'])
   t.equal(doc.paths['/oauth/introspect'].post.operationId, 'oauthIntrospect')
   t.equal(doc.paths['/oauth/revoke'].post.operationId, 'oauthRevoke')
   t.equal(doc.paths['/api/auth/revocations'].get.operationId, 'listRevocations')
