@@ -76,6 +76,9 @@ t.test('copy-data moves everything to an empty PostgreSQL database: nobody is lo
   const started = await before.inject({ url: `/api/auth/social/github/authorize?redirect_to=${encodeURIComponent(APP_REDIRECT)}` })
   t.equal(started.statusCode, 302)
   const callback = new URL(await nextLocation(started.headers.location as string))
+  // The browser holds the cookie that binds the flow to it (login CSRF defence).
+  const binding = started.cookies.find(cookie => cookie.name.endsWith('portcullis_social'))
+  t.ok(binding, 'the flow is bound to the browser')
   const kidsBefore = await kids(before)
 
   const copied = await portcullis(['copy-data', '--to', postgresUrl, '--batch-size', '2'], cliEnv)
@@ -110,7 +113,7 @@ t.test('copy-data moves everything to an empty PostgreSQL database: nobody is lo
   t.equal(again.statusCode, 200)
   t.equal(again.json().created, false, 'the GitHub identity is still linked')
   t.equal(again.json().user.id, social.json().user.id)
-  const finished = await after.inject({ url: callback.pathname + callback.search })
+  const finished = await after.inject({ url: callback.pathname + callback.search, cookies: { [binding!.name]: binding!.value } })
   t.equal(finished.statusCode, 302)
   t.equal(finished.headers.location, APP_REDIRECT, 'the social login started before finishes after')
   t.ok(finished.cookies.some(cookie => cookie.name === 'refresh_token'))

@@ -1,4 +1,5 @@
 // The operator CLI as a child process against a temp database: dispatch, help, exit codes, migrate.
+import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -84,7 +85,8 @@ t.test('the CLI reads the configuration as the server does, JWT_PRIVATE_KEY_FILE
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-cli-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const keyFile = join(dir, 'key.pem')
-  writeFileSync(keyFile, 'not read by the CLI, but it must be readable')
+  // The configuration parses the key (and checks it fits JWT_ALGORITHM) for the CLI as for the server.
+  writeFileSync(keyFile, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }))
   const env = { DATABASE_URL: await testDatabaseUrl(t) }
   const [withKeyFile, missingKeyFile] = await Promise.all([
     portcullis(['migrate'], { ...env, JWT_PRIVATE_KEY_FILE: keyFile }),
