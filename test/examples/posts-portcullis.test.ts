@@ -1,7 +1,7 @@
 // The posts example against a real Portcullis process: its tokens, its permissions, its logout-all.
 import t from 'tap'
-import { PASSWORD, testDatabaseUrl } from '../helper.js'
-import { portcullis as runCli } from '../cli/run.js'
+import { PASSWORD } from '../helper.js'
+import { portcullis as runCli, tempDatabase } from '../cli/run.js'
 import { startServer } from '../portcullis-process.js'
 import { waitUntil } from '../wait-until.js'
 import { buildPostsApp } from '../../examples/posts/app.js'
@@ -23,7 +23,8 @@ async function call (url: string, init: { method?: string, token?: string, body?
 }
 
 t.test('a Portcullis token works in the posts service; permissions and logout-all are honoured', async t => {
-  const env = { DATABASE_URL: await testDatabaseUrl(t), BCRYPT_COST: '4' }
+  // Migrated first, as an operator does: the CLI refuses a database that does not exist.
+  const { env } = await tempDatabase(t)
   // The operator's way in: a superuser from the CLI, before the server starts.
   const created = await runCli(['create-superuser', '--no-input', '--email', 'admin@example.com', '--username', 'admin'], { ...env, PORTCULLIS_PASSWORD: PASSWORD })
   t.equal(created.code, 0, created.stderr)

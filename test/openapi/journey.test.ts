@@ -3,14 +3,15 @@
 import t from 'tap'
 import createClient from 'openapi-fetch'
 import type { paths } from '../generated/portcullis-api.js'
-import { PASSWORD, testDatabaseUrl } from '../helper.js'
-import { portcullis as runCli } from '../cli/run.js'
+import { PASSWORD } from '../helper.js'
+import { portcullis as runCli, tempDatabase } from '../cli/run.js'
 import { startServer } from '../portcullis-process.js'
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
 t.test('register, login, me, refresh, logout, admin, client credentials and introspection, all through the generated client', async t => {
-  const env = { DATABASE_URL: await testDatabaseUrl(t), BCRYPT_COST: '4' }
+  // Migrated first, as an operator does: the CLI refuses a database that does not exist.
+  const { env } = await tempDatabase(t)
   const created = await runCli(['create-superuser', '--no-input', '--email', 'admin@example.com', '--username', 'admin'], { ...env, PORTCULLIS_PASSWORD: PASSWORD })
   t.equal(created.code, 0, created.stderr)
   const server = await startServer(t, { ...env, RATE_LIMIT_LOGIN_IP: 'off', RATE_LIMIT_REGISTER_IP: 'off' })
