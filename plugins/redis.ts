@@ -49,7 +49,14 @@ export default fp(async function redis (fastify) {
   }
   fastify.decorate('redis', client)
   fastify.addHook('onClose', async () => {
-    if (client.status === 'ready') await client.quit().catch(() => client.disconnect())
-    else client.disconnect()
+    if (client.status === 'ready') {
+      // quit() resolves on Redis's OK, before the socket has closed: the app is closed only once the
+      // connection has ended.
+      const ended = new Promise<void>(resolve => client.once('end', () => resolve()))
+      await client.quit().catch(() => client.disconnect())
+      await ended
+    } else {
+      client.disconnect()
+    }
   })
 }, { name: 'redis', dependencies: ['config'] })
