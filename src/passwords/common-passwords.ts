@@ -1,4 +1,4 @@
-// Django's CommonPasswordValidator: the 20,000 common passwords Django ships (see common-passwords.md).
+// Django's CommonPasswordValidator: the 20,000 common passwords Django ships (provenance and licence: common-passwords.NOTICE).
 import { readFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 
