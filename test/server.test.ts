@@ -31,7 +31,7 @@ t.test('SIGTERM lets in-flight requests finish, then exits 0', async t => {
   // Cost 13 takes a good fraction of a second in bcryptjs: the request is still in flight at SIGTERM,
   // sent once the server has logged the request's arrival (a condition, not a guess at a delay).
   const pending = post(`${server.url}/api/auth/register`, { email: 'slow@example.com', username: 'slow', password: PASSWORD })
-  await waitUntil(() => /"msg":"incoming request"[^\n]*"\/api\/auth\/register"|"\/api\/auth\/register"[^\n]*"msg":"incoming request"/.test(server.output()), 10_000, 'the registration to arrive')
+  await waitUntil(() => /"msg":"incoming request"[^\n]*"\/api\/auth\/register"|"\/api\/auth\/register"[^\n]*"msg":"incoming request"/.test(server.output()), 10_000, 'the registration to arrive', t)
   t.notMatch(server.output(), /"msg":"request completed"/, 'still in flight at SIGTERM')
   server.child.kill('SIGTERM')
   const res = await pending
@@ -124,7 +124,7 @@ t.test('a first start says, at info, that it starts, that migrations ran, that a
   const dir = tempDir(t)
   const databaseUrl = ON_POSTGRES ? await testDatabaseUrl(t) : `file:${join(dir, 'data', 'portcullis.db')}`
   const server = await startServer(t, { DATABASE_URL: databaseUrl, JWT_PRIVATE_KEY: '' })
-  await waitUntil(() => server.output().includes('API documentation'), 60_000, 'the docs line')
+  await waitUntil(() => server.output().includes('API documentation'), 60_000, 'the docs line', t)
   server.child.kill('SIGTERM')
   await server.exited
   const lines = server.output().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as { level: number, msg: string })
@@ -138,7 +138,7 @@ t.test('a first start says, at info, that it starts, that migrations ran, that a
   t.ok(info.includes(`API documentation (Swagger UI): ${server.url}/docs, the OpenAPI document: ${server.url}/docs/json`), 'where the docs are')
 
   const again = await startServer(t, { DATABASE_URL: databaseUrl, JWT_PRIVATE_KEY: '', DOCS_ENABLED: 'false' })
-  await waitUntil(() => again.output().includes('is listening on'), 60_000, 'the listening line')
+  await waitUntil(() => again.output().includes('is listening on'), 60_000, 'the listening line', t)
   again.child.kill('SIGTERM')
   await again.exited
   t.notMatch(again.output(), /created a RS256 signing key/, 'a restart keeps the stored key')

@@ -55,7 +55,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       if (npm.exitCode !== null || npm.signalCode !== null) throw new Error(`npm start exited:\n${output}`)
       url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]
       return url !== undefined
-    }, 600_000, 'npm start listening').catch(err => { throw new Error(`${(err as Error).message}; its output:\n${output}`) })
+    }, 600_000, 'npm start listening', t).catch(err => { throw new Error(`${(err as Error).message}; its output:\n${output}`) })
     const live = await fetch(`${url!}/health/live`)
     t.equal(live.status, 200, 'the server answers')
     const port = Number(new URL(url!).port)

@@ -68,7 +68,7 @@ t.test('a scheduled rotation reaches a running server on its reload interval', a
   // The server's JWT_KEY_RELOAD_INTERVAL (1s), recorded at its start, not the CLI's default (10s).
   t.match(rotated.stdout, /Running servers pick it up within 1 s/)
   // Picked up on the next reload (JWT_KEY_RELOAD_INTERVAL=1s), however long a busy machine makes that.
-  await waitUntil(async () => (await publishedKids(running)).includes(newKid!), 10_000, 'the running server to publish the new key')
+  await waitUntil(async () => (await publishedKids(running)).includes(newKid!), 10_000, 'the running server to publish the new key', t)
   t.same(await publishedKids(running), [oldKid, newKid], 'published next to the signer, which still signs')
   t.equal(kidOf((await loginUser(running)).access), oldKid)
 })

@@ -1,4 +1,4 @@
-// The operator CLI as a child process against a temp database: dispatch, help, exit codes, migrate.
+// The operator CLI against a temp database: dispatch, help, exit codes, migrate; and the process itself.
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import Database from 'better-sqlite3'
 import { sqliteOnly, testDatabaseUrl } from '../helper.js'
-import { cli, portcullis } from './run.js'
+import { cli, portcullis, portcullisProcess } from './run.js'
 
 const COMMANDS = [
   'migrate', 'create-superuser', 'create-user', 'set-password', 'grant', 'revoke', 'add-to-group',
@@ -72,6 +72,22 @@ t.test('every command has its own --help, and the top-level help lists them all'
   t.match(amid.stdout, /^Usage: portcullis grant/)
   t.equal(helpUnknown.code, 2)
   t.match(helpUnknown.stderr, /Unknown command "frobnicate"/)
+})
+
+t.test('as a process: the exit status and the streams the shell sees, and an exit once the command is done', async t => {
+  const [help, unknown] = await Promise.all([portcullisProcess(['--help']), portcullisProcess(['frobnicate'])])
+  t.equal(help.code, 0)
+  t.match(help.stdout, /^Usage: portcullis <command>/)
+  t.equal(help.stderr, '')
+  t.equal(unknown.code, 2)
+  t.match(unknown.stderr, /Unknown command "frobnicate"/)
+  t.equal(unknown.stdout, '')
+  // A command that opened the database and the hashing thread: the process still ends by itself.
+  const env = { DATABASE_URL: await testDatabaseUrl(t), BCRYPT_COST: '4' }
+  t.equal((await portcullisProcess(['migrate'], env)).code, 0)
+  const created = await portcullisProcess(['create-user', '--email', 'ada@example.com', '--username', 'ada', '--no-input'], { ...env, PORTCULLIS_PASSWORD: 'correct horse battery' })
+  t.equal(created.code, 0, created.stderr)
+  t.match(created.stderr, /^Database: /m)
 })
 
 t.test('the entry point starts with the shebang that tsc keeps in dist/src/cli/main.js, the package bin', async t => {

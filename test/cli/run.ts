@@ -1,6 +1,9 @@
-// Runs the operator CLI as a child process (the build when current, else from source: source-loader.ts)
-// against a fresh database of the pass.
+// Runs the operator CLI against a fresh database of the pass: in the test's own process (runCli, as
+// main.ts calls it), or, where the process itself is what is tested (exit status, shebang, a real
+// stdin), as a child process (the build when current, else from source: source-loader.ts).
 import { execFile } from 'node:child_process'
+import { Readable, Writable } from 'node:stream'
+import { runCli } from '../../src/cli/run.js'
 import { openDatabase } from '../../db/sqlite/index.js'
 import { ON_POSTGRES, rawDatabase, testDatabaseUrl } from '../helper.js'
 import { NO_CHILD_COVERAGE, entryPoint } from '../source-loader.js'
@@ -13,8 +16,37 @@ export interface CliResult {
   stderr: string
 }
 
-/** `portcullis ...args` with only PATH and `env` in its environment; stdin is a pipe (not a terminal). */
-export function portcullis (args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/** A stream that keeps what is written to it. */
+function captured () {
+  let text = ''
+  const stream = new Writable({
+    write (chunk, _encoding, done) {
+      text += String(chunk)
+      done()
+    }
+  })
+  return { stream, text: () => text }
+}
+
+/**
+ * `portcullis ...args` in this process, with only PATH and `env` in its environment and a stdin that
+ * is not a terminal and has ended (as an empty pipe): a command costs milliseconds, not a process
+ * start.
+ */
+export async function portcullis (args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const stdout = captured()
+  const stderr = captured()
+  const code = await runCli(args, {
+    env: { PATH: process.env.PATH, ...env },
+    stdin: Readable.from([]),
+    stdout: stdout.stream,
+    stderr: stderr.stream
+  })
+  return { code, stdout: stdout.text(), stderr: stderr.text() }
+}
+
+/** `portcullis ...args` as a child process, with only PATH and `env` in its environment; stdin is a pipe (not a terminal). */
+export function portcullisProcess (args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise(resolve => {
     const entry = entryPoint('src/cli/main.ts')
     const child = execFile(process.execPath, [...entry.args, ...args], { env: { PATH: process.env.PATH, ...NO_CHILD_COVERAGE, ...entry.env, ...env } }, (err, stdout, stderr) => {

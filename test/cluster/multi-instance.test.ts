@@ -121,7 +121,7 @@ async function clusterTests (): Promise<void> {
       await waitUntil(async () => {
         const jwks = await instance.get('/.well-known/jwks.json')
         return (jwks.body.keys as Array<{ kid: string }>).some(key => key.kid === kid)
-      }, 15_000, `the new key in ${instance.name}'s JWKS`)
+      }, 15_000, `the new key in ${instance.name}'s JWKS`, t)
     }
     t.pass('published everywhere')
   })
@@ -174,7 +174,7 @@ async function clusterTests (): Promise<void> {
       const at = row[0]?.last_run_at.getTime()
       if (at !== undefined && runs.at(-1)?.at !== at) runs.push({ at, by: row[0].ran_by })
       return runs.length >= 4
-    }, 30_000, 'four pruning runs')
+    }, 30_000, 'four pruning runs', t)
     for (let i = 1; i < runs.length; i++) t.ok(runs[i].at - runs[i - 1].at >= 1000, 'a whole interval between two runs')
   })
 
@@ -198,7 +198,7 @@ async function clusterTests (): Promise<void> {
       return failures
     })()
     const writers = [load(A, 40), load(B, 1000), load(C, 40)]
-    await waitUntil(() => acknowledged.length >= 20, 30_000, 'writes under way')
+    await waitUntil(() => acknowledged.length >= 20, 30_000, 'writes under way', t)
     killed = true
     B.child.kill('SIGKILL')
     const [failuresA, , failuresC] = await Promise.all(writers)

@@ -30,11 +30,11 @@ t.test('a crash and restart of PostgreSQL loses no acknowledged write, and the s
     }
   })()
 
-  await waitUntil(() => acknowledged.length >= 20, 60_000, 'writes before the crash')
+  await waitUntil(() => acknowledged.length >= 20, 60_000, 'writes before the crash', t)
   await database.crashAndRestart()
   restarted = true
   await writer
-  await waitUntil(async () => (await server.get('/health/ready')).status === 200, 60_000, 'ready again')
+  await waitUntil(async () => (await server.get('/health/ready')).status === 200, 60_000, 'ready again', t)
 
   t.same([...refusals.keys()].filter(status => status !== 503), [], `while PostgreSQL was down the answers were 503, never a 500 (${refusals.get(503) ?? 0} refused)`)
   const check = new pg.Client({ connectionString: database.url })

@@ -50,6 +50,6 @@ t.test('the background pruner runs on its interval and stops on close', async t 
   await loginUser(app)
   t.equal(await db.count('sessions'), 1)
   offset = 30 * 86400_000
-  await waitUntil(async () => await db.count('sessions') === 0, 10_000, 'the pruner deleted the expired session')
+  await waitUntil(async () => await db.count('sessions') === 0, 10_000, 'the pruner deleted the expired session', t)
   t.pass('pruned on its interval')
 })

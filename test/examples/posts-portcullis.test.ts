@@ -79,7 +79,7 @@ t.test('a Portcullis token works in the posts service; permissions and logout-al
   await waitUntil(() => {
     if ((feed.lastSuccessAt ?? 0) > loggedOutAt) pollsSince.add(feed.lastSuccessAt!)
     return pollsSince.size >= 2
-  }, POLL_INTERVAL_MS * 10, 'two polls of the revocation feed after the logout-all')
+  }, POLL_INTERVAL_MS * 10, 'two polls of the revocation feed after the logout-all', t)
   const refused = await write(access)
   t.equal(refused.statusCode, 401, 'the old token is refused once the feed has polled after the logout-all')
   t.equal(refused.json().code, 'token_not_valid')

@@ -40,7 +40,7 @@ t.test('the Redis store\'s window ends by itself and the next attempt opens a ne
   await store.increment('short', 150, Date.now())
   await store.increment('short', 150, Date.now())
   t.equal((await store.get('short', Date.now()))?.count, 2)
-  await waitUntil(async () => (await store.get('short', Date.now())) === undefined, 5000, 'the window to end')
+  await waitUntil(async () => (await store.get('short', Date.now())) === undefined, 5000, 'the window to end', t)
   const reopened = await store.increment('short', MINUTE, T0)
   t.equal(reopened.count, 1, 'counted from zero')
   t.ok(reopened.resetAt > T0 + 150, 'with the new window\'s length')

@@ -133,7 +133,7 @@ t.test('an outage in the middle: counting goes on in the fallback, and back to R
   t.equal((await login(app, user.email, 'wrong password')).statusCode, 401, 'counted in Redis')
 
   await redis.stop()
-  await waitUntil(() => app.redis!.status !== 'ready', 15_000, 'the client to see the outage')
+  await waitUntil(() => app.redis!.status !== 'ready', 15_000, 'the client to see the outage', t)
   t.equal((await login(app, user.email, 'wrong password')).statusCode, 401)
   t.equal((await login(app, user.email, 'wrong password')).statusCode, 401)
   t.equal((await login(app, user.email, PASSWORD)).statusCode, 429, 'limited through the outage')
@@ -141,7 +141,7 @@ t.test('an outage in the middle: counting goes on in the fallback, and back to R
   await redis.start()
   const recovered = () => lines.some(line => /Redis answers again/.test(line.msg))
   // Any use of the store tries Redis again (at most once a second while it failed).
-  await waitUntil(async () => { await app.attemptStore.get('probe', Date.now()); return recovered() }, 15_000, 'the limits to use Redis again')
+  await waitUntil(async () => { await app.attemptStore.get('probe', Date.now()); return recovered() }, 15_000, 'the limits to use Redis again', t)
   t.equal(lines.filter(line => /the limits count in/.test(line.msg)).length, 1, 'one warning for the outage')
   t.equal(lines.filter(line => /Redis answers again/.test(line.msg)).length, 1, 'one for the recovery')
   t.equal(lines.find(line => /Redis answers again/.test(line.msg))?.level, WARN)

@@ -109,7 +109,7 @@ t.test('a Redis that comes up after the start is used without a restart', NEEDS_
   const app = await build(t, { redisUrl: redis.url, redisKeyPrefix: uniqueKeyPrefix() })
   t.not(app.redis!.status, 'ready')
   await redis.start()
-  await waitUntil(() => app.redis!.status === 'ready', 15_000, 'the client to reconnect')
+  await waitUntil(() => app.redis!.status === 'ready', 15_000, 'the client to reconnect', t)
   t.equal(await app.redis!.ping(), 'PONG')
 })
 
@@ -123,7 +123,7 @@ t.test('closing the app while Redis answers quits cleanly; closing while it is g
   const down = await build(t, { redisUrl: redis.url, redisKeyPrefix: uniqueKeyPrefix() })
   const client = down.redis!
   await redis.stop()
-  await waitUntil(() => client.status !== 'ready', 15_000, 'the client to see the outage')
+  await waitUntil(() => client.status !== 'ready', 15_000, 'the client to see the outage', t)
   await down.close()
   t.ok(stopped(client), 'closing stops the reconnecting')
 })

@@ -144,10 +144,10 @@ t.test('GET /health/ready follows Redis: 200, 503 once it is gone, 200 once it i
   const ready = async () => (await app.inject({ url: '/health/ready' })).statusCode
   t.equal(await ready(), 200)
   await redis.stop()
-  await waitUntil(async () => await ready() === 503, 15_000, 'not ready while Redis is down')
+  await waitUntil(async () => await ready() === 503, 15_000, 'not ready while Redis is down', t)
   t.equal((await app.inject({ url: '/health/live' })).statusCode, 200)
   await redis.start()
-  await waitUntil(async () => await ready() === 200, 15_000, 'ready once Redis is back')
+  await waitUntil(async () => await ready() === 200, 15_000, 'ready once Redis is back', t)
   t.pass('recovered without a restart')
 })
 

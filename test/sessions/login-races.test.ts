@@ -37,6 +37,22 @@ function holdNextCompare (app: FastifyInstance) {
   return { inCompare, release }
 }
 
+/**
+ * Sends `request` (a login, a password change), holds its password compare open while `change`
+ * lands, then lets the compare answer: the request's reply.
+ */
+async function whileComparing<T> (app: FastifyInstance, request: () => Promise<T>, change: () => Promise<unknown>): Promise<T> {
+  const held = holdNextCompare(app)
+  const inFlight = request()
+  await held.inCompare
+  try {
+    await change()
+  } finally {
+    held.release()
+  }
+  return inFlight
+}
+
 function login (app: FastifyInstance, email: string, password: string) {
   return app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password } })
 }
@@ -52,12 +68,9 @@ async function liveSessions (app: FastifyInstance, userId: string): Promise<numb
 t.test('a password change that lands during a login\'s compare of the old password ends that login', async t => {
   const app = await build(t)
   const user = await loginUser(app)
-  const held = holdNextCompare(app)
-  const inFlight = login(app, user.email, PASSWORD)
-  await held.inCompare
-  t.equal((await changePassword(app, user.access, PASSWORD, NEW_PASSWORD)).statusCode, 204)
-  held.release()
-  const answer = await inFlight
+  const answer = await whileComparing(app, () => login(app, user.email, PASSWORD), async () => {
+    t.equal((await changePassword(app, user.access, PASSWORD, NEW_PASSWORD)).statusCode, 204)
+  })
   t.equal(answer.statusCode, 401, 'the old password no longer opens the account')
   t.equal(answer.json().code, 'invalid_credentials')
   t.equal(await liveSessions(app, user.id), 1, 'only the session the change was made from')
@@ -69,12 +82,10 @@ t.test('the cost upgrade of a login in flight never overwrites a password change
   const user = await loginUser(app)
   // A hash below the configured cost: the next successful login rehashes the password it was given.
   await app.repositories.users.update(user.id, { passwordHash: bcrypt.hashSync(PASSWORD, 4) })
-  const held = holdNextCompare(app)
-  const inFlight = login(app, user.email, PASSWORD)
-  await held.inCompare
-  t.equal((await changePassword(app, user.access, PASSWORD, NEW_PASSWORD)).statusCode, 204)
-  held.release()
-  t.equal((await inFlight).statusCode, 401)
+  const answer = await whileComparing(app, () => login(app, user.email, PASSWORD), async () => {
+    t.equal((await changePassword(app, user.access, PASSWORD, NEW_PASSWORD)).statusCode, 204)
+  })
+  t.equal(answer.statusCode, 401)
   t.equal((await login(app, user.email, NEW_PASSWORD)).statusCode, 200, 'the new password still works')
   t.equal((await login(app, user.email, PASSWORD)).statusCode, 401, 'the old one does not')
   t.equal(bcryptCost((await app.repositories.users.findById(user.id))!.passwordHash!), 5)
@@ -92,38 +103,31 @@ t.test('a password reset that lands during the compare ends the login', async t 
   const app = await build(t)
   const user = await registerUser(app)
   const token = await issueOneTimeToken(app.auth, user, 'reset_password', 3600)
-  const held = holdNextCompare(app)
-  const inFlight = login(app, user.email, PASSWORD)
-  await held.inCompare
-  const reset = await app.inject({ method: 'POST', url: '/api/auth/password/reset/confirm', payload: { token, new_password: NEW_PASSWORD } })
-  t.equal(reset.statusCode, 204)
-  held.release()
-  t.equal((await inFlight).statusCode, 401)
+  const answer = await whileComparing(app, () => login(app, user.email, PASSWORD), async () => {
+    const reset = await app.inject({ method: 'POST', url: '/api/auth/password/reset/confirm', payload: { token, new_password: NEW_PASSWORD } })
+    t.equal(reset.statusCode, 204)
+  })
+  t.equal(answer.statusCode, 401)
   t.equal(await liveSessions(app, user.id), 0)
 })
 
 t.test('a provider\'s claim of the account (its password made unusable) during the compare ends the login', async t => {
   const app = await build(t)
   const user = await registerUser(app)
-  const held = holdNextCompare(app)
-  const inFlight = login(app, user.email, PASSWORD)
-  await held.inCompare
-  // What claiming an unverified account does (src/social/login.ts), in its one transaction.
-  await app.repositories.sessions.updateUserAndRevoke(user.id, { patch: { emailVerified: true, passwordHash: null }, now: new Date(), reason: 'claimed_by_provider' })
-  held.release()
-  t.equal((await inFlight).statusCode, 401)
+  const answer = await whileComparing(app, () => login(app, user.email, PASSWORD), async () => {
+    // What claiming an unverified account does (src/social/login.ts), in its one transaction.
+    await app.repositories.sessions.updateUserAndRevoke(user.id, { patch: { emailVerified: true, passwordHash: null }, now: new Date(), reason: 'claimed_by_provider' })
+  })
+  t.equal(answer.statusCode, 401)
   t.equal(await liveSessions(app, user.id), 0)
 })
 
 t.test('a ban that lands during the compare ends the login: 403 account_banned, no session', async t => {
   const app = await build(t)
   const user = await registerUser(app)
-  const held = holdNextCompare(app)
-  const inFlight = login(app, user.email, PASSWORD)
-  await held.inCompare
-  await app.repositories.sessions.updateUserAndRevoke(user.id, { patch: { isBanned: true, banReason: 'spam', bannedUntil: null }, now: new Date(), reason: 'banned' })
-  held.release()
-  const answer = await inFlight
+  const answer = await whileComparing(app, () => login(app, user.email, PASSWORD), async () => {
+    await app.repositories.sessions.updateUserAndRevoke(user.id, { patch: { isBanned: true, banReason: 'spam', bannedUntil: null }, now: new Date(), reason: 'banned' })
+  })
   t.equal(answer.statusCode, 403)
   t.equal(answer.json().code, 'account_banned')
   t.equal(await liveSessions(app, user.id), 0)
@@ -133,24 +137,20 @@ t.test('a new end to an expired ban, set during the compare, ends the login', as
   const app = await build(t)
   const user = await registerUser(app)
   await app.repositories.users.update(user.id, { isBanned: true, bannedUntil: new Date(Date.now() - 60_000) })
-  const held = holdNextCompare(app)
-  const inFlight = login(app, user.email, PASSWORD)
-  await held.inCompare
-  await app.repositories.users.update(user.id, { bannedUntil: new Date(Date.now() + 3_600_000) })
-  held.release()
-  t.equal((await inFlight).json().code, 'account_banned')
+  const answer = await whileComparing(app, () => login(app, user.email, PASSWORD), async () => {
+    await app.repositories.users.update(user.id, { bannedUntil: new Date(Date.now() + 3_600_000) })
+  })
+  t.equal(answer.json().code, 'account_banned')
   t.equal(await liveSessions(app, user.id), 0)
 })
 
 t.test('a deactivation during the compare ends the login: 403 account_disabled', async t => {
   const app = await build(t)
   const user = await registerUser(app)
-  const held = holdNextCompare(app)
-  const inFlight = login(app, user.email, PASSWORD)
-  await held.inCompare
-  await app.repositories.users.update(user.id, { isActive: false })
-  held.release()
-  t.equal((await inFlight).json().code, 'account_disabled')
+  const answer = await whileComparing(app, () => login(app, user.email, PASSWORD), async () => {
+    await app.repositories.users.update(user.id, { isActive: false })
+  })
+  t.equal(answer.json().code, 'account_disabled')
   t.equal(await liveSessions(app, user.id), 0)
 })
 
@@ -158,24 +158,19 @@ t.test('a ban lifted during the compare does not cost the login: it goes ahead a
   const app = await build(t)
   const user = await registerUser(app)
   await app.repositories.users.update(user.id, { isBanned: true, bannedUntil: new Date(Date.now() - 60_000) })
-  const held = holdNextCompare(app)
-  const inFlight = login(app, user.email, PASSWORD)
-  await held.inCompare
-  await app.repositories.users.update(user.id, { isBanned: false, bannedUntil: null })
-  held.release()
-  t.equal((await inFlight).statusCode, 200)
+  const answer = await whileComparing(app, () => login(app, user.email, PASSWORD), async () => {
+    await app.repositories.users.update(user.id, { isBanned: false, bannedUntil: null })
+  })
+  t.equal(answer.statusCode, 200)
   t.equal(await liveSessions(app, user.id), 1)
 })
 
 t.test('of two password changes racing, the one whose current password went stale is refused: no newer password is overwritten', async t => {
   const app = await build(t)
   const user = await loginUser(app)
-  const held = holdNextCompare(app)
-  const first = changePassword(app, user.access, PASSWORD, 'first new password')
-  await held.inCompare
-  t.equal((await changePassword(app, user.access, PASSWORD, NEW_PASSWORD)).statusCode, 204, 'the second lands while the first compares')
-  held.release()
-  const refused = await first
+  const refused = await whileComparing(app, () => changePassword(app, user.access, PASSWORD, 'first new password'), async () => {
+    t.equal((await changePassword(app, user.access, PASSWORD, NEW_PASSWORD)).statusCode, 204, 'the second lands while the first compares')
+  })
   t.equal(refused.statusCode, 403)
   t.equal(refused.json().code, 'invalid_credentials')
   t.equal((await login(app, user.email, NEW_PASSWORD)).statusCode, 200)

@@ -115,7 +115,7 @@ t.test('an idle connection that dies is dropped and replaced; the process does n
   const name = new URL(database).pathname.slice(1)
   // As a PostgreSQL restart or a proxy's idle timeout would.
   await admin.run('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?', name)
-  await waitUntil(() => warnings.some(w => w.includes('idle PostgreSQL connection')), 10_000, 'the pool noticed')
+  await waitUntil(() => warnings.some(w => w.includes('idle PostgreSQL connection')), 10_000, 'the pool noticed', t)
   t.match(warnings.find(w => w.includes('idle PostgreSQL connection')), `An idle PostgreSQL connection to ${new URL(database).host}/${name} failed and was dropped`)
   t.notMatch(warnings.join('\n'), PASSWORD)
   const result = await db.execute<{ ok: number }>(sql`SELECT 1 AS ok`)
