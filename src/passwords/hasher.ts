@@ -25,6 +25,9 @@ export function bcryptCost (hash: string): number | undefined {
 export function createPasswordHasher (options: { cost: number, threads: number, maxQueue?: number }): PasswordHasher {
   const pool = new Piscina({
     filename: workerUrl.href,
+    // worker.js is plain JavaScript and needs none of the parent's flags: a TypeScript loader or test
+    // instrumentation inherited from them would cost every thread seconds of start-up.
+    execArgv: [],
     minThreads: options.threads,
     maxThreads: options.threads,
     // A flood of logins queues here instead of growing memory without bound; past it, 503.
