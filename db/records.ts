@@ -1,7 +1,7 @@
 // Maps the rows of either database's drizzle schema to the plain records of db/repositories.ts: the
 // tables have the same columns in both, and a row carries more than the record (the username key,
 // the revocation reason), so the fields are picked one by one.
-import type { SessionRecord, UserRecord } from './repositories.js'
+import type { DeliveryRecord, DeliveryStatus, SessionRecord, UserRecord, WebhookRecord } from './repositories.js'
 
 export function toUser (row: UserRecord): UserRecord {
   return {
@@ -31,5 +31,23 @@ export function toSession (row: SessionRecord): SessionRecord {
     revokedAt: row.revokedAt,
     userAgent: row.userAgent,
     ip: row.ip
+  }
+}
+
+export function toWebhook (row: { id: string, url: string, events: string, description: string | null, createdAt: Date }): WebhookRecord {
+  return { id: row.id, url: row.url, events: JSON.parse(row.events) as string[], description: row.description, createdAt: row.createdAt }
+}
+
+export function toDelivery (row: Omit<DeliveryRecord, 'status'> & { status: string }): DeliveryRecord {
+  return {
+    id: row.id,
+    webhookId: row.webhookId,
+    eventSeq: row.eventSeq,
+    eventId: row.eventId,
+    type: row.type,
+    status: row.status as DeliveryStatus,
+    attempts: row.attempts,
+    lastError: row.lastError,
+    nextAttemptAt: row.nextAttemptAt
   }
 }

@@ -84,6 +84,8 @@ export interface NewSession {
    * the password is being compared ends that login too, and an upgraded hash never overwrites a newer password.
    */
   expect?: LoginPrecondition
+  /** Audit events written with the session (user.login). */
+  events?: NewAuditEvent[]
 }
 
 export interface LoginPrecondition {
@@ -104,6 +106,8 @@ export interface AccountChange {
   reason: string
   /** This session stays (a password change keeps the session it was made from). */
   keepSessionId?: string
+  /** Audit events written with the change, only if it is made. */
+  events?: NewAuditEvent[]
 }
 
 export interface RotationRequest {
@@ -117,6 +121,8 @@ export interface RotationRequest {
   }
   ip: string | null
   userAgent: string | null
+  /** The audit event written, with its subject (the session's user) filled in, when the token turns out to be reused. */
+  onReuse?: NewAuditEvent
 }
 
 /**
@@ -135,12 +141,12 @@ export type RotationOutcome =
 
 export interface UserRepository {
   /** Throws UniqueViolation when the email or username is taken. */
-  create (user: NewUser): Promise<UserRecord>
+  create (user: NewUser, events?: NewAuditEvent[]): Promise<UserRecord>
   findById (id: string): Promise<UserRecord | undefined>
   findByEmail (email: string): Promise<UserRecord | undefined>
   findByUsername (username: string): Promise<UserRecord | undefined>
   /** Throws UniqueViolation when a new email or username is taken. */
-  update (id: string, patch: UserPatch): Promise<UserRecord | undefined>
+  update (id: string, patch: UserPatch, events?: NewAuditEvent[]): Promise<UserRecord | undefined>
   /**
    * Newest first (by date joined, then id), at most `limit`, after the `after` position (a cursor);
    * `query` matches a substring of the email or the username, case-insensitively.
@@ -150,7 +156,7 @@ export interface UserRepository {
    * Deletes the user; its sessions, tokens, memberships and permissions go with it, and a revocation
    * event for the user is recorded first.
    */
-  delete (id: string, now: Date): Promise<boolean>
+  delete (id: string, now: Date, events?: NewAuditEvent[]): Promise<boolean>
 }
 
 export interface SessionRepository {
@@ -174,9 +180,9 @@ export interface SessionRepository {
   /** Sessions that are neither revoked nor expired at `now`, newest first. */
   listLive (userId: string, now: Date): Promise<SessionRecord[]>
   /** Revokes one session of this user; false when there is no such live session. */
-  revoke (userId: string, sessionId: string, now: Date, reason: string): Promise<boolean>
+  revoke (userId: string, sessionId: string, now: Date, reason: string, events?: NewAuditEvent[]): Promise<boolean>
   /** Revokes every live session of the user except `keepSessionId`; returns how many. */
-  revokeAll (userId: string, now: Date, reason: string, keepSessionId?: string): Promise<number>
+  revokeAll (userId: string, now: Date, reason: string, keepSessionId?: string, events?: NewAuditEvent[]): Promise<number>
   /** Deletes at most `limit` expired tokens and sessions, and sessions revoked before `revokedBefore`. */
   prune (now: Date, revokedBefore: Date, limit: number): Promise<number>
 }
@@ -202,6 +208,8 @@ export interface KeyRotationRequest {
   onlyAlgorithm?: string
   /** Live keys of this algorithm do not retire. */
   exceptAlgorithm?: string
+  /** Audit events written when a key is stored. */
+  events?: NewAuditEvent[]
 }
 
 export interface SigningKeyRepository {
@@ -293,9 +301,9 @@ export interface AuthorizationRepository {
   updateGroup (id: string, patch: { name?: string, permissions?: string[] }): Promise<GroupRecord | undefined>
   deleteGroup (id: string): Promise<boolean>
   /** Replaces the user's group memberships. */
-  setUserGroups (userId: string, groupIds: string[]): Promise<void>
+  setUserGroups (userId: string, groupIds: string[], events?: NewAuditEvent[]): Promise<void>
   /** Replaces the user's own permissions. */
-  setUserPermissions (userId: string, codenames: string[]): Promise<void>
+  setUserPermissions (userId: string, codenames: string[], events?: NewAuditEvent[]): Promise<void>
 }
 
 /** A provider identity linked to a user. */
@@ -325,7 +333,7 @@ export interface SocialAccountRepository {
   /** Throws UniqueViolation('provider') when the identity, or this provider for this user, is linked already. */
   link (account: SocialAccountRecord): Promise<void>
   /** A new user and its first identity, in one transaction: both or neither. */
-  createUserWithLink (user: NewUser, account: SocialAccountRecord): Promise<UserRecord>
+  createUserWithLink (user: NewUser, account: SocialAccountRecord, events?: NewAuditEvent[]): Promise<UserRecord>
   recordLogin (id: string, now: Date, email: string | null): Promise<void>
   /** Unlinks, in one transaction, unless it is the user's last way in (no password, no other provider). */
   unlink (userId: string, provider: string): Promise<'unlinked' | 'not_linked' | 'last_login_method'>
@@ -347,13 +355,13 @@ export interface ServiceClientRecord {
 }
 
 export interface ServiceClientRepository {
-  create (client: ServiceClientRecord & { secretHash: string }): Promise<ServiceClientRecord>
+  create (client: ServiceClientRecord & { secretHash: string }, events?: NewAuditEvent[]): Promise<ServiceClientRecord>
   /** Every client, oldest first. */
   list (): Promise<ServiceClientRecord[]>
   /** The client with the hash of its secret, for authenticating it. */
   findWithSecret (id: string): Promise<(ServiceClientRecord & { secretHash: string }) | undefined>
   /** Deletes the client and records a revocation event for its id (its tokens die with it). */
-  delete (id: string, now: Date): Promise<boolean>
+  delete (id: string, now: Date, events?: NewAuditEvent[]): Promise<boolean>
   /** Sets `lastUsedAt` unless it was set less than `minIntervalMs` ago: at most one write per interval. */
   touch (id: string, now: Date, minIntervalMs: number): Promise<void>
   /**
@@ -429,6 +437,116 @@ export interface HealthRepository {
   ping (): Promise<void>
 }
 
+export type AuditActorType = 'user' | 'client' | 'cli' | 'system'
+
+/** An event to record, written by a repository inside the transaction of the change it describes. */
+export interface NewAuditEvent {
+  id: string
+  at: Date
+  type: string
+  actorType: AuditActorType
+  actorId: string | null
+  subjectId: string | null
+  ip: string | null
+  userAgent: string | null
+  requestId: string | null
+  /** Small and free of secrets: never a password, hash, token or secret. */
+  data: Record<string, unknown>
+}
+
+/** A stored audit entry: its place in the chain, `data` as its stored JSON text. */
+export interface AuditEventRecord extends Omit<NewAuditEvent, 'data'> {
+  seq: number
+  data: string
+  prevHash: string
+  hash: string
+}
+
+export interface AuditCheckpoint {
+  id: string
+  seq: number
+  hash: string
+  at: Date
+  kind: 'periodic' | 'prune'
+  signature: string
+}
+
+export interface AuditFilter {
+  type?: string
+  subjectId?: string
+  since?: Date
+  until?: Date
+}
+
+export interface AuditRepository {
+  /** Records events with no other change (in their own transaction): the chain and the outbox as any append. */
+  append (events: NewAuditEvent[]): Promise<void>
+  /** Entries after `afterSeq` matching the filter, oldest first, at most `limit`. */
+  list (options: AuditFilter & { afterSeq?: number, limit: number }): Promise<AuditEventRecord[]>
+  /** The chain's head: the last seq and hash ever written (0 and the genesis hash before any). */
+  head (): Promise<{ seq: number, hash: string }>
+  /** Every checkpoint, by seq then time. */
+  checkpoints (): Promise<AuditCheckpoint[]>
+  addCheckpoint (checkpoint: AuditCheckpoint): Promise<void>
+  /** The last of the (at most `limit`) oldest entries before `before`: what a prune batch would delete up to. */
+  pruneBoundary (before: Date, limit: number): Promise<{ seq: number, hash: string } | undefined>
+  /** In one transaction: stores the prune checkpoint and deletes every entry up to its seq; returns how many. */
+  pruneThrough (checkpoint: AuditCheckpoint): Promise<number>
+}
+
+export interface WebhookRecord {
+  id: string
+  url: string
+  events: string[]
+  description: string | null
+  createdAt: Date
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead'
+
+export interface DeliveryRecord {
+  id: string
+  webhookId: string
+  eventSeq: number
+  eventId: string
+  type: string
+  status: DeliveryStatus
+  attempts: number
+  lastError: string | null
+  nextAttemptAt: Date
+}
+
+/** A claimed delivery, with what sending it needs. */
+export interface ClaimedDelivery extends DeliveryRecord {
+  payload: string
+  url: string
+  secret: string
+  /** When the claim lapses: the outcome is written only while it holds. */
+  leaseUntil: Date
+}
+
+export interface WebhookRepository {
+  create (webhook: WebhookRecord & { secret: string }): Promise<WebhookRecord>
+  /** Oldest first. */
+  list (): Promise<WebhookRecord[]>
+  find (id: string): Promise<WebhookRecord | undefined>
+  update (id: string, patch: { url?: string, events?: string[], description?: string | null }): Promise<WebhookRecord | undefined>
+  /** Deletes the webhook and its deliveries. */
+  delete (id: string): Promise<boolean>
+  /** The webhook's deliveries, newest event first, after `beforeSeq` (a cursor), at most `limit`. */
+  deliveries (webhookId: string, options: { status?: DeliveryStatus, before?: { eventSeq: number, id: string }, limit: number }): Promise<DeliveryRecord[]>
+  /**
+   * Claims at most `limit` due deliveries (pending, next attempt reached, no live lease) that have no
+   * earlier pending delivery of the same webhook and ordering key (events of one user in order),
+   * leasing each until `leaseUntil`; two dispatchers never claim the same row.
+   */
+  claimDue (now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]>
+  /** Records an attempt's outcome while the lease holds: delivered, retried at `nextAttemptAt`, or dead (null). */
+  finish (id: string, leaseUntil: Date, outcome: { delivered: true } | { delivered: false, error: string, nextAttemptAt: Date | null }): Promise<void>
+  /** Makes a delivery due now again (a dead one too); false when there is no such delivery of this webhook. */
+  retry (webhookId: string, deliveryId: string, now: Date): Promise<boolean>
+}
+
 export interface Repositories {
   users: UserRepository
   sessions: SessionRepository
@@ -440,6 +558,8 @@ export interface Repositories {
   serviceClients: ServiceClientRepository
   revocations: RevocationRepository
   backgroundJobs: BackgroundJobRepository
+  audit: AuditRepository
+  webhooks: WebhookRepository
   /** Only where several instances share the database (PostgreSQL); SQLite's single instance counts in memory. */
   attempts?: AttemptCounterRepository
 }

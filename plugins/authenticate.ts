@@ -5,6 +5,7 @@ import type { Authorization, UserSummary } from '../db/repositories.js'
 import { canAuthenticate } from '../src/accounts/state.js'
 import { errors } from '../src/errors.js'
 import type { VerifiedAccessToken } from './keys.js'
+import { setAuditActor } from '../src/audit/events.js'
 
 export interface Principal {
   user: UserSummary
@@ -45,6 +46,7 @@ export default fp(async function authenticate (fastify) {
       throw errors.tokenNotValid()
     }
     request.principal = await fastify.loadPrincipal(claims)
+    setAuditActor('user', request.principal.user.id)
   })
 
   fastify.decorate('loadPrincipal', async function (claims: VerifiedAccessToken): Promise<Principal> {

@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import { loggerOptions } from './logger.js'
 import configPlugin from '../plugins/config.js'
+import auditContextPlugin from '../plugins/audit-context.js'
 import dbPlugin from '../plugins/db.js'
 import passwordHasherPlugin from '../plugins/password-hasher.js'
 import keysPlugin from '../plugins/keys.js'
@@ -106,6 +107,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   // The registration order, in one place: config → db → keys → mail, limits → auth → swagger → routes.
   await app.register(errorHandlerPlugin)
   await app.register(configPlugin, { config })
+  await app.register(auditContextPlugin)
   // Before anything that can answer: every answer carries the headers, and preflights are answered first.
   await app.register(securityHeadersPlugin)
   await app.register(corsPlugin)

@@ -90,4 +90,4 @@ export const ADMIN_USER_FIELDS = [
   'is_staff', 'is_superuser', 'last_login', 'permissions', 'providers', 'username'
 ]
 
-export const BUILTIN_PERMISSIONS = ['audit.view', 'clients.manage', 'groups.manage', 'users.ban', 'users.change', 'users.delete', 'users.view']
+export const BUILTIN_PERMISSIONS = ['audit.view', 'clients.manage', 'groups.manage', 'users.ban', 'users.change', 'users.delete', 'users.view', 'webhooks.manage']

@@ -3,6 +3,7 @@ import { eq, inArray, sql } from 'drizzle-orm'
 import { UniqueViolation, type Authorization, type AuthorizationRepository, type GroupRecord } from '../repositories.js'
 import { hasNul, inTransaction, uniqueConstraint, type PgDb, type PgTx } from './database.js'
 import { groupPermissions, groups, permissions, userGroups, userPermissions } from './schema.js'
+import { appendAuditEvents } from './audit-events.js'
 
 /**
  * Sorted as JavaScript sorts (by UTF-16 code unit), which no PostgreSQL collation promises: the
@@ -155,21 +156,23 @@ export function postgresAuthorizationRepository (db: PgDb): AuthorizationReposit
       return deleted.length > 0
     },
 
-    async setUserGroups (userId, groupIds) {
+    async setUserGroups (userId, groupIds, events = []) {
       await inTransaction(db, async tx => {
         await lockUser(tx, userId)
         await tx.delete(userGroups).where(eq(userGroups.userId, userId))
         const values = unique(groupIds).map(groupId => ({ userId, groupId }))
         if (values.length > 0) await tx.insert(userGroups).values(values)
+        await appendAuditEvents(tx, events)
       })
     },
 
-    async setUserPermissions (userId, codenames) {
+    async setUserPermissions (userId, codenames, events = []) {
       await inTransaction(db, async tx => {
         await lockUser(tx, userId)
         await tx.delete(userPermissions).where(eq(userPermissions.userId, userId))
         const values = unique(codenames).map(codename => ({ userId, codename }))
         if (values.length > 0) await tx.insert(userPermissions).values(values)
+        await appendAuditEvents(tx, events)
       })
     }
   }

@@ -2,6 +2,8 @@
 import { sql } from 'drizzle-orm'
 import type { Repositories } from '../repositories.js'
 import type { PgDb } from './database.js'
+import { postgresAuditRepository } from './audit-events.js'
+import { postgresWebhookRepository } from './webhooks.js'
 import { postgresAttemptCounterRepository } from './attempts.js'
 import { postgresAuthorizationRepository } from './authorization.js'
 import { postgresBackgroundJobRepository } from './background-jobs.js'
@@ -32,6 +34,8 @@ export function postgresRepositories (db: PgDb): Repositories {
     serviceClients: postgresServiceClientRepository(db),
     revocations: postgresRevocationRepository(db),
     backgroundJobs: postgresBackgroundJobRepository(db),
+    audit: postgresAuditRepository(db),
+    webhooks: postgresWebhookRepository(db),
     // Several instances share this database: their attempt counters must be shared too.
     attempts: postgresAttemptCounterRepository(db)
   }

@@ -1,6 +1,6 @@
 // Every table of the service in drizzle's PostgreSQL dialect: the same tables and names as
 // db/sqlite/schema.ts, with native booleans and timestamps, plus what several instances need.
-import { pgTable, text, boolean, bigserial, integer, index, primaryKey, uniqueIndex, timestamp as pgTimestamp } from 'drizzle-orm/pg-core'
+import { pgTable, text, boolean, bigint, bigserial, integer, index, primaryKey, uniqueIndex, timestamp as pgTimestamp } from 'drizzle-orm/pg-core'
 
 // Millisecond precision: the same instants as JavaScript's Date, so a value round-trips unchanged.
 const timestamp = () => pgTimestamp({ withTimezone: true, mode: 'date', precision: 3 })
@@ -248,3 +248,90 @@ export const backgroundJobs = pgTable('background_jobs', {
   /** Which instance ran it last, for operators. */
   ranBy: text()
 })
+
+/**
+ * The audit log: one row per event, written in the transaction of the change it describes. `seq` is
+ * assigned under the chain head's row lock as the head's seq + 1, so appends from every instance
+ * form one chain; `hash` is SHA-256 over the entry's content and `prevHash` (db/audit-chain.ts).
+ */
+export const auditEvents = pgTable('audit_events', {
+  seq: bigint({ mode: 'number' }).primaryKey(),
+  id: text().notNull(),
+  at: timestamp().notNull(),
+  type: text().notNull(),
+  /** user, client, cli or system. */
+  actorType: text().notNull(),
+  actorId: text(),
+  subjectId: text(),
+  ip: text(),
+  userAgent: text(),
+  requestId: text(),
+  /** A small JSON object; never a password, hash, token or secret. */
+  data: text().notNull(),
+  prevHash: text().notNull(),
+  hash: text().notNull()
+}, t => [
+  uniqueIndex('audit_events_id_unique').on(t.id),
+  index('audit_events_at_idx').on(t.at),
+  index('audit_events_type_seq_idx').on(t.type, t.seq),
+  index('audit_events_subject_seq_idx').on(t.subjectId, t.seq)
+])
+
+/** The chain's head (one row, id 1): locked FOR UPDATE by every append, kept when entries are pruned. */
+export const auditHead = pgTable('audit_head', {
+  id: integer().primaryKey(),
+  seq: bigint({ mode: 'number' }).notNull(),
+  hash: text().notNull()
+})
+
+/** Signed statements "the chain had this hash at this seq": periodic, and one before each prune. */
+export const auditCheckpoints = pgTable('audit_checkpoints', {
+  id: text().primaryKey(),
+  seq: bigint({ mode: 'number' }).notNull(),
+  hash: text().notNull(),
+  at: timestamp().notNull(),
+  /** periodic, or prune (the entries up to `seq` were deleted). */
+  kind: text().notNull(),
+  /** A compact JWS over {seq, hash, at, kind}, by a key of the signing key ring. */
+  signature: text().notNull()
+}, t => [
+  index('audit_checkpoints_seq_idx').on(t.seq)
+])
+
+/** A webhook subscription. The secret is needed in clear to sign deliveries (HMAC). */
+export const webhooks = pgTable('webhooks', {
+  id: text().primaryKey(),
+  url: text().notNull(),
+  /** JSON array of event types. */
+  events: text().notNull(),
+  description: text(),
+  secret: text().notNull(),
+  createdAt: timestamp().notNull()
+})
+
+/**
+ * The outbox: one row per event and subscribed webhook, written in the event's transaction, sent
+ * after commit by the dispatcher. A claim sets `leaseUntil` (FOR UPDATE SKIP LOCKED); a process
+ * killed mid-delivery leaves a lease that expires, and the row is delivered again, same event id.
+ */
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  id: text().primaryKey(),
+  webhookId: text().notNull().references(() => webhooks.id, { onDelete: 'cascade' }),
+  eventSeq: bigint({ mode: 'number' }).notNull(),
+  eventId: text().notNull(),
+  type: text().notNull(),
+  /** The JSON body sent. */
+  payload: text().notNull(),
+  /** Events of one user are delivered in order: the subject's id, or '' for none. */
+  orderingKey: text().notNull(),
+  /** pending, delivered or dead. */
+  status: text().notNull(),
+  attempts: integer().notNull().default(0),
+  lastError: text(),
+  nextAttemptAt: timestamp().notNull(),
+  leaseUntil: timestamp(),
+  createdAt: timestamp().notNull()
+}, t => [
+  index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+  index('webhook_deliveries_order_idx').on(t.webhookId, t.orderingKey, t.eventSeq)
+])

@@ -3,6 +3,7 @@ import { and, asc, eq, isNull, lte, or, sql } from 'drizzle-orm'
 import type { ServiceClientRecord, ServiceClientRepository } from '../repositories.js'
 import { hasNul, inTransaction, type PgDb } from './database.js'
 import { appendRevocationEvent } from './revocation-events.js'
+import { appendAuditEvents } from './audit-events.js'
 import { revokedClientTokens, serviceClients } from './schema.js'
 
 type ClientRow = typeof serviceClients.$inferSelect
@@ -19,13 +20,16 @@ function toClient (row: ClientRow): ServiceClientRecord {
 
 export function postgresServiceClientRepository (db: PgDb): ServiceClientRepository {
   return {
-    async create (input) {
-      await db.insert(serviceClients).values({
+    async create (input, events = []) {
+      await inTransaction(db, async tx => {
+        await tx.insert(serviceClients).values({
         id: input.id,
         name: input.name,
         scopes: input.scopes.join(' '),
         secretHash: input.secretHash,
         createdAt: input.createdAt
+        })
+        await appendAuditEvents(tx, events)
       })
       return { id: input.id, name: input.name, scopes: input.scopes, createdAt: input.createdAt, lastUsedAt: null }
     },
@@ -41,13 +45,14 @@ export function postgresServiceClientRepository (db: PgDb): ServiceClientReposit
       return row && { ...toClient(row), secretHash: row.secretHash }
     },
 
-    async delete (id, now) {
+    async delete (id, now, events = []) {
       if (hasNul(id)) return false
       // The event and the delete commit together: a deleted client is always in the feed.
       return inTransaction(db, async tx => {
         const deleted = await tx.delete(serviceClients).where(eq(serviceClients.id, id)).returning({ id: serviceClients.id })
         if (deleted.length === 0) return false
         await appendRevocationEvent(tx, { subject: id }, now)
+        await appendAuditEvents(tx, events)
         return true
       })
     },

@@ -7,6 +7,7 @@ import { refreshTokens, sessions, users } from './schema.js'
 import { hasNul, inTransaction, type PgDb, type PgTx } from './database.js'
 import { toSession, toUser } from '../records.js'
 import { appendRevocationEvent } from './revocation-events.js'
+import { appendAuditEvents } from './audit-events.js'
 import { accountUnchanged, passwordHashIs } from '../account-conditions.js'
 
 /** Revokes the user's live sessions but `keepSessionId`, with their feed events, in `tx`. */
@@ -114,12 +115,13 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
     // A rotated-away token came back: whoever holds the chain may be a thief, so end it.
     await tx.update(sessions).set({ revokedAt: now, revokedReason: 'refresh_token_reuse' }).where(eq(sessions.id, session.id))
     await appendRevocationEvent(tx, { sessionId: session.id }, now)
+    if (request.onReuse !== undefined) await appendAuditEvents(tx, [{ ...request.onReuse, subjectId: session.userId }])
     return { kind: 'reused', sessionId: session.id }
   }
 
   return {
     async create (input: NewSession) {
-      const { firstToken, upgradedPasswordHash, expect, ...session } = input
+      const { firstToken, upgradedPasswordHash, expect, events = [], ...session } = input
       return inTransaction(db, async tx => {
         // Compare-and-set: the update locks the user's row, and a password change or ban committed
         // meanwhile (or waited for here) makes its condition false, so no session is created.
@@ -140,6 +142,7 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
           createdAt: session.createdAt,
           expiresAt: firstToken.expiresAt
         })
+        await appendAuditEvents(tx, events)
         return toSession(row)
       })
     },
@@ -190,7 +193,7 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
       return rows.map(toSession)
     },
 
-    async revoke (userId, sessionId, now, reason) {
+    async revoke (userId, sessionId, now, reason, events = []) {
       if (hasNul(userId, sessionId)) return false
       return inTransaction(db, async tx => {
         const revoked = await tx.update(sessions)
@@ -199,12 +202,17 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
           .returning({ id: sessions.id })
         if (revoked.length === 0) return false
         await appendRevocationEvent(tx, { sessionId }, now)
+        await appendAuditEvents(tx, events)
         return true
       })
     },
 
-    async revokeAll (userId, now, reason, keepSessionId) {
-      return inTransaction(db, tx => revokeAllIn(tx, userId, now, reason, keepSessionId))
+    async revokeAll (userId, now, reason, keepSessionId, events = []) {
+      return inTransaction(db, async tx => {
+        const revoked = await revokeAllIn(tx, userId, now, reason, keepSessionId)
+        await appendAuditEvents(tx, events)
+        return revoked
+      })
     },
 
     async updateUserAndRevoke (userId, change) {
@@ -217,7 +225,9 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
           .where(and(eq(users.id, userId), expectedPasswordHash === undefined ? undefined : passwordHashIs(users, expectedPasswordHash)))
           .returning()
         if (row === undefined) return undefined
-        return { user: toUser(row), revoked: await revokeAllIn(tx, userId, change.now, change.reason, change.keepSessionId) }
+        const revoked = await revokeAllIn(tx, userId, change.now, change.reason, change.keepSessionId)
+        await appendAuditEvents(tx, change.events ?? [])
+        return { user: toUser(row), revoked }
       })
     },
 

@@ -3,6 +3,7 @@ import { and, asc, eq, gt, isNotNull, isNull, lte, ne, or, sql } from 'drizzle-o
 import type { KeyRotationRequest, SigningKeyRepository } from '../repositories.js'
 import { advisoryLocks, inTransaction, type PgDb, type PgTx } from './database.js'
 import { keySettings, signingKeys } from './schema.js'
+import { appendAuditEvents } from './audit-events.js'
 
 async function rotateLocked (tx: PgTx, request: KeyRotationRequest) {
   const { now } = request
@@ -28,7 +29,10 @@ async function rotateLocked (tx: PgTx, request: KeyRotationRequest) {
     .set({ retiredAt: sql`least(coalesce(${signingKeys.retiredAt}, ${request.retireAt}), ${request.retireAt})` })
     .where(retiring)
     .returning({ kid: signingKeys.kid })
-  if (request.key !== undefined) await tx.insert(signingKeys).values({ ...request.key, retiredAt: null })
+  if (request.key !== undefined) {
+    await tx.insert(signingKeys).values({ ...request.key, retiredAt: null })
+    await appendAuditEvents(tx, request.events ?? [])
+  }
   return { rotated: true, retired: retired.map(row => row.kid).sort() }
 }
 

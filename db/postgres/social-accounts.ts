@@ -6,6 +6,7 @@ import { hasNul, inTransaction, uniqueConstraint, type PgDb, type PgTx } from '.
 import { toUser } from '../records.js'
 import { socialAccounts, socialLoginStates, users } from './schema.js'
 import { rethrowUnique } from './users.js'
+import { appendAuditEvents } from './audit-events.js'
 
 /** A unique violation on social_accounts (the identity, or the provider for the user) is about the provider. */
 function rethrowProviderTaken (err: unknown): never {
@@ -40,7 +41,7 @@ export function postgresSocialAccountRepository (db: PgDb): SocialAccountReposit
       await insertAccount(db, account)
     },
 
-    async createUserWithLink (user, account) {
+    async createUserWithLink (user, account, events = []) {
       // Both rows or neither; each insert's unique violation is named by its own table's rules.
       return inTransaction(db, async tx => {
         let created
@@ -50,6 +51,7 @@ export function postgresSocialAccountRepository (db: PgDb): SocialAccountReposit
           rethrowUnique(err)
         }
         await insertAccount(tx, account)
+        await appendAuditEvents(tx, events)
         return toUser(created)
       })
     },

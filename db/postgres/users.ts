@@ -6,6 +6,7 @@ import { users } from './schema.js'
 import { hasNul, inTransaction, uniqueConstraint, type PgDb } from './database.js'
 import { toUser } from '../records.js'
 import { appendRevocationEvent } from './revocation-events.js'
+import { appendAuditEvents } from './audit-events.js'
 
 /** Turns a unique violation on users into a UniqueViolation naming the field; anything else is rethrown. */
 export function rethrowUnique (err: unknown): never {
@@ -26,12 +27,15 @@ export function postgresUserRepository (db: PgDb): UserRepository {
   const byUsernameKey = db.select().from(users).where(eq(users.usernameKey, sql.placeholder('key'))).prepare('users.by_username_key')
 
   return {
-    async create (user: NewUser): Promise<UserRecord> {
+    async create (user: NewUser, events = []): Promise<UserRecord> {
       try {
         // Concurrent registrations of one address: the unique index makes all but one wait for the
         // first to commit and then fail, which is a UniqueViolation, never a 500.
-        const [row] = await db.insert(users).values({ ...user, usernameKey: usernameKey(user.username) }).returning()
-        return toUser(row)
+        return await inTransaction(db, async tx => {
+          const [row] = await tx.insert(users).values({ ...user, usernameKey: usernameKey(user.username) }).returning()
+          await appendAuditEvents(tx, events)
+          return toUser(row)
+        })
       } catch (err) {
         rethrowUnique(err)
       }
@@ -74,24 +78,29 @@ export function postgresUserRepository (db: PgDb): UserRepository {
       return rows.map(toUser)
     },
 
-    async delete (id, now) {
+    async delete (id, now, events = []) {
       if (hasNul(id)) return false
       // The delete (its cascade takes sessions, tokens, memberships) and the feed event commit together.
       return inTransaction(db, async tx => {
         const deleted = await tx.delete(users).where(eq(users.id, id)).returning({ id: users.id })
         if (deleted.length === 0) return false
         await appendRevocationEvent(tx, { subject: id }, now)
+        await appendAuditEvents(tx, events)
         return true
       })
     },
 
-    async update (id: string, patch: UserPatch) {
+    async update (id: string, patch: UserPatch, events = []) {
       if (hasNul(id)) return
       if (Object.keys(patch).length === 0) return this.findById(id)
       const values = patch.username === undefined ? patch : { ...patch, usernameKey: usernameKey(patch.username) }
       try {
-        const [row] = await db.update(users).set(values).where(eq(users.id, id)).returning()
-        return row && toUser(row)
+        return await inTransaction(db, async tx => {
+          const [row] = await tx.update(users).set(values).where(eq(users.id, id)).returning()
+          if (row === undefined) return undefined
+          await appendAuditEvents(tx, events)
+          return toUser(row)
+        })
       } catch (err) {
         rethrowUnique(err)
       }

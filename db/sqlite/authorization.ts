@@ -1,5 +1,6 @@
 // Groups and permissions on SQLite, and the effective permissions of a user.
-import { UniqueViolation, type Authorization, type AuthorizationRepository, type GroupRecord } from '../repositories.js'
+import { UniqueViolation, type Authorization, type AuthorizationRepository, type GroupRecord, type NewAuditEvent } from '../repositories.js'
+import { auditRecorder } from './audit.js'
 import type { SqliteDb } from './connection.js'
 
 /** The separator group_concat uses: a control character no name or codename contains. */
@@ -74,13 +75,16 @@ export function sqliteAuthorizationRepository (db: SqliteDb): AuthorizationRepos
     }
     return true
   })
-  const setUserGroups = client.transaction((userId: string, groupIds: string[]) => {
+  const audit = auditRecorder(db)
+  const setUserGroups = client.transaction((userId: string, groupIds: string[], events: NewAuditEvent[]) => {
     clearUserGroups.run(userId)
     for (const groupId of unique(groupIds)) addUserGroup.run(userId, groupId)
+    audit.append(events)
   })
-  const setUserPermissions = client.transaction((userId: string, codenames: string[]) => {
+  const setUserPermissions = client.transaction((userId: string, codenames: string[], events: NewAuditEvent[]) => {
     clearUserPermissions.run(userId)
     for (const codename of unique(codenames)) addUserPermission.run(userId, codename)
+    audit.append(events)
   })
 
   return {
@@ -141,11 +145,11 @@ export function sqliteAuthorizationRepository (db: SqliteDb): AuthorizationRepos
     async deleteGroup (id) {
       return deleteGroup.run(id).changes > 0
     },
-    async setUserGroups (userId, groupIds) {
-      setUserGroups.immediate(userId, groupIds)
+    async setUserGroups (userId, groupIds, events = []) {
+      setUserGroups.immediate(userId, groupIds, events)
     },
-    async setUserPermissions (userId, codenames) {
-      setUserPermissions.immediate(userId, codenames)
+    async setUserPermissions (userId, codenames, events = []) {
+      setUserPermissions.immediate(userId, codenames, events)
     }
   }
 }

@@ -2,6 +2,8 @@
 import type { Repositories } from '../repositories.js'
 import type { SqliteDb } from './connection.js'
 import { busyRetryDelays, retryingWhenBusy } from './busy.js'
+import { sqliteAuditRepository } from './audit.js'
+import { sqliteWebhookRepository } from './webhooks.js'
 import { sqliteAuthorizationRepository } from './authorization.js'
 import { sqliteBackgroundJobRepository } from './background-jobs.js'
 import { sqliteOneTimeTokenRepository } from './one-time-tokens.js'
@@ -43,6 +45,8 @@ function plainRepositories (db: SqliteDb): Repositories {
     },
     serviceClients: sqliteServiceClientRepository(db),
     revocations: sqliteRevocationRepository(db),
-    backgroundJobs: sqliteBackgroundJobRepository(db)
+    backgroundJobs: sqliteBackgroundJobRepository(db),
+    audit: sqliteAuditRepository(db),
+    webhooks: sqliteWebhookRepository(db)
   }
 }

@@ -231,3 +231,91 @@ export const backgroundJobs = sqliteTable('background_jobs', {
   /** Which instance ran it last, for operators. */
   ranBy: text()
 })
+
+/**
+ * The audit log: one row per event, written in the transaction of the change it describes. `seq` is
+ * assigned by the writer as the chain head's seq + 1 (never reused: the head survives pruning), and
+ * `hash` is SHA-256 over the entry's content and `prevHash`, so an edited, deleted, inserted or
+ * reordered row breaks the chain (db/audit-chain.ts).
+ */
+export const auditEvents = sqliteTable('audit_events', {
+  seq: integer().primaryKey(),
+  id: text().notNull(),
+  at: timestamp().notNull(),
+  type: text().notNull(),
+  /** user, client, cli or system. */
+  actorType: text().notNull(),
+  actorId: text(),
+  subjectId: text(),
+  ip: text(),
+  userAgent: text(),
+  requestId: text(),
+  /** A small JSON object; never a password, hash, token or secret. */
+  data: text().notNull(),
+  prevHash: text().notNull(),
+  hash: text().notNull()
+}, t => [
+  uniqueIndex('audit_events_id_unique').on(t.id),
+  index('audit_events_at_idx').on(t.at),
+  index('audit_events_type_seq_idx').on(t.type, t.seq),
+  index('audit_events_subject_seq_idx').on(t.subjectId, t.seq)
+])
+
+/** The chain's head (one row, id 1): the last seq and hash, kept when the entries are pruned. */
+export const auditHead = sqliteTable('audit_head', {
+  id: integer().primaryKey(),
+  seq: integer().notNull(),
+  hash: text().notNull()
+})
+
+/** Signed statements "the chain had this hash at this seq": periodic, and one before each prune. */
+export const auditCheckpoints = sqliteTable('audit_checkpoints', {
+  id: text().primaryKey(),
+  seq: integer().notNull(),
+  hash: text().notNull(),
+  at: timestamp().notNull(),
+  /** periodic, or prune (the entries up to `seq` were deleted). */
+  kind: text().notNull(),
+  /** A compact JWS over {seq, hash, at, kind}, by a key of the signing key ring. */
+  signature: text().notNull()
+}, t => [
+  index('audit_checkpoints_seq_idx').on(t.seq)
+])
+
+/** A webhook subscription. The secret is needed in clear to sign deliveries (HMAC). */
+export const webhooks = sqliteTable('webhooks', {
+  id: text().primaryKey(),
+  url: text().notNull(),
+  /** JSON array of event types. */
+  events: text().notNull(),
+  description: text(),
+  secret: text().notNull(),
+  createdAt: timestamp().notNull()
+})
+
+/**
+ * The outbox: one row per event and subscribed webhook, written in the event's transaction, sent
+ * after commit by the dispatcher. A claim sets `leaseUntil`; a process killed mid-delivery leaves a
+ * lease that expires, and the row is delivered again (same event id, so the same webhook-id).
+ */
+export const webhookDeliveries = sqliteTable('webhook_deliveries', {
+  id: text().primaryKey(),
+  webhookId: text().notNull().references(() => webhooks.id, { onDelete: 'cascade' }),
+  eventSeq: integer().notNull(),
+  eventId: text().notNull(),
+  type: text().notNull(),
+  /** The JSON body sent. */
+  payload: text().notNull(),
+  /** Events of one user are delivered in order: the subject's id, or '' for none. */
+  orderingKey: text().notNull(),
+  /** pending, delivered or dead. */
+  status: text().notNull(),
+  attempts: integer().notNull().default(0),
+  lastError: text(),
+  nextAttemptAt: timestamp().notNull(),
+  leaseUntil: timestamp(),
+  createdAt: timestamp().notNull()
+}, t => [
+  index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+  index('webhook_deliveries_order_idx').on(t.webhookId, t.orderingKey, t.eventSeq)
+])

@@ -1,7 +1,8 @@
 // The service clients repository on SQLite: clients, their hashed secrets, and revoked client tokens.
-import type { ServiceClientRecord, ServiceClientRepository } from '../repositories.js'
+import type { NewAuditEvent, ServiceClientRecord, ServiceClientRepository } from '../repositories.js'
 import type { SqliteDb } from './connection.js'
 import { revocationRecorder } from './revocations.js'
+import { auditRecorder } from './audit.js'
 
 interface ClientRow { id: string, name: string, scopes: string, secret_hash: string, created_at: number, last_used_at: number | null }
 
@@ -18,6 +19,7 @@ function toClient (row: ClientRow): ServiceClientRecord {
 export function sqliteServiceClientRepository (db: SqliteDb): ServiceClientRepository {
   const client = db.$client
   const record = revocationRecorder(db)
+  const audit = auditRecorder(db)
   const statements = {
     insert: client.prepare('INSERT INTO service_clients (id, name, scopes, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
     list: client.prepare<[], ClientRow>('SELECT * FROM service_clients ORDER BY created_at, id'),
@@ -35,15 +37,22 @@ export function sqliteServiceClientRepository (db: SqliteDb): ServiceClientRepos
   })
 
   // The event and the delete commit together: a deleted client is always in the feed.
-  const deleteAndRecord = client.transaction((id: string, now: Date) => {
+  const deleteAndRecord = client.transaction((id: string, now: Date, events: NewAuditEvent[]) => {
     const deleted = statements.delete.run(id).changes > 0
-    if (deleted) record.subject(id, now)
+    if (deleted) {
+      record.subject(id, now)
+      audit.append(events)
+    }
     return deleted
+  })
+  const insertAndRecord = client.transaction((input: ServiceClientRecord & { secretHash: string }, events: NewAuditEvent[]) => {
+    statements.insert.run(input.id, input.name, input.scopes.join(' '), input.secretHash, input.createdAt.getTime())
+    audit.append(events)
   })
 
   return {
-    async create (input) {
-      statements.insert.run(input.id, input.name, input.scopes.join(' '), input.secretHash, input.createdAt.getTime())
+    async create (input, events = []) {
+      insertAndRecord.immediate(input, events)
       return { id: input.id, name: input.name, scopes: input.scopes, createdAt: input.createdAt, lastUsedAt: null }
     },
 
@@ -56,8 +65,8 @@ export function sqliteServiceClientRepository (db: SqliteDb): ServiceClientRepos
       return row && { ...toClient(row), secretHash: row.secret_hash }
     },
 
-    async delete (id, now) {
-      return deleteAndRecord.immediate(id, now)
+    async delete (id, now, events = []) {
+      return deleteAndRecord.immediate(id, now, events)
     },
 
     async touch (id, now, minIntervalMs) {

@@ -9,6 +9,7 @@ import type { SqliteDb } from './connection.js'
 import { authorizationColumns, splitList } from './authorization.js'
 import { toSession, toUser } from '../records.js'
 import { revocationRecorder } from './revocations.js'
+import { auditRecorder } from './audit.js'
 import { accountUnchanged, passwordHashIs } from '../account-conditions.js'
 
 /** The columns of the authentication query, in order. */
@@ -38,6 +39,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
 
   // Every revocation below writes its feed event in the same transaction, so none can be forgotten.
   const record = revocationRecorder(db)
+  const audit = auditRecorder(db)
 
   // Prepared once: rotation runs on every refresh, and building statements per call cost more than running them.
   const client = db.$client
@@ -84,6 +86,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     // A rotated-away token came back: whoever holds the chain may be a thief, so end it.
     statements.revokeSession.run(now.getTime(), 'refresh_token_reuse', session.id)
     record.session(session.id, now)
+    if (request.onReuse !== undefined) audit.append([{ ...request.onReuse, subjectId: session.userId }])
     return { kind: 'reused', sessionId: session.id }
   }
   // better-sqlite3's own transaction wrapper: BEGIN IMMEDIATE … COMMIT around a synchronous function.
@@ -108,7 +111,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
 
   return {
     async create (input: NewSession) {
-      const { firstToken, upgradedPasswordHash, expect, ...session } = input
+      const { firstToken, upgradedPasswordHash, expect, events = [], ...session } = input
       return db.transaction(tx => {
         // Compare-and-set: the write lock is held from BEGIN IMMEDIATE, so the row checked here is
         // the row the session is created against.
@@ -129,6 +132,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
           createdAt: session.createdAt,
           expiresAt: firstToken.expiresAt
         }).run()
+        audit.append(events)
         return toSession(row)
       }, { behavior: 'immediate' })
     },
@@ -187,19 +191,26 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
       return rows.map(toSession)
     },
 
-    async revoke (userId, sessionId, now, reason) {
+    async revoke (userId, sessionId, now, reason, events = []) {
       return db.transaction(tx => {
         const result = tx.update(sessions)
           .set({ revokedAt: now, revokedReason: reason })
           .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
           .run()
-        if (result.changes > 0) record.session(sessionId, now)
+        if (result.changes > 0) {
+          record.session(sessionId, now)
+          audit.append(events)
+        }
         return result.changes > 0
       }, { behavior: 'immediate' })
     },
 
-    async revokeAll (userId, now, reason, keepSessionId) {
-      return db.transaction(tx => revokeAllNow(tx, userId, now, reason, keepSessionId), { behavior: 'immediate' })
+    async revokeAll (userId, now, reason, keepSessionId, events = []) {
+      return db.transaction(tx => {
+        const revoked = revokeAllNow(tx, userId, now, reason, keepSessionId)
+        audit.append(events)
+        return revoked
+      }, { behavior: 'immediate' })
     },
 
     async updateUserAndRevoke (userId, change) {
@@ -209,7 +220,9 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
           .where(and(eq(users.id, userId), expectedPasswordHash === undefined ? undefined : passwordHashIs(users, expectedPasswordHash)))
           .returning().get()
         if (row === undefined) return undefined
-        return { user: toUser(row), revoked: revokeAllNow(tx, userId, change.now, change.reason, change.keepSessionId) }
+        const revoked = revokeAllNow(tx, userId, change.now, change.reason, change.keepSessionId)
+        audit.append(change.events ?? [])
+        return { user: toUser(row), revoked }
       }, { behavior: 'immediate' })
     },
 

@@ -1,6 +1,7 @@
 // The signing-keys repository on SQLite.
 import type { KeyRotationRequest, SigningKeyRecord, SigningKeyRepository } from '../repositories.js'
 import type { SqliteDb } from './connection.js'
+import { auditRecorder } from './audit.js'
 
 type Row = [kid: string, algorithm: string, privateKey: string, publicJwk: string, createdAt: number, retiredAt: number | null]
 
@@ -29,6 +30,7 @@ export function sqliteSigningKeyRepository (db: SqliteDb): SigningKeyRepository 
                                        ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`)
 
   // Synchronous, as better-sqlite3 transactions must be: the check and the writes see one state.
+  const audit = auditRecorder(db)
   const rotateAtomically = client.transaction((request: KeyRotationRequest) => {
     const now = request.now.getTime()
     if (request.unless !== undefined && newerLive.get(request.unless.algorithm, request.unless.liveSince.getTime(), now) !== undefined) {
@@ -38,7 +40,10 @@ export function sqliteSigningKeyRepository (db: SqliteDb): SigningKeyRepository 
     const retired = liveKids.all(scope).map(([kid]) => kid)
     retire.run({ ...scope, retireAt: request.retireAt.getTime() })
     const key = request.key
-    if (key !== undefined) insert.run(key.kid, key.algorithm, key.privateKey, key.publicJwk, key.createdAt.getTime())
+    if (key !== undefined) {
+      insert.run(key.kid, key.algorithm, key.privateKey, key.publicJwk, key.createdAt.getTime())
+      audit.append(request.events ?? [])
+    }
     return { rotated: true, retired }
   })
 

@@ -1,6 +1,7 @@
 // Linked provider identities and pending server-driven social logins, on SQLite.
 import { usernameKey } from '../username-key.js'
-import { UniqueViolation, type NewUser, type SocialAccountRecord, type SocialAccountRepository, type SocialLoginState } from '../repositories.js'
+import { UniqueViolation, type NewUser, type SocialAccountRecord, type SocialAccountRepository, type SocialLoginState, type NewAuditEvent } from '../repositories.js'
+import { auditRecorder } from './audit.js'
 import { users } from './schema.js'
 import type { SqliteDb } from './connection.js'
 import { toUser } from '../records.js'
@@ -76,7 +77,8 @@ export function sqliteSocialAccountRepository (db: SqliteDb): SocialAccountRepos
     }
   }
 
-  const createWithLink = client.transaction((user: NewUser, account: SocialAccountRecord) => {
+  const audit = auditRecorder(db)
+  const createWithLink = client.transaction((user: NewUser, account: SocialAccountRecord, events: NewAuditEvent[]) => {
     let created
     try {
       created = db.insert(users).values({ ...user, usernameKey: usernameKey(user.username) }).returning().get()
@@ -84,6 +86,7 @@ export function sqliteSocialAccountRepository (db: SqliteDb): SocialAccountRepos
       rethrowUnique(err)
     }
     insertAccount(account)
+    audit.append(events)
     return toUser(created)
   })
 
@@ -107,8 +110,8 @@ export function sqliteSocialAccountRepository (db: SqliteDb): SocialAccountRepos
     async link (account) {
       insertAccount(account)
     },
-    async createUserWithLink (user, account) {
-      return createWithLink.immediate(user, account)
+    async createUserWithLink (user, account, events = []) {
+      return createWithLink.immediate(user, account, events)
     },
     async recordLogin (id, now, email) {
       recordLogin.run(now.getTime(), email, id)

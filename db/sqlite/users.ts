@@ -6,6 +6,7 @@ import { users } from './schema.js'
 import type { SqliteDb } from './connection.js'
 import { toUser } from '../records.js'
 import { revocationRecorder } from './revocations.js'
+import { auditRecorder } from './audit.js'
 
 /** Turns SQLite's unique-constraint failure on users into a UniqueViolation naming the field. */
 export function rethrowUnique (err: unknown): never {
@@ -23,12 +24,16 @@ export function sqliteUserRepository (db: SqliteDb): UserRepository {
   const byEmail = db.select().from(users).where(eq(users.email, sql.placeholder('email'))).prepare()
   const byUsernameKey = db.select().from(users).where(eq(users.usernameKey, sql.placeholder('key'))).prepare()
   const record = revocationRecorder(db)
+  const audit = auditRecorder(db)
 
   return {
-    async create (user: NewUser): Promise<UserRecord> {
+    async create (user: NewUser, events = []): Promise<UserRecord> {
       try {
-        const row = db.insert(users).values({ ...user, usernameKey: usernameKey(user.username) }).returning().get()
-        return toUser(row)
+        return db.transaction(tx => {
+          const row = tx.insert(users).values({ ...user, usernameKey: usernameKey(user.username) }).returning().get()
+          audit.append(events)
+          return toUser(row)
+        }, { behavior: 'immediate' })
       } catch (err) {
         rethrowUnique(err)
       }
@@ -64,21 +69,27 @@ export function sqliteUserRepository (db: SqliteDb): UserRepository {
       return rows.map(toUser)
     },
 
-    async delete (id, now) {
+    async delete (id, now, events = []) {
       // The feed event is written before the cascade removes the sessions, in the same transaction.
       return db.transaction(tx => {
         const deleted = tx.delete(users).where(eq(users.id, id)).run().changes > 0
-        if (deleted) record.subject(id, now)
+        if (deleted) {
+          record.subject(id, now)
+          audit.append(events)
+        }
         return deleted
       }, { behavior: 'immediate' })
     },
 
-    async update (id: string, patch: UserPatch) {
+    async update (id: string, patch: UserPatch, events = []) {
       if (Object.keys(patch).length === 0) return this.findById(id)
       const values = patch.username === undefined ? patch : { ...patch, usernameKey: usernameKey(patch.username) }
       try {
-        const row = db.update(users).set(values).where(eq(users.id, id)).returning().get()
-        return row && toUser(row)
+        return db.transaction(tx => {
+          const row = tx.update(users).set(values).where(eq(users.id, id)).returning().get()
+          if (row !== undefined) audit.append(events)
+          return row && toUser(row)
+        }, { behavior: 'immediate' })
       } catch (err) {
         rethrowUnique(err)
       }

@@ -9,6 +9,7 @@ import { sendVerificationEmail } from './email-verification.js'
 import { signupAttemptMail } from '../mail/templates.js'
 import type { PasswordContext } from '../passwords/policy.js'
 import { accountThrottleKey, checkPassword } from '../limits/password-check.js'
+import { auditEvent } from '../audit/events.js'
 
 /** Every password rule, the breached-password check included when configured. */
 export async function assertPasswordAcceptable (deps: AuthDeps, field: string, password: string, context: PasswordContext): Promise<void> {
@@ -70,8 +71,9 @@ async function storeAccount (deps: AuthDeps, input: NewAccount): Promise<UserRec
   if (await users.findByUsername(input.username)) throw errors.usernameTaken()
   const passwordHash = await deps.hasher.hash(input.password)
   try {
+    const id = randomUUID()
     return await users.create({
-      id: randomUUID(),
+      id,
       email: input.email,
       username: input.username,
       passwordHash,
@@ -79,7 +81,7 @@ async function storeAccount (deps: AuthDeps, input: NewAccount): Promise<UserRec
       ...(input.emailVerified !== undefined && { emailVerified: input.emailVerified }),
       ...(input.isStaff !== undefined && { isStaff: input.isStaff }),
       ...(input.isSuperuser !== undefined && { isSuperuser: input.isSuperuser })
-    })
+    }, [auditEvent(deps, 'user.created', id, { username: input.username, email: input.email })])
   } catch (err) {
     uniqueConflict(err)
   }
@@ -109,7 +111,7 @@ async function pretendToRegister (deps: AuthDeps, owner: UserRecord, input: Regi
 export async function updateProfile (deps: AuthDeps, userId: string, patch: { username?: string }): Promise<UserRecord> {
   let updated: UserRecord | undefined
   try {
-    updated = await deps.repositories.users.update(userId, patch)
+    updated = await deps.repositories.users.update(userId, patch, [auditEvent(deps, 'user.updated', userId, { fields: Object.keys(patch) })])
   } catch (err) {
     uniqueConflict(err)
   }
@@ -142,7 +144,8 @@ export async function changePassword (
     expectedPasswordHash: user.passwordHash,
     now: deps.now(),
     reason: 'password_changed',
-    keepSessionId: currentSessionId
+    keepSessionId: currentSessionId,
+    events: [auditEvent(deps, 'password.changed', user.id, { by: 'user' })]
   })
   if (changed === undefined) throw errors.wrongCurrentPassword()
 }
@@ -153,7 +156,12 @@ export async function setPassword (deps: AuthDeps, userId: string, newPassword: 
   if (user === undefined) throw errors.notFound('No such user.')
   await assertPasswordAcceptable(deps, 'password', newPassword, { email: user.email, username: user.username })
   const passwordHash = await deps.hasher.hash(newPassword)
-  const changed = await deps.repositories.sessions.updateUserAndRevoke(user.id, { patch: { passwordHash }, now: deps.now(), reason: 'password_set' })
+  const changed = await deps.repositories.sessions.updateUserAndRevoke(user.id, {
+    patch: { passwordHash },
+    now: deps.now(),
+    reason: 'password_set',
+    events: [auditEvent(deps, 'password.changed', user.id, { by: 'operator' })]
+  })
   if (changed === undefined) throw errors.notFound('No such user.')
   return changed.revoked
 }

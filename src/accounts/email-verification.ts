@@ -6,6 +6,7 @@ import { normaliseEmail } from './identifiers.js'
 import { linkWithToken, verifyEmailMail } from '../mail/templates.js'
 import { issueOneTimeToken } from './one-time-tokens.js'
 import { hashOpaqueToken } from '../sessions/opaque-tokens.js'
+import { auditEvent } from '../audit/events.js'
 
 /** Issues a verification token for the user's current address (older ones die) and mails the link. */
 export async function sendVerificationEmail (deps: AuthDeps, user: Pick<UserRecord, 'id' | 'email' | 'username'>): Promise<void> {
@@ -23,7 +24,8 @@ export async function verifyEmail (deps: AuthDeps, token: string): Promise<UserR
   // The token proves control of the address it was sent to, not of whatever address the account has now.
   if (user === undefined || user.email !== record.email) throw errors.invalidToken()
   if (user.emailVerified) return user
-  return await deps.repositories.users.update(user.id, { emailVerified: true }) ?? user
+  return await deps.repositories.users.update(user.id, { emailVerified: true },
+    [auditEvent(deps, 'email.verified', user.id, { email: user.email }, { type: 'user', id: user.id })]) ?? user
 }
 
 /** Mails a fresh link if the address belongs to an unverified account; says nothing either way. */

@@ -8,6 +8,7 @@ import { normaliseEmail } from './identifiers.js'
 import { linkWithToken, resetPasswordMail } from '../mail/templates.js'
 import { issueOneTimeToken } from './one-time-tokens.js'
 import { hashOpaqueToken } from '../sessions/opaque-tokens.js'
+import { auditEvent } from '../audit/events.js'
 
 /** Mails a reset link if the address belongs to an account that may log in; says nothing either way. */
 export async function requestPasswordReset (deps: AuthDeps, email: string): Promise<void> {
@@ -44,7 +45,11 @@ export async function confirmPasswordReset (deps: AuthDeps, token: string, newPa
       ...(user.email === live.email && { emailVerified: true })
     },
     now,
-    reason: 'password_reset'
+    reason: 'password_reset',
+    events: [
+      auditEvent(deps, 'password.reset', user.id, {}, { type: 'user', id: user.id }),
+      ...(user.email === live.email && !user.emailVerified ? [auditEvent(deps, 'email.verified', user.id, { email: user.email }, { type: 'user', id: user.id })] : [])
+    ]
   })
   if (changed === undefined) throw errors.invalidToken()
 }

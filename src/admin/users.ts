@@ -6,6 +6,7 @@ import { assertCanGrant, assertSuperuserFor, type Actor } from './access.js'
 import type { AuthDeps } from '../deps.js'
 import { errors } from '../errors.js'
 import { loadUserExtras, userView, type UserView } from '../accounts/user-view.js'
+import { auditEvent } from '../audit/events.js'
 
 export interface AdminUserView extends UserView {
   is_banned: boolean
@@ -81,14 +82,16 @@ export async function updateUser (deps: AuthDeps, actor: Actor, id: string, patc
   }
   let updated: UserRecord | undefined
   try {
-    updated = await deps.repositories.users.update(id, changes)
+    updated = await deps.repositories.users.update(id, changes, [auditEvent(deps, 'user.updated', id, { fields: Object.keys(patch) })])
   } catch (err) {
     if (err instanceof UniqueViolation) throw errors.usernameTaken()
     throw err
   }
   if (updated === undefined) throw errors.notFound('No such user.')
   // A deactivated account keeps no session.
-  if (patch.is_active === false && target.isActive) await deps.repositories.sessions.revokeAll(id, deps.now(), 'deactivated')
+  if (patch.is_active === false && target.isActive) {
+    await deps.repositories.sessions.revokeAll(id, deps.now(), 'deactivated', undefined, [auditEvent(deps, 'session.revoked', id, { reason: 'deactivated' })])
+  }
   return adminUserView(deps, updated)
 }
 
@@ -108,7 +111,8 @@ export async function banUser (deps: AuthDeps, actor: Actor, id: string, ban: { 
   const banned = await deps.repositories.sessions.updateUserAndRevoke(id, {
     patch: { isBanned: true, banReason: ban.reason ?? null, bannedUntil: ban.until ?? null },
     now,
-    reason: 'banned'
+    reason: 'banned',
+    events: [auditEvent(deps, 'user.banned', id, { until: ban.until?.toISOString() ?? null })]
   })
   return adminUserView(deps, banned?.user ?? target)
 }
@@ -116,14 +120,14 @@ export async function banUser (deps: AuthDeps, actor: Actor, id: string, ban: { 
 export async function unbanUser (deps: AuthDeps, actor: Actor, id: string): Promise<AdminUserView> {
   const target = await findUser(deps, id)
   assertMayManage(actor, target, 'unban')
-  const updated = await deps.repositories.users.update(id, { isBanned: false, banReason: null, bannedUntil: null })
+  const updated = await deps.repositories.users.update(id, { isBanned: false, banReason: null, bannedUntil: null }, [auditEvent(deps, 'user.unbanned', id)])
   return adminUserView(deps, updated ?? target)
 }
 
 export async function deleteUser (deps: AuthDeps, actor: Actor, id: string): Promise<void> {
   const target = await findUser(deps, id)
   assertMayManage(actor, target, 'delete')
-  await deps.repositories.users.delete(id, deps.now())
+  await deps.repositories.users.delete(id, deps.now(), [auditEvent(deps, 'user.deleted', id, { username: target.username })])
 }
 
 /** Replaces the user's groups by name. Unknown names are 400; adding a group hands out its permissions. */
@@ -137,7 +141,7 @@ export async function setUserGroups (deps: AuthDeps, actor: Actor, id: string, n
   if (unknown.length > 0) throw errors.validation(unknown.map(name => ({ field: 'groups', message: `no group named "${name}"` })))
   const current = new Set((await authorization.direct(id)).groups.map(group => group.id))
   assertCanGrant(actor, found.filter(group => !current.has(group.id)).flatMap(group => group.permissions))
-  await authorization.setUserGroups(id, found.map(group => group.id))
+  await authorization.setUserGroups(id, found.map(group => group.id), [auditEvent(deps, 'permissions.changed', id, { groups: found.map(group => group.name).sort() })])
   return adminUserView(deps, target)
 }
 
@@ -152,6 +156,6 @@ export async function setUserPermissions (deps: AuthDeps, actor: Actor, id: stri
   if (unknown.length > 0) throw errors.validation(unknown.map(codename => ({ field: 'permissions', message: `no permission "${codename}"` })))
   const current = new Set((await authorization.direct(id)).permissions)
   assertCanGrant(actor, wanted.filter(codename => !current.has(codename)))
-  await authorization.setUserPermissions(id, wanted)
+  await authorization.setUserPermissions(id, wanted, [auditEvent(deps, 'permissions.changed', id, { permissions: [...wanted].sort() })])
   return adminUserView(deps, target)
 }

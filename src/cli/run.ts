@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import type { Config } from '../config.js'
 import { ProblemError } from '../errors.js'
+import { runWithAuditContext } from '../audit/events.js'
 import { ban, unban } from './ban.js'
 import { createClientCommand, deleteClientCommand, listClientsCommand } from './clients.js'
 import { CliError, UsageError, wantsHelp, type CliContext, type Command, type InputStream } from './command.js'
@@ -132,7 +133,9 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
     }
   }
   try {
-    await command.run(args, cli)
+    // Every event a command records names the CLI operator (the OS user, when the environment says).
+    const operator = io.env.USER ?? io.env.LOGNAME ?? null
+    await runWithAuditContext({ actorType: 'cli', actorId: operator, ip: null, userAgent: `portcullis ${command.name}`, requestId: null }, () => command.run(args, cli))
     return 0
   } catch (err) {
     const { message, exitCode } = failure(err, command.name)

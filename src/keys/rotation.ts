@@ -5,6 +5,7 @@ import { errors } from '../errors.js'
 import { isLive, RETENTION_MARGIN_SECONDS, timeline, type KeyStatus, type KeyTimes } from './schedule.js'
 import { generateSigningKey, toRecord, type AsymmetricAlgorithm } from './material.js'
 import { isSealed, keyCipher } from './encryption.js'
+import { auditEvent } from '../audit/events.js'
 
 export type KeyDeps = Pick<AuthDeps, 'config' | 'repositories' | 'now'>
 
@@ -47,7 +48,14 @@ async function rotate (deps: KeyDeps, algorithm: AsymmetricAlgorithm, now: Date,
   // Only keys of the new key's algorithm retire: a key of another algorithm published ahead of a
   // change of JWT_ALGORITHM (keys rotate --algorithm --force) stays until a server signs with it.
   const record = toRecord(key, now, keyCipher(deps.config.keyEncryptionKey))
-  const outcome = await deps.repositories.signingKeys.rotate({ key: record, now, retireAt: signsFrom, unless: options.unless, onlyAlgorithm: algorithm })
+  const outcome = await deps.repositories.signingKeys.rotate({
+    key: record,
+    now,
+    retireAt: signsFrom,
+    unless: options.unless,
+    onlyAlgorithm: algorithm,
+    events: [auditEvent({ now: () => now }, 'key.rotated', null, { kid: key.kid, algorithm, signs_from: signsFrom.toISOString() })]
+  })
   return outcome.rotated ? { kid: key.kid, signsFrom, retired: outcome.retired } : undefined
 }
 

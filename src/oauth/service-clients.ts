@@ -8,6 +8,7 @@ import type { ClientCredentials } from './client-credentials.js'
 import { errors } from '../errors.js'
 import { oauthErrors } from './errors.js'
 import { hashOpaqueToken, newOpaqueToken } from '../sessions/opaque-tokens.js'
+import { auditEvent } from '../audit/events.js'
 
 export interface ClientView {
   client_id: string
@@ -38,14 +39,15 @@ export function clientView (client: ServiceClientRecord): ClientView {
 export async function createClient (deps: AuthDeps, input: { name: string, scopes: string[] }): Promise<NewClientView> {
   // 256 random bits: the same generator and SHA-256 storage as the refresh tokens (no bcrypt needed).
   const secret = newOpaqueToken()
+  const id = randomUUID()
   const client = await deps.repositories.serviceClients.create({
-    id: randomUUID(),
+    id,
     name: input.name,
     scopes: [...new Set(input.scopes)].sort(),
     secretHash: hashOpaqueToken(secret),
     createdAt: deps.now(),
     lastUsedAt: null
-  })
+  }, [auditEvent(deps, 'client.created', null, { client_id: id, name: input.name, scopes: [...new Set(input.scopes)].sort() })])
   return { ...clientView(client), client_secret: secret }
 }
 
@@ -55,7 +57,7 @@ export async function listClients (deps: AuthDeps): Promise<ClientView[]> {
 
 /** Deleting a client ends its tokens: introspection and the feed report them revoked. */
 export async function deleteClient (deps: AuthDeps, id: string): Promise<void> {
-  if (!await deps.repositories.serviceClients.delete(id, deps.now())) throw errors.notFound('No such client.')
+  if (!await deps.repositories.serviceClients.delete(id, deps.now(), [auditEvent(deps, 'client.deleted', null, { client_id: id })])) throw errors.notFound('No such client.')
 }
 
 // Compared against when the client id is unknown, so that an unknown id and a wrong secret take as long.

@@ -12,6 +12,8 @@ import { hashOpaqueToken, newOpaqueToken } from './opaque-tokens.js'
 import { openSuccessor, sealSuccessor } from './refresh-tokens.js'
 import { loadUserExtras, userView, type UserView } from '../accounts/user-view.js'
 import { accountThrottleKey, checkPassword } from '../limits/password-check.js'
+import { auditEvent } from '../audit/events.js'
+import { recordFailedLogin } from '../audit/failed-logins.js'
 
 export interface TokenPair {
   access: string
@@ -58,8 +60,12 @@ export async function login (deps: AuthDeps, credentials: Credentials, client: C
   // an unknown email and a wrong password cannot be told apart by answer or by time.
   const source = { accountKey: throttleKey(credentials, found), ip: client.ip ?? 'unknown', now }
   const passwordMatches = await checkPassword(deps, source, credentials.password, found?.passwordHash)
-    .catch((err: unknown) => { throw asLockout(err, found?.id) })
+    .catch(async (err: unknown) => {
+      if ((err as { code?: unknown }).code === 'rate_limited') await recordFailedLogin(deps, found?.id, client.ip, true)
+      throw asLockout(err, found?.id)
+    })
   if (found === undefined || !passwordMatches) {
+    await recordFailedLogin(deps, found?.id, client.ip, false)
     throw withSecurityEvent(errors.invalidCredentials(), { event: 'login_failed', ...(found !== undefined && { accountId: found.id }) })
   }
 
@@ -94,16 +100,18 @@ export interface VerifiedPassword {
 export async function startSession (deps: AuthDeps, found: UserRecord, client: ClientInfo, password?: VerifiedPassword, retried = false): Promise<LoginResult> {
   const now = deps.now()
   const refresh = newOpaqueToken()
+  const sessionId = randomUUID()
   let session: SessionRecord
   try {
     session = await deps.repositories.sessions.create({
-      id: randomUUID(),
+      id: sessionId,
       userId: found.id,
       createdAt: now,
       userAgent: client.userAgent,
       ip: client.ip,
       firstToken: { id: randomUUID(), tokenHash: hashOpaqueToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) },
       ...(password?.upgradedHash !== undefined && { upgradedPasswordHash: password.upgradedHash }),
+      events: [auditEvent(deps, 'user.login', found.id, { session_id: sessionId, method: password !== undefined ? 'password' : 'provider' }, { type: 'user', id: found.id })],
       expect: {
         ...(password !== undefined && { passwordHash: password.verifiedHash }),
         isActive: found.isActive,
@@ -147,7 +155,8 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
       sealed: sealSuccessor(presented, successor)
     },
     ip: client.ip,
-    userAgent: client.userAgent
+    userAgent: client.userAgent,
+    onReuse: auditEvent(deps, 'refresh.reuse_detected', null)
   })
 
   if (outcome.kind === 'invalid') throw errors.tokenNotValid('The refresh token is invalid, expired or revoked.')
@@ -159,7 +168,8 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
   }
 
   if (!canAuthenticate(outcome.user, now)) {
-    await deps.repositories.sessions.revoke(outcome.user.id, outcome.session.id, now, 'account_disabled')
+    await deps.repositories.sessions.revoke(outcome.user.id, outcome.session.id, now, 'account_disabled',
+      [auditEvent(deps, 'session.revoked', outcome.user.id, { session_id: outcome.session.id, reason: 'account_disabled' })])
     throw errors.tokenNotValid('The account of this refresh token is disabled or banned.')
   }
 
@@ -177,11 +187,12 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
 export async function logout (deps: AuthDeps, presented: string): Promise<void> {
   const found = await deps.repositories.sessions.findByTokenHash(hashOpaqueToken(presented))
   if (found === undefined) return
-  await deps.repositories.sessions.revoke(found.user.id, found.session.id, deps.now(), 'logout')
+  await deps.repositories.sessions.revoke(found.user.id, found.session.id, deps.now(), 'logout',
+    [auditEvent(deps, 'session.revoked', found.user.id, { session_id: found.session.id, reason: 'logout' }, { type: 'user', id: found.user.id })])
 }
 
 export async function logoutAll (deps: AuthDeps, userId: string): Promise<void> {
-  await deps.repositories.sessions.revokeAll(userId, deps.now(), 'logout_all')
+  await deps.repositories.sessions.revokeAll(userId, deps.now(), 'logout_all', undefined, [auditEvent(deps, 'session.revoked', userId, { reason: 'logout_all' })])
 }
 
 export interface SessionView {
@@ -211,7 +222,8 @@ export async function listSessions (deps: AuthDeps, userId: string, currentSessi
 
 /** Only the caller's own live sessions can be revoked; anything else is not found. */
 export async function revokeSession (deps: AuthDeps, userId: string, sessionId: string): Promise<void> {
-  const revoked = await deps.repositories.sessions.revoke(userId, sessionId, deps.now(), 'revoked_by_user')
+  const revoked = await deps.repositories.sessions.revoke(userId, sessionId, deps.now(), 'revoked_by_user',
+    [auditEvent(deps, 'session.revoked', userId, { session_id: sessionId, reason: 'revoked_by_user' })])
   if (!revoked) throw errors.notFound('No such session.')
 }
 

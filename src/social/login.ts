@@ -12,6 +12,7 @@ import { providerProblem, socialErrors } from './errors.js'
 import type { ProviderIdentity, SocialProvider } from './provider.js'
 import { isAllowedRedirect, withQuery } from './redirects.js'
 import { usernameBase, usernameCandidates } from './usernames.js'
+import { auditEvent } from '../audit/events.js'
 
 /** The state, PKCE verifier and nonce of a redirect flow live this long, and work once. */
 export const LOGIN_STATE_TTL_MS = 10 * 60 * 1000
@@ -182,7 +183,8 @@ async function createSocialUser (deps: SocialDeps, provider: string, identity: P
     try {
       return await socialAccounts.createUserWithLink(
         { id, email, username, passwordHash: null, dateJoined: now, emailVerified: true },
-        newLink(provider, identity, id, now, true))
+        newLink(provider, identity, id, now, true),
+        [auditEvent(deps, 'user.created', id, { username, email, provider }, { type: 'user', id })])
     } catch (err) {
       // Lost a race for the username: try the next one. For the email or the identity: let the caller decide.
       if (!(err instanceof UniqueViolation && err.field === 'username') || ++attempts > 5) throw err
@@ -204,7 +206,12 @@ async function claimExistingAccount (deps: SocialDeps, provider: string, identit
   await socialAccounts.link(newLink(provider, identity, owner.id, now, true))
   if (owner.emailVerified) return owner
   // In one transaction: a password login in flight finds the hash gone and gets no session.
-  const claimed = await sessions.updateUserAndRevoke(owner.id, { patch: { emailVerified: true, passwordHash: null }, now, reason: 'claimed_by_provider' })
+  const claimed = await sessions.updateUserAndRevoke(owner.id, {
+    patch: { emailVerified: true, passwordHash: null },
+    now,
+    reason: 'claimed_by_provider',
+    events: [auditEvent(deps, 'email.verified', owner.id, { email: owner.email, provider }, { type: 'user', id: owner.id })]
+  })
   return claimed?.user ?? owner
 }
 

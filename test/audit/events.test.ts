@@ -1,0 +1,101 @@
+// Audit events: written with the change (and only with it), carrying the actor and the request's
+// origin, never a secret; failed logins coalesced.
+import { test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { bearer, build, newUser, PASSWORD, registerUser } from '../helper.js'
+import { call, loginAs, loginRequest } from '../admin-helper.js'
+import type { AuditEventRecord } from '../../db/repositories.js'
+
+async function allEvents (app: FastifyInstance): Promise<AuditEventRecord[]> {
+  return app.repositories.audit.list({ limit: 10_000 })
+}
+
+test('the events of an account’s life carry their actor, subject, address, user agent and request id', async t => {
+  const app = await build(t)
+  const body = newUser()
+  const reg = await app.inject({ method: 'POST', url: '/api/auth/register', payload: body, headers: { 'user-agent': 'journey/1.0' } })
+  t.equal(reg.statusCode, 201)
+  const userId = reg.json().user.id as string
+  const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: body.email, password: PASSWORD }, headers: { 'user-agent': 'journey/1.0' } })
+  t.equal(login.statusCode, 200)
+  const { access, refresh } = login.json()
+  const changed = await app.inject({
+    method: 'POST',
+    url: '/api/auth/password/change',
+    headers: bearer(access),
+    payload: { current_password: PASSWORD, new_password: 'another horse battery staple' }
+  })
+  t.equal(changed.statusCode, 204, changed.body)
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/logout', payload: { refresh } })).statusCode, 204)
+
+  const events = await allEvents(app)
+  t.same(events.map(e => e.type), ['user.created', 'user.login', 'password.changed', 'session.revoked'])
+  for (const event of events) {
+    t.equal(event.subjectId, userId, `${event.type}: the subject`)
+    t.equal(event.ip, '127.0.0.1', `${event.type}: the address`)
+    t.match(event.requestId, /\S/, `${event.type}: the request id`)
+  }
+  t.equal(events[1].userAgent, 'journey/1.0')
+  t.equal(events[1].actorType, 'user')
+  t.equal(events[1].actorId, userId, 'a login is the user’s own act')
+  t.equal(events[2].actorId, userId, 'the authenticated actor')
+  t.same(events.map(e => e.seq), [1, 2, 3, 4], 'one chain, in order')
+})
+
+test('admin actions name the admin as actor and the user as subject; a refused change records nothing', async t => {
+  const app = await build(t)
+  const admin = await loginAs(app, { permissions: ['users.ban', 'users.change', 'users.delete', 'users.view'] })
+  const target = await registerUser(app)
+  const before = (await allEvents(app)).length
+  t.equal((await call(app, admin.access, 'POST', `/api/admin/users/${target.id}/ban`, { reason: 'spam' })).statusCode, 200)
+  t.equal((await call(app, admin.access, 'POST', `/api/admin/users/${target.id}/unban`)).statusCode, 200)
+  t.equal((await call(app, admin.access, 'PATCH', `/api/admin/users/${target.id}`, { username: admin.username })).statusCode, 409, 'a taken username')
+  t.equal((await call(app, admin.access, 'PUT', `/api/admin/users/${target.id}/permissions`, { permissions: ['users.view'] })).statusCode, 200)
+  t.equal((await call(app, admin.access, 'DELETE', `/api/admin/users/${target.id}`)).statusCode, 204)
+  const events = (await allEvents(app)).slice(before)
+  t.same(events.map(e => e.type), ['user.banned', 'user.unbanned', 'permissions.changed', 'user.deleted'], 'the 409 left no event')
+  for (const event of events) {
+    t.equal(event.actorType, 'user')
+    t.equal(event.actorId, admin.id)
+    t.equal(event.subjectId, target.id)
+  }
+})
+
+test('failed logins are counted, not one row per guess', async t => {
+  const app = await build(t)
+  const user = await registerUser(app)
+  for (let i = 0; i < 20; i++) t.equal((await loginRequest(app, user.email, 'wrong password guess')).statusCode, 401)
+  t.equal((await loginRequest(app, 'nobody@example.com', 'a password typed for nobody')).statusCode, 401)
+  const failed = (await allEvents(app)).filter(e => e.type === 'user.login_failed')
+  const known = failed.filter(e => e.subjectId === user.id)
+  t.same(known.map(e => JSON.parse(e.data).failures), [1, 2, 4, 8, 16], '20 guesses, 5 rows, the count in each')
+  const unknown = failed.filter(e => e.subjectId === null)
+  t.equal(unknown.length, 1)
+  t.same(JSON.parse(unknown[0].data).known_account, false)
+})
+
+test('no stored event holds a password, hash, token or secret', async t => {
+  const app = await build(t, { refreshReuseGrace: 0 })
+  const admin = await loginAs(app, { superuser: true })
+  const user = await registerUser(app)
+  const login = await loginRequest(app, user.email)
+  const { refresh } = login.json()
+  await loginRequest(app, user.email, 'the wrong secret password')
+  const refreshed = await app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh } })
+  t.equal(refreshed.statusCode, 200)
+  // The rotated-away token again: reuse.
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh } })).statusCode, 401)
+  const client = await call(app, admin.access, 'POST', '/api/admin/clients', { name: 'billing', scopes: ['users:read'] })
+  t.equal(client.statusCode, 201, client.body)
+  t.equal((await call(app, admin.access, 'DELETE', `/api/admin/clients/${client.json().client_id as string}`)).statusCode, 204)
+  const stored = await app.repositories.users.findById(user.id)
+
+  const events = await allEvents(app)
+  t.ok(events.some(e => e.type === 'refresh.reuse_detected' && e.subjectId === user.id), 'reuse recorded')
+  t.ok(events.some(e => e.type === 'client.created') && events.some(e => e.type === 'client.deleted'))
+  const text = JSON.stringify(events)
+  const secrets = [PASSWORD, 'the wrong secret password', stored!.passwordHash!, refresh, refreshed.json().refresh, refreshed.json().access,
+    login.json().access, admin.access, admin.refresh, client.json().client_secret]
+  for (const secret of secrets) t.notOk(text.includes(secret), `no event holds ${secret.slice(0, 12)}…`)
+  t.notOk(/\$2[aby]\$/.test(text), 'no bcrypt hash')
+})
