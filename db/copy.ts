@@ -26,7 +26,12 @@ export const COPY_ORDER = [
   'service_clients',
   'revocation_events',
   'revoked_client_tokens',
-  'background_jobs'
+  'background_jobs',
+  'audit_events',
+  'audit_head',
+  'audit_checkpoints',
+  'webhooks',
+  'webhook_deliveries'
 ] as const
 
 /** PostgreSQL tables SQLite has no counterpart of, and why there is nothing to copy into them. */

@@ -1,10 +1,11 @@
 // Deletes what is dead (expired and long-revoked sessions and refresh tokens, used or expired one-time
 // tokens, revocation events and denylisted client tokens no live token can concern, abandoned social
-// logins) in small batches, in-process (no cron), once per PRUNE_INTERVAL across every instance
-// sharing the database.
+// logins, audit entries past AUDIT_RETENTION) in small batches, in-process (no cron), once per
+// PRUNE_INTERVAL across every instance sharing the database; and signs the audit log's checkpoints.
 import fp from 'fastify-plugin'
 import { pruneBatch, totalPruned, type PruneCounts } from '../src/maintenance/pruning.js'
 import { instanceId } from '../src/runtime/instance-id.js'
+import { auditMaintenance } from '../src/audit/chain.js'
 
 const BATCH_SIZE = 500
 /** A run deletes batches while they come back full, at most this many: one run per interval must keep up with a cluster. */
@@ -32,6 +33,8 @@ export default fp(async function sessionPruner (fastify) {
       for (const key of Object.keys(total) as Array<keyof PruneCounts>) total[key] += counts[key]
       if (!Object.values(counts).some(count => count >= BATCH_SIZE)) break
     }
+    // The audit log past AUDIT_RETENTION, with the checkpoints that keep it verifiable.
+    await auditMaintenance(deps, BATCH_SIZE, MAX_BATCHES_PER_RUN)
     return total
   }
 

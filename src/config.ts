@@ -65,6 +65,12 @@ export const Config = Type.Object({
   requireEmailVerification: Type.Boolean(),
   registrationEnumerationSafe: Type.Boolean(),
   mailRetryDelays: Type.Array(Type.Integer({ minimum: 0 }), { description: 'ms to wait before each retry of a failed mail' }),
+  auditRetention: Type.Integer({ minimum: 0, description: 'seconds an audit entry is kept; 0 keeps every entry' }),
+  auditSigningKey: Type.Optional(Type.String({ minLength: 32, description: 'secret (32 bytes or more, kept outside the database) the audit checkpoints are signed with (HMAC-SHA256); unset: checkpoints unsigned' })),
+  webhookRetryDelays: Type.Array(Type.Integer({ minimum: 0 }), { description: 'ms to wait before each retry of a failed webhook delivery; after the last the delivery is dead' }),
+  webhookTimeout: Type.Integer({ minimum: 1, description: 'ms an attempt may take' }),
+  webhookConcurrency: Type.Integer({ minimum: 1, description: 'deliveries in flight at once per instance' }),
+  webhookAllowPrivate: Type.Boolean({ description: 'allow http and private, loopback and link-local targets (tests, closed networks)' }),
   trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 }), Type.Array(Type.String())]),
   social: SocialConfig,
   redisUrl: Type.Optional(Type.String({ minLength: 1, description: 'redis:// or rediss://; unset: the limits count in the database (PostgreSQL) or in memory (SQLite)' })),
@@ -312,6 +318,10 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     throw new ConfigError('JWT_SECRET', 'must be set to at least 32 bytes when JWT_ALGORITHM is HS256')
   }
   const jwtPrivateKey = privateKey(env, readFile)
+  const auditSigningKey = read(env, 'AUDIT_SIGNING_KEY')
+  if (auditSigningKey !== undefined && Buffer.byteLength(auditSigningKey) < 32) {
+    throw new ConfigError('AUDIT_SIGNING_KEY', 'must be a random secret of at least 32 bytes, such as the output of `openssl rand -base64 32`')
+  }
   const keyEncryptionKey = read(env, 'KEY_ENCRYPTION_KEY')
   if (keyEncryptionKey !== undefined && Buffer.byteLength(keyEncryptionKey) < 32) {
     throw new ConfigError('KEY_ENCRYPTION_KEY', 'must be a random secret of at least 32 bytes, such as the output of `openssl rand -base64 32`')
@@ -370,6 +380,13 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     requireEmailVerification: boolean(env, 'REQUIRE_EMAIL_VERIFICATION', false),
     registrationEnumerationSafe: boolean(env, 'REGISTRATION_ENUMERATION_SAFE', false),
     mailRetryDelays: durationList(env, 'MAIL_RETRY_DELAYS', '2s,10s,60s'),
+    auditRetention: durationOrOff(env, 'AUDIT_RETENTION', 60) || (read(env, 'AUDIT_RETENTION') === undefined ? 365 * 86_400 : 0),
+    ...(auditSigningKey !== undefined && { auditSigningKey }),
+    // About a day in all (23h42m), then dead.
+    webhookRetryDelays: durationList(env, 'WEBHOOK_RETRY_DELAYS', '30s,2m,10m,30m,1h,2h,4h,8h,8h'),
+    webhookTimeout: duration(env, 'WEBHOOK_TIMEOUT', '10s', 1) * 1000,
+    webhookConcurrency: integer(env, 'WEBHOOK_CONCURRENCY', 8, 1, 256),
+    webhookAllowPrivate: boolean(env, 'WEBHOOK_ALLOW_PRIVATE', false),
     trustProxy: trustProxy(env),
     social: readSocialConfig({
       read: name => read(env, name),

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import type { Config } from '../config.js'
 import { ProblemError } from '../errors.js'
 import { runWithAuditContext } from '../audit/events.js'
+import { audit } from './audit.js'
 import { ban, unban } from './ban.js'
 import { createClientCommand, deleteClientCommand, listClientsCommand } from './clients.js'
 import { CliError, UsageError, wantsHelp, type CliContext, type Command, type InputStream } from './command.js'
@@ -36,6 +37,7 @@ const commands: Command[] = [
   deleteClientCommand,
   pruneTokens,
   keys,
+  audit,
   copyData
 ]
 
