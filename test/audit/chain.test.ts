@@ -1,7 +1,7 @@
 // The hash chain: `audit verify` passes on an untouched log (after concurrent appends from two
 // instances, after pruning) and names the first edited, deleted, inserted or reordered entry;
 // `audit export` streams entries.
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, manualClock, newUser } from '../helper.js'
 import { portcullis, tempDatabase } from '../cli/run.js'
@@ -19,7 +19,7 @@ async function register (app: FastifyInstance, n: number): Promise<void> {
 }
 
 /** A database with `n` events (one registration each), an app on it and a raw connection. */
-async function seeded (t: Tap.Test, n = 6) {
+async function seeded (t: Test, n = 6) {
   const db = await tempDatabase(t)
   const env = { ...db.env, AUDIT_SIGNING_KEY: KEY }
   const app = await build(t, {}, { env })

@@ -99,3 +99,35 @@ test('no stored event holds a password, hash, token or secret', async t => {
   for (const secret of secrets) t.notOk(text.includes(secret), `no event holds ${secret.slice(0, 12)}…`)
   t.notOk(/\$2[aby]\$/.test(text), 'no bcrypt hash')
 })
+
+test('GET /api/admin/audit: filters, a cursor, oldest first; audit.view required; bad input is 400', async t => {
+  const app = await build(t)
+  const auditor = await loginAs(app, { permissions: ['audit.view'] })
+  const users = [await registerUser(app), await registerUser(app), await registerUser(app)]
+  await loginRequest(app, users[1].email)
+
+  const first = await call(app, auditor.access, 'GET', '/api/admin/audit?type=user.created&limit=2')
+  t.equal(first.statusCode, 200, first.body)
+  const page = first.json()
+  t.same(page.items.map((e: { subject_id: string }) => e.subject_id), [auditor.id, users[0].id], 'oldest first')
+  t.same(Object.keys(page.items[0]).sort(), ['actor_id', 'actor_type', 'at', 'data', 'id', 'ip', 'request_id', 'subject_id', 'type', 'user_agent'])
+  const second = (await call(app, auditor.access, 'GET', `/api/admin/audit?type=user.created&limit=2&cursor=${page.next_cursor as string}`)).json()
+  t.same(second.items.map((e: { subject_id: string }) => e.subject_id), [users[1].id, users[2].id])
+  t.equal(second.next_cursor, null)
+
+  const about = (await call(app, auditor.access, 'GET', `/api/admin/audit?user=${users[1].id}`)).json()
+  t.same(about.items.map((e: { type: string }) => e.type), ['user.created', 'user.login'])
+  const future = (await call(app, auditor.access, 'GET', `/api/admin/audit?since=${new Date(Date.now() + 60_000).toISOString()}`)).json()
+  t.same(future.items, [])
+  const past = (await call(app, auditor.access, 'GET', '/api/admin/audit?until=2000-01-01T00:00:00Z')).json()
+  t.same(past.items, [])
+
+  for (const query of ['type=user.exploded', 'since=yesterday', 'limit=0', 'limit=x', 'cursor=bm9wZQ', 'colour=red', 'user=%00']) {
+    const res = await call(app, auditor.access, 'GET', `/api/admin/audit?${query}`)
+    t.equal(res.statusCode, 400, `${query}: ${res.body}`)
+    t.equal(res.json().code, 'validation_failed')
+  }
+  const plain = await loginAs(app)
+  t.equal((await call(app, plain.access, 'GET', '/api/admin/audit')).statusCode, 403)
+  t.equal((await call(app, undefined, 'GET', '/api/admin/audit')).statusCode, 401)
+})
