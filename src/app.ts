@@ -18,6 +18,7 @@ import refreshCookiePlugin from '../plugins/refresh-cookie.js'
 import errorHandlerPlugin, { frameworkError } from '../plugins/error-handler.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import sessionPrunerPlugin from '../plugins/session-pruner.js'
+import webhookDispatcherPlugin from '../plugins/webhook-dispatcher.js'
 import socialPlugin from '../plugins/social.js'
 import keyMaintenancePlugin from '../plugins/key-maintenance.js'
 import backgroundPlugin from '../plugins/background.js'
@@ -124,6 +125,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(serviceClientsPlugin)
   await app.register(refreshCookiePlugin)
   await app.register(sessionPrunerPlugin)
+  await app.register(webhookDispatcherPlugin)
   await app.register(socialPlugin)
   await app.register(keyMaintenancePlugin)
   await app.register(swaggerPlugin, { version })

@@ -23,11 +23,11 @@ export function postgresServiceClientRepository (db: PgDb): ServiceClientReposit
     async create (input, events = []) {
       await inTransaction(db, async tx => {
         await tx.insert(serviceClients).values({
-        id: input.id,
-        name: input.name,
-        scopes: input.scopes.join(' '),
-        secretHash: input.secretHash,
-        createdAt: input.createdAt
+          id: input.id,
+          name: input.name,
+          scopes: input.scopes.join(' '),
+          secretHash: input.secretHash,
+          createdAt: input.createdAt
         })
         await appendAuditEvents(tx, events)
       })

@@ -1,5 +1,6 @@
 // Schemas the admin API's route files share: path ids, permission codenames and group names.
 import { Type } from '@sinclair/typebox'
+import { AUDIT_EVENT_TYPES } from '../audit/events.js'
 
 export const UserParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64, description: 'The user id.', examples: ['7f1c5f8e-8d8a-4f57-a8f1-0a4e1c3b7d21'] })
@@ -28,3 +29,5 @@ export const GroupName = Type.String({
 })
 
 export const BAD_ID: [number, string] = [400, '`validation_failed`: the id is malformed.']
+
+export const EventType = Type.Union(AUDIT_EVENT_TYPES.map(type => Type.Literal(type)), { description: 'An event type of the catalogue (README).', examples: ['user.login'] })

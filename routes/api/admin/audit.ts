@@ -1,14 +1,12 @@
 // GET /api/admin/audit: the audit log, filtered, a page at a time, oldest first.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { AUDIT_EVENT_TYPES } from '../../../src/audit/events.js'
 import { listAudit } from '../../../src/audit/log.js'
 import { integerQuery } from '../../../src/http/query-integers.js'
+import { EventType } from '../../../src/schemas/admin.js'
 import { PERMISSION_DENIED, problems, UNAUTHENTICATED } from '../../../src/schemas/responses.js'
 import { nullable, ref } from '../../../src/schemas/shared.js'
 
 const DEFAULT_PAGE_SIZE = 100
-
-export const EventType = Type.Union(AUDIT_EVENT_TYPES.map(type => Type.Literal(type)), { description: 'An event type of the catalogue (README).', examples: ['user.login'] })
 
 export const AuditQuery = Type.Object({
   type: Type.Optional(EventType),
