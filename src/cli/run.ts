@@ -19,6 +19,7 @@ import { migrate } from './migrate.js'
 import { grant, revoke } from './permissions.js'
 import { pruneTokens } from './prune-tokens.js'
 import { setPasswordCommand } from './set-password.js'
+import { webhooks } from './webhooks.js'
 
 const commands: Command[] = [
   migrate,
@@ -38,6 +39,7 @@ const commands: Command[] = [
   pruneTokens,
   keys,
   audit,
+  webhooks,
   copyData
 ]
 
