@@ -127,28 +127,30 @@ test('retries used up: dead; the retry operation replays it', async t => {
 test('a crash between commit and delivery loses nothing: the next process delivers it, same webhook-id', async t => {
   const { state, url } = await receiver(t)
   const db = await tempDatabase(t)
-  const env = { ...ENV, ...db.env, WEBHOOK_TIMEOUT: '1s' }
-  const first = await build(t, {}, { env })
-  const { webhook } = await subscribe(t, first, url, ['user.created'])
-  // The receiver takes the request and never answers while the first process runs: it is closed
-  // mid-delivery (its lease stays behind, as after a SIGKILL).
-  let hang = true
-  state.behaviour = (_req, res) => { if (!hang) res.end() }
+  // The first process's attempt hangs (its receiver never answers): as if it were killed mid-delivery,
+  // its lease stays behind.
+  const first = await build(t, {}, { env: { ...ENV, ...db.env, WEBHOOK_TIMEOUT: '60s' } })
+  await subscribe(t, first, url, ['user.created'])
+  const hanging: ServerResponse[] = []
+  state.behaviour = (_req, res) => { hanging.push(res) }
   await register(first)
   await waitUntil(() => state.received.length >= 1, 10_000, 'the attempt in flight', t)
   const [leased] = await db.query<{ lease_until: number | null, status: string }>('SELECT lease_until, status FROM webhook_deliveries')
   t.equal(leased.status, 'pending')
   t.ok(leased.lease_until !== null, 'claimed with a lease')
-  hang = false
+  state.behaviour = (_req, res) => { res.end() }
+  // Another process, after the lease has lapsed, claims the row again.
   const clock = manualClock()
-  // Another process, later than the lease: it claims the row again.
-  clock.advance(60_000)
-  const second = await build(t, {}, { env, now: clock.now })
-  await waitUntil(async () => (await db.query<{ status: string }>('SELECT status FROM webhook_deliveries'))[0].status === 'delivered', 20_000, 'the redelivery', t)
-  t.ok(state.received.length >= 2)
+  clock.advance(10 * 60_000)
+  await build(t, {}, { env: { ...ENV, ...db.env }, now: clock.now })
+  const status = async () => (await db.query<{ status: string }>('SELECT status FROM webhook_deliveries'))[0].status
+  await waitUntil(async () => await status() === 'delivered', 20_000, 'the redelivery', t)
+  t.equal(state.received.length, 2)
   t.equal(new Set(state.received.map(got => got.id)).size, 1, 'the same webhook-id')
-  t.ok(second)
-  t.ok(webhook)
+  // The first attempt now fails late: its lease is gone, so it cannot overwrite the delivery.
+  for (const res of hanging) res.writeHead(500).end()
+  await first.close()
+  t.equal(await status(), 'delivered')
 })
 
 test('webhooks admin API: validation, https only by default, the secret once, 404s', async t => {
