@@ -17,7 +17,8 @@ export function toUser (row: UserRecord): UserRecord {
     bannedUntil: row.bannedUntil,
     emailVerified: row.emailVerified,
     dateJoined: row.dateJoined,
-    lastLogin: row.lastLogin
+    lastLogin: row.lastLogin,
+    legacyId: row.legacyId ?? null
   }
 }
 

@@ -15,6 +15,8 @@ export interface UserRecord {
   emailVerified: boolean
   dateJoined: Date
   lastLogin: Date | null
+  /** The user's id in the Django database it was imported from, if it was. */
+  legacyId?: number | null
 }
 
 /** The user without its secrets and ban reason: what authenticating a request needs. */
@@ -424,6 +426,72 @@ export interface BackgroundJobRepository {
   claim (name: string, intervalMs: number, now: Date, instance: string): Promise<boolean>
 }
 
+/** A user of the Django database, as `import-django` writes it. */
+export interface ImportedUser {
+  legacyId: number
+  /** Lower-cased. */
+  email: string
+  username: string
+  /** Django's hash as it is, or null for an unusable password. */
+  passwordHash: string | null
+  isActive: boolean
+  isStaff: boolean
+  isSuperuser: boolean
+  dateJoined: Date
+  lastLogin: Date | null
+  /** Names of its groups, all among the import's groups. */
+  groups: string[]
+  /** Its own permission codenames, all among the import's permissions. */
+  permissions: string[]
+}
+
+export interface DjangoImportPlan {
+  permissions: PermissionRecord[]
+  groups: Array<{ name: string, permissions: string[] }>
+  users: ImportedUser[]
+  now: Date
+  /** A new id for a user or group. */
+  newId: () => string
+  /**
+   * Whether a stored password hash of an imported user stays as it is on a second import (it was
+   * set here since: a login re-hashed it, or a reset), rather than being replaced by Django's.
+   */
+  keepsPasswordHash: (stored: string | null) => boolean
+  /** Roll everything back at the end: the counts are what a real run would do. */
+  dryRun: boolean
+}
+
+export interface DjangoImportCounts {
+  usersCreated: number
+  usersUpdated: number
+  usersUnchanged: number
+  groupsCreated: number
+  groupsUpdated: number
+  permissionsCreated: number
+}
+
+/** An existing user an import must not collide with. */
+export interface ExistingIdentity {
+  id: string
+  legacyId: number | null
+  email: string
+  usernameKey: string
+}
+
+export interface DjangoRepository {
+  /** Every user's identifiers: an import finds its conflicts before it writes. */
+  identities (): Promise<ExistingIdentity[]>
+  /**
+   * Writes the import in one transaction: permissions and groups created or brought in line by name,
+   * users created or updated by legacy id (their memberships among the import's groups and
+   * permissions replaced; others they have here are kept). Throws UniqueViolation, writing nothing,
+   * when an email or username was taken meanwhile.
+   */
+  apply (plan: DjangoImportPlan): Promise<DjangoImportCounts>
+  /** Records a Django refresh token as exchanged: false, recording nothing, when it already was. */
+  useRefreshToken (jti: string, expiresAt: Date, now: Date): Promise<boolean>
+}
+
 export interface HealthRepository {
   /** Throws when the database cannot answer. */
   ping (): Promise<void>
@@ -440,6 +508,7 @@ export interface Repositories {
   serviceClients: ServiceClientRepository
   revocations: RevocationRepository
   backgroundJobs: BackgroundJobRepository
+  django: DjangoRepository
   /** Only where several instances share the database (PostgreSQL); SQLite's single instance counts in memory. */
   attempts?: AttemptCounterRepository
 }

@@ -12,6 +12,7 @@ import { postgresSessionRepository } from './sessions.js'
 import { postgresSigningKeyRepository } from './signing-keys.js'
 import { postgresSocialAccountRepository } from './social-accounts.js'
 import { postgresUserRepository } from './users.js'
+import { postgresDjangoRepository } from './django.js'
 
 export { openPostgres, closePostgres, DatabaseUnavailableError, type PostgresOptions } from './connection.js'
 export type { PgDb } from './database.js'
@@ -32,6 +33,7 @@ export function postgresRepositories (db: PgDb): Repositories {
     serviceClients: postgresServiceClientRepository(db),
     revocations: postgresRevocationRepository(db),
     backgroundJobs: postgresBackgroundJobRepository(db),
+    django: postgresDjangoRepository(db),
     // Several instances share this database: their attempt counters must be shared too.
     attempts: postgresAttemptCounterRepository(db)
   }

@@ -11,6 +11,7 @@ import { sqliteSessionRepository } from './sessions.js'
 import { sqliteSigningKeyRepository } from './signing-keys.js'
 import { sqliteSocialAccountRepository } from './social-accounts.js'
 import { sqliteUserRepository } from './users.js'
+import { sqliteDjangoRepository } from './django.js'
 
 export { openDatabase, databaseFiles, databasePath, type SqliteDb } from './connection.js'
 
@@ -43,6 +44,7 @@ function plainRepositories (db: SqliteDb): Repositories {
     },
     serviceClients: sqliteServiceClientRepository(db),
     revocations: sqliteRevocationRepository(db),
-    backgroundJobs: sqliteBackgroundJobRepository(db)
+    backgroundJobs: sqliteBackgroundJobRepository(db),
+    django: sqliteDjangoRepository(db)
   }
 }

@@ -20,10 +20,13 @@ export const users = sqliteTable('users', {
   bannedUntil: timestamp(),
   emailVerified: integer({ mode: 'boolean' }).notNull().default(false),
   dateJoined: timestamp().notNull(),
-  lastLogin: timestamp()
+  lastLogin: timestamp(),
+  /** The user's numeric id in the Django database it was imported from (`import-django`); null otherwise. */
+  legacyId: integer()
 }, t => [
   uniqueIndex('users_email_unique').on(t.email),
-  uniqueIndex('users_username_key_unique').on(t.usernameKey)
+  uniqueIndex('users_username_key_unique').on(t.usernameKey),
+  uniqueIndex('users_legacy_id_unique').on(t.legacyId)
 ])
 
 /** A session is the chain of refresh tokens descended from one login. */
@@ -231,3 +234,15 @@ export const backgroundJobs = sqliteTable('background_jobs', {
   /** Which instance ran it last, for operators. */
   ranBy: text()
 })
+
+/**
+ * The refresh tokens minted by the Django deployment (simplejwt) that were exchanged for a session
+ * during the cut-over: each is accepted once, so a second use is reuse. Kept until they expire.
+ */
+export const djangoRefreshTokens = sqliteTable('django_refresh_tokens', {
+  jti: text().primaryKey(),
+  usedAt: timestamp().notNull(),
+  expiresAt: timestamp().notNull()
+}, t => [
+  index('django_refresh_tokens_expires_at_idx').on(t.expiresAt)
+])

@@ -11,6 +11,7 @@ export interface AdminUserView extends UserView {
   is_banned: boolean
   ban_reason: string | null
   banned_until: string | null
+  legacy_id: number | null
 }
 
 export async function adminUserView (deps: AuthDeps, user: UserRecord): Promise<AdminUserView> {
@@ -18,7 +19,8 @@ export async function adminUserView (deps: AuthDeps, user: UserRecord): Promise<
     ...userView(user, await loadUserExtras(deps.repositories, user)),
     is_banned: user.isBanned,
     ban_reason: user.banReason,
-    banned_until: user.bannedUntil?.toISOString() ?? null
+    banned_until: user.bannedUntil?.toISOString() ?? null,
+    legacy_id: user.legacyId ?? null
   }
 }
 

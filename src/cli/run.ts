@@ -11,6 +11,7 @@ import { copyData } from './copy-data.js'
 import { createSuperuser, createUser } from './create-user.js'
 import type { CliDeps } from './deps.js'
 import { addToGroup, removeFromGroup } from './groups.js'
+import { importDjangoCommand } from './import-django.js'
 import { keys } from './keys.js'
 import { listUsersCommand } from './list-users.js'
 import { migrate } from './migrate.js'
@@ -35,7 +36,8 @@ const commands: Command[] = [
   deleteClientCommand,
   pruneTokens,
   keys,
-  copyData
+  copyData,
+  importDjangoCommand
 ]
 
 const width = Math.max(...commands.map(command => command.name.length))
