@@ -488,6 +488,8 @@ export interface DjangoRepository {
    * when an email or username was taken meanwhile.
    */
   apply (plan: DjangoImportPlan): Promise<DjangoImportCounts>
+  /** The user imported from this Django id. */
+  findUserByLegacyId (legacyId: number): Promise<UserRecord | undefined>
   /** Records a Django refresh token as exchanged: false, recording nothing, when it already was. */
   useRefreshToken (jti: string, expiresAt: Date, now: Date): Promise<boolean>
 }

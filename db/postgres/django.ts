@@ -1,9 +1,11 @@
 // The Django import and the cut-over's used refresh tokens, on PostgreSQL.
-import { sql } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
+import { toUser } from '../records.js'
 import type { DjangoImportCounts, DjangoImportPlan, DjangoRepository, ExistingIdentity } from '../repositories.js'
 import { usernameKey } from '../username-key.js'
 import { hasNul, inTransaction, type PgDb, type PgTx } from './database.js'
 import { rethrowUnique } from './users.js'
+import { users } from './schema.js'
 
 interface UserRow extends Record<string, unknown> {
   id: string
@@ -128,6 +130,10 @@ export function postgresDjangoRepository (db: PgDb): DjangoRepository {
         if (err instanceof DryRun) return err.counts
         rethrowUnique(err)
       }
+    },
+    async findUserByLegacyId (legacyId) {
+      const [row] = await db.select().from(users).where(eq(users.legacyId, legacyId))
+      return row && toUser(row)
     },
     async useRefreshToken (jti, expiresAt, now) {
       if (hasNul(jti)) return false

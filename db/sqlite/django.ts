@@ -1,7 +1,10 @@
 // The Django import and the cut-over's used refresh tokens, on SQLite.
+import { eq } from 'drizzle-orm'
+import { toUser } from '../records.js'
 import type { DjangoImportCounts, DjangoImportPlan, DjangoRepository, ExistingIdentity } from '../repositories.js'
 import { usernameKey } from '../username-key.js'
 import type { SqliteDb } from './connection.js'
+import { users } from './schema.js'
 import { rethrowUnique } from './users.js'
 
 interface UserRow {
@@ -133,6 +136,10 @@ export function sqliteDjangoRepository (db: SqliteDb): DjangoRepository {
         if (err instanceof DryRun) return err.counts
         rethrowUnique(err)
       }
+    },
+    async findUserByLegacyId (legacyId) {
+      const row = db.select().from(users).where(eq(users.legacyId, legacyId)).get()
+      return row && toUser(row)
     },
     async useRefreshToken (jti, expiresAt, now) {
       return insertUsedToken.run(jti, now.getTime(), expiresAt.getTime()).changes === 1

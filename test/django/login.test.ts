@@ -1,10 +1,10 @@
 // Logging in with an imported Django password: every format verifies, is re-hashed to bcrypt in the login's transaction, and wrong passwords fail alike.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { portcullis, tempDatabase } from '../cli/run.js'
 import { build } from '../helper.js'
 import { djangoDatabase, fixture, HASH_FORMATS } from './fixture.js'
 
-async function imported (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function imported (t: Test) {
   const db = await tempDatabase(t)
   const result = await portcullis(['import-django', '--from', djangoDatabase(t)], db.env)
   t.equal(result.code, 0, result.stderr)
