@@ -3,6 +3,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { clientInfo } from '../../../src/http/client-info.js'
 import { ProblemError } from '../../../src/errors.js'
+import { problems } from '../../../src/schemas/responses.js'
 import { exchangeDjangoRefresh, looksLikeJwt } from '../../../src/django/cutover.js'
 import { charFields, detailResponse, FieldErrors, noActiveAccount, simplejwtErrorHandler, tokenNotValid } from '../../../src/django/simplejwt.js'
 import { hashOpaqueToken } from '../../../src/sessions/opaque-tokens.js'
@@ -26,6 +27,7 @@ const invalidToken = detailResponse('`{"detail": "Token is invalid or expired", 
 const throttled = detailResponse('`{"detail": "Request was throttled. Expected available in N seconds."}`, with `Retry-After`.')
 const tooLarge = detailResponse('The body is over 64 KiB.')
 const unsupported = detailResponse('The body is neither JSON nor a form.')
+const OFF = problems([404, '`not_found`: `DJANGO_COMPAT` is off (problem+json, as for any unknown path).'])
 const Empty = Type.Object({}, { additionalProperties: false, description: '`{}`.' })
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -58,6 +60,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         413: tooLarge,
         415: unsupported,
         429: throttled,
+        ...OFF,
         503: detailResponse('Too many passwords are being hashed at once; retry after `Retry-After` seconds.')
       }
     },
@@ -89,7 +92,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         401: invalidToken,
         413: tooLarge,
         415: unsupported,
-        429: throttled
+        429: throttled,
+        ...OFF
       }
     },
     attachValidation: true,
@@ -116,7 +120,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Only with `DJANGO_COMPAT=true`. `200 {}` for a valid access token whose session is live, or a live refresh token; anything else is `401 token_not_valid`.',
       tags: ['django'],
       body: VerifyBody,
-      response: { 200: Empty, 400: badRequest, 401: invalidToken, 413: tooLarge, 415: unsupported, 429: throttled }
+      response: { 200: Empty, 400: badRequest, 401: invalidToken, 413: tooLarge, 415: unsupported, 429: throttled, ...OFF }
     },
     attachValidation: true,
     config: limit(fastify.config.rateLimits.verifyPerIp)
@@ -142,7 +146,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Only with `DJANGO_COMPAT=true`. Revokes the session of the refresh token (a logout); an unknown, expired or already revoked token is `401 token_not_valid`.',
       tags: ['django'],
       body: BlacklistBody,
-      response: { 200: Empty, 400: badRequest, 401: invalidToken, 413: tooLarge, 415: unsupported, 429: throttled }
+      response: { 200: Empty, 400: badRequest, 401: invalidToken, 413: tooLarge, 415: unsupported, 429: throttled, ...OFF }
     },
     attachValidation: true,
     config: limit(fastify.config.rateLimits.refreshPerIp)
