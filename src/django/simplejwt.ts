@@ -65,8 +65,8 @@ export function simplejwtErrorHandler (error: FastifyError | Error, request: Fas
 
 // The response schemas, documented in OpenAPI under the `django` tag.
 export const Detail = Type.Object({
-  detail: Type.String({ description: 'What went wrong, in simplejwt\'s words.' }),
-  code: Type.Optional(Type.String({ description: '`token_not_valid` for a bad token.' }))
+  detail: Type.String({ description: 'What went wrong, in simplejwt\'s words.', examples: [TOKEN_NOT_VALID] }),
+  code: Type.Optional(Type.String({ description: '`token_not_valid` for a bad token.', examples: ['token_not_valid'] }))
 }, { additionalProperties: false, description: 'simplejwt\'s error body (not problem+json).' })
 
 export const FieldErrors = Type.Record(Type.String(), Type.Union([Type.Array(Type.String()), Type.String()]), {

@@ -4,23 +4,25 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { clientInfo } from '../../../src/http/client-info.js'
 import { ProblemError } from '../../../src/errors.js'
 import { problems } from '../../../src/schemas/responses.js'
+import { ACCESS_TOKEN_EXAMPLE } from '../../../src/schemas/shared.js'
 import { exchangeDjangoRefresh, looksLikeJwt } from '../../../src/django/cutover.js'
 import { charFields, detailResponse, FieldErrors, noActiveAccount, simplejwtErrorHandler, tokenNotValid } from '../../../src/django/simplejwt.js'
 import { hashOpaqueToken } from '../../../src/sessions/opaque-tokens.js'
 import { login, logout, refresh } from '../../../src/sessions/sessions.js'
 
-const Access = Type.String({ description: 'A Portcullis access token (a JWT), for `Authorization: Bearer`.' })
-const Refresh = Type.String({ description: 'A Portcullis refresh token (opaque, not a JWT): present it to `/api/token/refresh/`.' })
-const TokenString = (description: string) => Type.String({ description })
+const REFRESH_EXAMPLE = 'dPT2bhpXVzCaoVHKU4tF7ZFRwlkDSFeWNRd5v_aGTfA'
+const Access = Type.String({ description: 'A Portcullis access token (a JWT), for `Authorization: Bearer`.', examples: [ACCESS_TOKEN_EXAMPLE] })
+const Refresh = Type.String({ description: 'A Portcullis refresh token (opaque, not a JWT): present it to `/api/token/refresh/`.', examples: [REFRESH_EXAMPLE] })
+const TokenString = (description: string, example: string) => Type.String({ description, examples: [example] })
 
 const ObtainBody = Type.Object({
-  email: Type.Optional(TokenString('The email address, when `DJANGO_USERNAME_FIELD` is `email` (the default).')),
-  username: Type.Optional(TokenString('The username, when `DJANGO_USERNAME_FIELD` is `username`.')),
-  password: Type.Optional(TokenString('The password.'))
+  email: Type.Optional(TokenString('The email address, when `DJANGO_USERNAME_FIELD` is `email` (the default).', 'ada@example.com')),
+  username: Type.Optional(TokenString('The username, when `DJANGO_USERNAME_FIELD` is `username`.', 'ada')),
+  password: Type.Optional(TokenString('The password.', 'correct horse battery'))
 }, { description: 'The username field (`email` by default) and the password; anything else is ignored, as simplejwt does.', examples: [{ email: 'ada@example.com', password: 'correct horse battery' }] })
-const RefreshBody = Type.Object({ refresh: Type.Optional(TokenString('A refresh token: a Portcullis one, or during the cut-over one the Django deployment minted (accepted once).')) })
-const VerifyBody = Type.Object({ token: Type.Optional(TokenString('An access token.')) })
-const BlacklistBody = Type.Object({ refresh: Type.Optional(TokenString('The refresh token to revoke: its session ends.')) })
+const RefreshBody = Type.Object({ refresh: Type.Optional(TokenString('A refresh token: a Portcullis one, or during the cut-over one the Django deployment minted (accepted once).', REFRESH_EXAMPLE)) })
+const VerifyBody = Type.Object({ token: Type.Optional(TokenString('An access token, or a refresh token.', ACCESS_TOKEN_EXAMPLE)) })
+const BlacklistBody = Type.Object({ refresh: Type.Optional(TokenString('The refresh token to revoke: its session ends.', REFRESH_EXAMPLE)) })
 
 const badRequest = { ...FieldErrors, description: 'A required field is missing, null, blank or not a string (DRF\'s field errors), or the body is not JSON (`{detail}`).' }
 const invalidToken = detailResponse('`{"detail": "Token is invalid or expired", "code": "token_not_valid"}`.')
