@@ -72,6 +72,8 @@ export const Config = Type.Object({
   rateLimits: Type.Object({
     loginFailuresPerAccount: RateLimit,
     loginFailuresPerIp: RateLimit,
+    /** Wrong second-factor codes (login, step-up), per account. */
+    mfaFailuresPerAccount: RateLimit,
     registerPerIp: RateLimit,
     emailPerIp: RateLimit,
     emailPerAddress: RateLimit,
@@ -381,6 +383,7 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     rateLimits: {
       loginFailuresPerAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '5/5m'),
       loginFailuresPerIp: rateLimit(env, 'RATE_LIMIT_LOGIN_IP', '30/1m'),
+      mfaFailuresPerAccount: rateLimit(env, 'RATE_LIMIT_MFA_ACCOUNT', '5/5m'),
       registerPerIp: rateLimit(env, 'RATE_LIMIT_REGISTER_IP', '20/1m'),
       emailPerIp: rateLimit(env, 'RATE_LIMIT_EMAIL_IP', '20/1m'),
       emailPerAddress: rateLimit(env, 'RATE_LIMIT_EMAIL_ADDRESS', '5/1m'),

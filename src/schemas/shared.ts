@@ -70,8 +70,14 @@ export const LoginResponse = Type.Object({
   user: ref(User)
 }, { $id: 'LoginResponse', additionalProperties: false, description: 'The token pair and the user who logged in.' })
 
+export const MfaRequired = Type.Object({
+  mfa_required: Type.Literal(true, { description: 'Always `true`: the password was right, and the account has a second factor. No tokens, no cookie yet.' }),
+  mfa_token: Type.String({ description: 'Opaque, single-use, lives 5 minutes: send it to `POST /api/auth/mfa/verify` with a code.', examples: ['Yq3vK8sN1xW5bR7tC2mZ9pL4hF6dJ0aE3uG8iO1yTkS'] }),
+  methods: Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('recovery_code')]), { description: 'The second factors this account can answer with.', examples: [['totp', 'recovery_code']] })
+}, { $id: 'MfaRequired', additionalProperties: false, description: 'The first factor was right; the login needs a second one.' })
+
 export const Detail = Type.Object({
   detail: Type.String({ description: 'A short message for people.', examples: ['Done.'] })
 }, { $id: 'Detail', additionalProperties: false })
 
-export const sharedSchemas = [FieldError, Problem, User, AdminUser, TokenPair, LoginResponse, Detail]
+export const sharedSchemas = [FieldError, Problem, User, AdminUser, TokenPair, LoginResponse, MfaRequired, Detail]
