@@ -14,6 +14,7 @@ import { addToGroup, removeFromGroup } from './groups.js'
 import { keys } from './keys.js'
 import { listUsersCommand } from './list-users.js'
 import { migrate } from './migrate.js'
+import { mfaReset } from './mfa-reset.js'
 import { grant, revoke } from './permissions.js'
 import { pruneTokens } from './prune-tokens.js'
 import { setPasswordCommand } from './set-password.js'
@@ -29,6 +30,7 @@ const commands: Command[] = [
   removeFromGroup,
   ban,
   unban,
+  mfaReset,
   listUsersCommand,
   createClientCommand,
   listClientsCommand,

@@ -13,3 +13,13 @@ export function acrOf (amr: readonly string[]): 'aal1' | 'aal2' {
 export function withSecondFactor (first: readonly string[], second: AuthMethod): string[] {
   return [...new Set([...first.filter(method => method !== 'mfa'), second, 'mfa'])]
 }
+
+/** Whether MFA_REQUIRED_FOR puts this user in scope: staff covers superusers too. */
+export function mfaRequiredOf (policy: 'none' | 'staff' | 'superuser' | 'all', user: { isStaff: boolean, isSuperuser: boolean }): boolean {
+  switch (policy) {
+    case 'all': return true
+    case 'staff': return user.isStaff || user.isSuperuser
+    case 'superuser': return user.isSuperuser
+    default: return false
+  }
+}

@@ -54,7 +54,11 @@ export const AdminUser = Type.Object({
   ...User.properties,
   is_banned: Type.Boolean({ description: 'Whether a ban was set. It applies while `banned_until` is null or in the future.' }),
   ban_reason: nullable(Type.String({ description: 'Why the user was banned, for staff; null when not banned or no reason was given.', examples: ['Spam in the comments'] })),
-  banned_until: nullable(Type.String({ format: 'date-time', description: 'When the ban ends; null for a ban without end, or when not banned.' }))
+  banned_until: nullable(Type.String({ format: 'date-time', description: 'When the ban ends; null for a ban without end, or when not banned.' })),
+  mfa: Type.Object({
+    totp: Type.Boolean({ description: 'Whether a confirmed authenticator app (TOTP) is set up.' }),
+    recovery_codes_left: Type.Integer({ description: 'How many recovery codes are unused.' })
+  }, { additionalProperties: false, description: 'The user\'s second factors (never their secrets); `DELETE /api/admin/users/{id}/mfa` removes them.' })
 }, { $id: 'AdminUser', additionalProperties: false, description: 'A user account as staff see it. Never contains the password or its hash.' })
 export type AdminUser = Static<typeof AdminUser>
 

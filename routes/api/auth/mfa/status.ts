@@ -16,7 +16,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         ...problems(UNAUTHENTICATED)
       }
     },
-    onRequest: [fastify.authenticate]
+    onRequest: [fastify.authenticate],
+    config: { mfaEnrolment: true }
   }, async (request) => mfaStatus(fastify.auth, request.principal!.user.id))
 }
 

@@ -28,7 +28,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         ...problems(UNAUTHENTICATED, [409, '`already_enrolled`: a confirmed authenticator app exists; remove it first.'], UNAVAILABLE)
       }
     },
-    onRequest: [fastify.authenticate]
+    onRequest: [fastify.authenticate],
+    config: { mfaEnrolment: true }
   }, async (request, reply) => {
     const { user } = request.principal!
     const enrolment = await enrolTotp(fastify.auth, user)
@@ -49,7 +50,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
           UNAUTHENTICATED, [409, '`already_enrolled`: the app is already confirmed.'], UNAVAILABLE)
       }
     },
-    onRequest: [fastify.authenticate]
+    onRequest: [fastify.authenticate],
+    config: { mfaEnrolment: true }
   }, async (request, reply) => {
     const codes = await confirmTotp(fastify.auth, request.principal!.user.id, request.body.code)
     return reply.header('cache-control', 'no-store').send({ recovery_codes: codes })
