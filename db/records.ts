@@ -22,7 +22,7 @@ export function toUser (row: UserRecord): UserRecord {
   }
 }
 
-export function toSession (row: SessionRecord): SessionRecord {
+export function toSession (row: Omit<SessionRecord, 'amr'> & { amr: string }): SessionRecord {
   return {
     id: row.id,
     userId: row.userId,
@@ -31,6 +31,7 @@ export function toSession (row: SessionRecord): SessionRecord {
     expiresAt: row.expiresAt,
     revokedAt: row.revokedAt,
     userAgent: row.userAgent,
-    ip: row.ip
+    ip: row.ip,
+    amr: row.amr.split(' ')
   }
 }

@@ -7,6 +7,7 @@
 // thresholds per run and each run replaces the previous run's coverage data, so the two passes cannot
 // be added up, and a second figure would mostly measure the same domain, route and plugin code again.
 import { spawnSync } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
 import { forgetBuild, recordBuild, sourcesDigest } from './build-stamp.js'
 
 const tapBin = new URL('../node_modules/.bin/tap', import.meta.url).pathname
@@ -24,12 +25,15 @@ function describe (url) {
   }
 }
 
+// The apps' signing key, made once for every test process of both passes (test/helper.ts).
+const testPrivateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+
 function tap (title, env, extraArgs) {
   process.stdout.write(`\n# ${title}\n\n`)
   const { TEST_DATABASE_URL: _, ...inherited } = process.env
   const result = spawnSync(tapBin, [...extraArgs, ...args], {
     stdio: 'inherit',
-    env: { ...inherited, FASTIFY_AUTOLOAD_TYPESCRIPT: '1', ...env }
+    env: { ...inherited, FASTIFY_AUTOLOAD_TYPESCRIPT: '1', TEST_PRIVATE_KEY: testPrivateKey, ...env }
   })
   if (result.error) throw result.error
   return result.status ?? 1

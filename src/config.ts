@@ -74,6 +74,7 @@ export const Config = Type.Object({
       refreshTokenLifetime: Type.Integer({ minimum: 1, description: 'seconds: refresh tokens older than this are refused whatever their exp' })
     }, { description: 'set by DJANGO_SECRET_KEY: Django-minted tokens are accepted during the cut-over' }))
   }),
+  mfaRequiredFor: Type.Union([Type.Literal('none'), Type.Literal('staff'), Type.Literal('superuser'), Type.Literal('all')], { description: 'who must have a second factor: without one they can log in, but admin operations (for `all`, every protected operation but enrolment) answer 403 mfa_enrolment_required' }),
   registrationEnumerationSafe: Type.Boolean(),
   mailRetryDelays: Type.Array(Type.Integer({ minimum: 0 }), { description: 'ms to wait before each retry of a failed mail' }),
   trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 }), Type.Array(Type.String())]),
@@ -83,6 +84,8 @@ export const Config = Type.Object({
   rateLimits: Type.Object({
     loginFailuresPerAccount: RateLimit,
     loginFailuresPerIp: RateLimit,
+    /** Wrong second-factor codes (login, step-up), per account. */
+    mfaFailuresPerAccount: RateLimit,
     registerPerIp: RateLimit,
     emailPerIp: RateLimit,
     emailPerAddress: RateLimit,
@@ -403,6 +406,7 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     ...(read(env, 'PWNED_PASSWORDS_URL') !== undefined && { pwnedPasswordsUrl: url(env, 'PWNED_PASSWORDS_URL', '') }),
     requireEmailVerification: boolean(env, 'REQUIRE_EMAIL_VERIFICATION', false),
     django: djangoConfig(env),
+    mfaRequiredFor: oneOf(env, 'MFA_REQUIRED_FOR', 'none', ['none', 'staff', 'superuser', 'all'] as const),
     registrationEnumerationSafe: boolean(env, 'REGISTRATION_ENUMERATION_SAFE', false),
     mailRetryDelays: durationList(env, 'MAIL_RETRY_DELAYS', '2s,10s,60s'),
     trustProxy: trustProxy(env),
@@ -416,6 +420,7 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     rateLimits: {
       loginFailuresPerAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '5/5m'),
       loginFailuresPerIp: rateLimit(env, 'RATE_LIMIT_LOGIN_IP', '30/1m'),
+      mfaFailuresPerAccount: rateLimit(env, 'RATE_LIMIT_MFA_ACCOUNT', '5/5m'),
       registerPerIp: rateLimit(env, 'RATE_LIMIT_REGISTER_IP', '20/1m'),
       emailPerIp: rateLimit(env, 'RATE_LIMIT_EMAIL_IP', '20/1m'),
       emailPerAddress: rateLimit(env, 'RATE_LIMIT_EMAIL_ADDRESS', '5/1m'),

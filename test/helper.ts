@@ -29,9 +29,12 @@ export const TEST_ENV = {
 }
 
 let sharedKey: string | undefined
-/** One RSA key per test process: generating 2048-bit keys for every app would dominate test time. */
+/**
+ * One RSA key for the test run: generating a 2048-bit key takes up to a second of CPU. `npm test`
+ * makes it once for every test process (TEST_PRIVATE_KEY); a file run alone makes its own.
+ */
 export function testPrivateKey (): string {
-  sharedKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  sharedKey ??= process.env.TEST_PRIVATE_KEY || generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
   return sharedKey
 }
 

@@ -5,6 +5,7 @@ import type { PgDb } from './database.js'
 import { postgresAttemptCounterRepository } from './attempts.js'
 import { postgresAuthorizationRepository } from './authorization.js'
 import { postgresBackgroundJobRepository } from './background-jobs.js'
+import { postgresMfaRepository } from './mfa.js'
 import { postgresOneTimeTokenRepository } from './one-time-tokens.js'
 import { postgresRevocationRepository } from './revocations.js'
 import { postgresServiceClientRepository } from './service-clients.js'
@@ -34,6 +35,7 @@ export function postgresRepositories (db: PgDb): Repositories {
     revocations: postgresRevocationRepository(db),
     backgroundJobs: postgresBackgroundJobRepository(db),
     django: postgresDjangoRepository(db),
+    mfa: postgresMfaRepository(db),
     // Several instances share this database: their attempt counters must be shared too.
     attempts: postgresAttemptCounterRepository(db)
   }

@@ -4,6 +4,7 @@ import type { SqliteDb } from './connection.js'
 import { busyRetryDelays, retryingWhenBusy } from './busy.js'
 import { sqliteAuthorizationRepository } from './authorization.js'
 import { sqliteBackgroundJobRepository } from './background-jobs.js'
+import { sqliteMfaRepository } from './mfa.js'
 import { sqliteOneTimeTokenRepository } from './one-time-tokens.js'
 import { sqliteRevocationRepository } from './revocations.js'
 import { sqliteServiceClientRepository } from './service-clients.js'
@@ -45,6 +46,7 @@ function plainRepositories (db: SqliteDb): Repositories {
     serviceClients: sqliteServiceClientRepository(db),
     revocations: sqliteRevocationRepository(db),
     backgroundJobs: sqliteBackgroundJobRepository(db),
-    django: sqliteDjangoRepository(db)
+    django: sqliteDjangoRepository(db),
+    mfa: sqliteMfaRepository(db)
   }
 }

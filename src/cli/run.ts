@@ -15,6 +15,7 @@ import { importDjangoCommand } from './import-django.js'
 import { keys } from './keys.js'
 import { listUsersCommand } from './list-users.js'
 import { migrate } from './migrate.js'
+import { mfaReset } from './mfa-reset.js'
 import { grant, revoke } from './permissions.js'
 import { pruneTokens } from './prune-tokens.js'
 import { setPasswordCommand } from './set-password.js'
@@ -30,6 +31,7 @@ const commands: Command[] = [
   removeFromGroup,
   ban,
   unban,
+  mfaReset,
   listUsersCommand,
   createClientCommand,
   listClientsCommand,

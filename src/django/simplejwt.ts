@@ -18,6 +18,9 @@ export class SimplejwtError extends Error {
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="api"' }
 
 export const noActiveAccount = () => new SimplejwtError(401, { detail: NO_ACTIVE_ACCOUNT }, CHALLENGE)
+// simplejwt has no second step: an account with a second factor logs in at /api/auth/login instead.
+export const SECOND_FACTOR_NEEDED = 'This account has a second factor: log in at /api/auth/login'
+export const secondFactorNeeded = () => new SimplejwtError(401, { detail: SECOND_FACTOR_NEEDED, code: 'mfa_required' }, CHALLENGE)
 export const tokenNotValid = () => new SimplejwtError(401, { detail: TOKEN_NOT_VALID, code: 'token_not_valid' }, CHALLENGE)
 
 /**

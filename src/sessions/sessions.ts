@@ -12,6 +12,7 @@ import { hashOpaqueToken, newOpaqueToken } from './opaque-tokens.js'
 import { openSuccessor, sealSuccessor } from './refresh-tokens.js'
 import { loadUserExtras, userView, type UserView } from '../accounts/user-view.js'
 import { accountThrottleKey, checkPassword } from '../limits/password-check.js'
+import { requireSecondFactor, type MfaRequired } from '../mfa/second-factor.js'
 
 export interface TokenPair {
   access: string
@@ -32,8 +33,8 @@ function addSeconds (date: Date, seconds: number): Date {
   return new Date(date.getTime() + seconds * 1000)
 }
 
-function tokenPair (deps: AuthDeps, user: UserRecord, sessionId: string, refresh: string, authorization: Authorization): TokenPair {
-  const access = deps.signAccessToken(accessTokenClaims(user, sessionId, authorization))
+function tokenPair (deps: AuthDeps, user: UserRecord, sessionId: string, refresh: string, authorization: Authorization, amr: string[]): TokenPair {
+  const access = deps.signAccessToken(accessTokenClaims(user, sessionId, authorization, amr))
   return { access, refresh, token_type: 'Bearer', expires_in: deps.config.accessTokenTtl }
 }
 
@@ -50,7 +51,11 @@ function throttleKey (credentials: Credentials, found: UserRecord | undefined): 
   return 'email' in credentials ? `email:${normaliseEmail(credentials.email)}` : `username:${usernameKey(credentials.username)}`
 }
 
-export async function login (deps: AuthDeps, credentials: Credentials, client: ClientInfo): Promise<LoginResult> {
+/**
+ * A password login: tokens, or, for an account with a second factor, an mfa_token to finish the
+ * login with (POST /api/auth/mfa/verify).
+ */
+export async function login (deps: AuthDeps, credentials: Credentials, client: ClientInfo): Promise<LoginResult | MfaRequired> {
   const now = deps.now()
   const found = await findByCredentials(deps, credentials)
   // Counted before the password is checked: while limited, the right and the wrong password look
@@ -65,6 +70,11 @@ export async function login (deps: AuthDeps, credentials: Credentials, client: C
 
   // Account state is revealed only to someone who knows the password.
   assertMayLogIn(deps, found, now)
+
+  // The password alone opens no session of an account with a second factor. (Its hash is then
+  // upgraded at a later login without one, if ever: an mfa_token carries no password.)
+  const mfa = await requireSecondFactor(deps, found.id, ['pwd'])
+  if (mfa !== undefined) return mfa
 
   const upgradedPasswordHash = found.passwordHash !== null && deps.hasher.needsRehash(found.passwordHash)
     ? await deps.hasher.hash(credentials.password)
@@ -91,7 +101,7 @@ export interface VerifiedPassword {
  * hash, for a password login; the same activity and ban): what changed while the password was being
  * compared decides instead, so a password change, reset, claim or ban ends the logins in flight.
  */
-export async function startSession (deps: AuthDeps, found: UserRecord, client: ClientInfo, password?: VerifiedPassword, retried = false): Promise<LoginResult> {
+export async function startSession (deps: AuthDeps, found: UserRecord, client: ClientInfo, password?: VerifiedPassword, retried = false, amr: string[] = password !== undefined ? ['pwd'] : ['fed']): Promise<LoginResult> {
   const now = deps.now()
   const refresh = newOpaqueToken()
   let session: SessionRecord
@@ -103,6 +113,7 @@ export async function startSession (deps: AuthDeps, found: UserRecord, client: C
       userAgent: client.userAgent,
       ip: client.ip,
       firstToken: { id: randomUUID(), tokenHash: hashOpaqueToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) },
+      amr,
       ...(password?.upgradedHash !== undefined && { upgradedPasswordHash: password.upgradedHash }),
       expect: {
         ...(password !== undefined && { passwordHash: password.verifiedHash }),
@@ -120,13 +131,13 @@ export async function startSession (deps: AuthDeps, found: UserRecord, client: C
     assertMayLogIn(deps, current, deps.now())
     // Changed, and yet still allowed (a ban lifted meanwhile): once more against the row as it is now.
     if (retried) throw refused
-    return startSession(deps, current, client, password, true)
+    return startSession(deps, current, client, password, true, amr)
   }
   const user: UserRecord = { ...found, lastLogin: now, passwordHash: password?.upgradedHash ?? found.passwordHash }
   // Read at issue time: a change to the user's groups or permissions shows in the next token.
   const extras = await loadUserExtras(deps.repositories, user)
   const authorization = { groups: extras.groups, permissions: extras.permissions }
-  return { ...tokenPair(deps, user, session.id, refresh, authorization), user: userView(user, extras), sessionId: session.id }
+  return { ...tokenPair(deps, user, session.id, refresh, authorization, amr), user: userView(user, extras), sessionId: session.id }
 }
 
 /**
@@ -169,7 +180,7 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
   const refreshExpiresIn = outcome.kind === 'rotated'
     ? deps.config.refreshTokenTtl
     : Math.max(0, Math.floor((outcome.successorExpiresAt.getTime() - now.getTime()) / 1000))
-  const pair = tokenPair(deps, outcome.user, outcome.session.id, handedOut, await deps.repositories.authorization.forUser(outcome.user))
+  const pair = tokenPair(deps, outcome.user, outcome.session.id, handedOut, await deps.repositories.authorization.forUser(outcome.user), outcome.session.amr)
   return { ...pair, refreshExpiresIn }
 }
 

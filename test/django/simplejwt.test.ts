@@ -2,7 +2,8 @@
 import { createHmac } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { portcullis, tempDatabase } from '../cli/run.js'
-import { build, newUser, registerUser } from '../helper.js'
+import { build, loginUser, newUser, registerUser } from '../helper.js'
+import { enrolTotp, MFA_ENV } from '../mfa/mfa-helper.js'
 import { djangoDatabase, fixture } from './fixture.js'
 
 const COMPAT = { DJANGO_COMPAT: 'true' }
@@ -24,6 +25,16 @@ function forged (token: string, changes: Record<string, unknown>, key: string | 
   const signature = key === null ? '' : createHmac('sha256', key).update(`${head}.${body}`).digest('base64url')
   return `${head}.${body}.${signature}`
 }
+
+t.test('POST /api/token/ of an account with a second factor: 401 mfa_required, no session', async t => {
+  const app = await build(t, {}, { env: { ...COMPAT, ...MFA_ENV } })
+  const user = await loginUser(app)
+  await enrolTotp(app, user.access, () => new Date())
+  const res = await app.inject({ method: 'POST', url: '/api/token/', payload: { email: user.email, password: user.password } })
+  t.equal(res.statusCode, 401)
+  t.same(res.json(), { detail: 'This account has a second factor: log in at /api/auth/login', code: 'mfa_required' })
+  t.equal((await app.repositories.sessions.listLive(user.id, new Date())).length, 1, 'only the session the factor was enrolled from')
+})
 
 t.test('off by default: the simplejwt routes are not found', async t => {
   const app = await build(t)

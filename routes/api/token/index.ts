@@ -6,7 +6,7 @@ import { ProblemError } from '../../../src/errors.js'
 import { problems } from '../../../src/schemas/responses.js'
 import { ACCESS_TOKEN_EXAMPLE } from '../../../src/schemas/shared.js'
 import { exchangeDjangoRefresh, looksLikeJwt } from '../../../src/django/cutover.js'
-import { charFields, detailResponse, FieldErrors, noActiveAccount, simplejwtErrorHandler, tokenNotValid } from '../../../src/django/simplejwt.js'
+import { charFields, detailResponse, FieldErrors, noActiveAccount, secondFactorNeeded, simplejwtErrorHandler, tokenNotValid } from '../../../src/django/simplejwt.js'
 import { hashOpaqueToken } from '../../../src/sessions/opaque-tokens.js'
 import { login, logout, refresh } from '../../../src/sessions/sessions.js'
 
@@ -58,7 +58,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       response: {
         200: Type.Object({ refresh: Refresh, access: Access }, { additionalProperties: false, description: 'Logged in: a new session.' }),
         400: badRequest,
-        401: detailResponse('`{"detail": "No active account found with the given credentials"}`.'),
+        401: detailResponse('`{"detail": "No active account found with the given credentials"}`; for an account with a second factor, which simplejwt cannot ask for, `{"detail": "This account has a second factor: log in at /api/auth/login", "code": "mfa_required"}`.'),
         413: tooLarge,
         415: unsupported,
         429: throttled,
@@ -74,6 +74,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     const credentials = usernameField === 'email' ? { email: fields.email, password } : { username: fields.username, password }
     try {
       const result = await login(fastify.auth, credentials, clientInfo(request))
+      if ('mfa_required' in result) throw secondFactorNeeded()
       return { refresh: result.refresh, access: result.access }
     } catch (err) {
       if (err instanceof ProblemError && err.statusCode !== 429 && err.statusCode !== 503) throw noActiveAccount()
