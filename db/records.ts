@@ -17,11 +17,12 @@ export function toUser (row: UserRecord): UserRecord {
     bannedUntil: row.bannedUntil,
     emailVerified: row.emailVerified,
     dateJoined: row.dateJoined,
-    lastLogin: row.lastLogin
+    lastLogin: row.lastLogin,
+    legacyId: row.legacyId ?? null
   }
 }
 
-export function toSession (row: SessionRecord): SessionRecord {
+export function toSession (row: Omit<SessionRecord, 'amr'> & { amr: string }): SessionRecord {
   return {
     id: row.id,
     userId: row.userId,
@@ -30,7 +31,8 @@ export function toSession (row: SessionRecord): SessionRecord {
     expiresAt: row.expiresAt,
     revokedAt: row.revokedAt,
     userAgent: row.userAgent,
-    ip: row.ip
+    ip: row.ip,
+    amr: row.amr.split(' ')
   }
 }
 

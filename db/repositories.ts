@@ -15,6 +15,8 @@ export interface UserRecord {
   emailVerified: boolean
   dateJoined: Date
   lastLogin: Date | null
+  /** The user's id in the Django database it was imported from, if it was. */
+  legacyId?: number | null
 }
 
 /** The user without its secrets and ban reason: what authenticating a request needs. */
@@ -51,6 +53,8 @@ export interface SessionRecord {
   revokedAt: Date | null
   userAgent: string | null
   ip: string | null
+  /** How the user authenticated (RFC 8176 values), raised by a step-up. */
+  amr: string[]
 }
 
 export interface RefreshTokenRecord {
@@ -76,6 +80,8 @@ export interface NewSession {
   userAgent: string | null
   ip: string | null
   firstToken: NewRefreshToken
+  /** How the user authenticated (RFC 8176 values); `['pwd']` when not given. */
+  amr?: string[]
   /** A stronger hash of the password just verified, stored with the login. */
   upgradedPasswordHash?: string
   /**
@@ -179,6 +185,8 @@ export interface SessionRepository {
   rotate (request: RotationRequest): Promise<RotationOutcome>
   /** Sessions that are neither revoked nor expired at `now`, newest first. */
   listLive (userId: string, now: Date): Promise<SessionRecord[]>
+  /** Replaces the session's `amr` (a step-up); false when there is no such live session of this user. */
+  raiseAuthentication (userId: string, sessionId: string, amr: string[], now: Date): Promise<boolean>
   /** Revokes one session of this user; false when there is no such live session. */
   revoke (userId: string, sessionId: string, now: Date, reason: string, events?: NewAuditEvent[]): Promise<boolean>
   /** Revokes every live session of the user except `keepSessionId`; returns how many. */
@@ -402,6 +410,68 @@ export interface RevocationRepository {
   prune (before: Date, limit: number): Promise<number>
 }
 
+/** A user's TOTP factor; `secret` as stored (sealed). */
+export interface TotpRecord {
+  secret: string
+  createdAt: Date
+  confirmedAt: Date | null
+  lastUsedStep: number | null
+}
+
+export interface NewMfaChallenge {
+  id: string
+  purpose: 'login'
+  tokenHash: string
+  userId: string | null
+  /** JSON. */
+  data: string
+  createdAt: Date
+  expiresAt: Date
+}
+
+export interface MfaChallengeRecord {
+  id: string
+  userId: string | null
+  data: string
+  expiresAt: Date
+}
+
+/** Which second factors a user has (never their secrets). */
+export interface MfaFactors {
+  /** A confirmed TOTP factor. */
+  totp: boolean
+  recoveryCodesLeft: number
+}
+
+export interface MfaRepository {
+  findTotp (userId: string): Promise<TotpRecord | undefined>
+  /** Stores a pending TOTP secret, replacing a pending one; false (nothing written) when a confirmed one exists. */
+  savePendingTotp (userId: string, secret: string, now: Date): Promise<boolean>
+  /**
+   * Confirms the pending factor with the step of its first code and, in the same transaction,
+   * replaces the user's recovery codes; false when there is no pending factor (or it was confirmed meanwhile).
+   */
+  confirmTotp (userId: string, step: number, recoveryCodeHashes: string[], now: Date, events?: NewAuditEvent[]): Promise<boolean>
+  /** Records `step` as used if it is later than the last used one (atomic): false for a replay. */
+  useTotpStep (userId: string, step: number): Promise<boolean>
+  /** Deletes the TOTP factor and, when the user has no other second factor left, its recovery codes. */
+  deleteTotp (userId: string, events?: NewAuditEvent[]): Promise<boolean>
+  /** Replaces the user's recovery codes (the old ones die). */
+  replaceRecoveryCodes (userId: string, codeHashes: string[], now: Date): Promise<void>
+  /** Marks the unused code with this hash used (atomic): false when there is none. */
+  useRecoveryCode (userId: string, codeHash: string, now: Date): Promise<boolean>
+  factors (userId: string): Promise<MfaFactors>
+  /** Deletes every second factor and recovery code of the user; whether there was any. */
+  deleteAll (userId: string, events?: NewAuditEvent[]): Promise<boolean>
+  issueChallenge (challenge: NewMfaChallenge): Promise<void>
+  /** The live (unused, unexpired) challenge with this hash and purpose, without using it up. */
+  findChallenge (tokenHash: string, purpose: NewMfaChallenge['purpose'], now: Date): Promise<MfaChallengeRecord | undefined>
+  /** Marks the live challenge used (atomic); false when it was not live. */
+  consumeChallenge (id: string, now: Date): Promise<boolean>
+  /** Deletes at most `limit` used or expired challenges. */
+  pruneChallenges (now: Date, limit: number): Promise<number>
+}
+
 /** A fixed-window counter: how many attempts `key` has had in the window that ends at `resetAt`. */
 export interface AttemptWindow {
   count: number
@@ -430,6 +500,74 @@ export interface BackgroundJobRepository {
    * however many instances ask at once (the others get false), recording `now` and `instance`.
    */
   claim (name: string, intervalMs: number, now: Date, instance: string): Promise<boolean>
+}
+
+/** A user of the Django database, as `import-django` writes it. */
+export interface ImportedUser {
+  legacyId: number
+  /** Lower-cased. */
+  email: string
+  username: string
+  /** Django's hash as it is, or null for an unusable password. */
+  passwordHash: string | null
+  isActive: boolean
+  isStaff: boolean
+  isSuperuser: boolean
+  dateJoined: Date
+  lastLogin: Date | null
+  /** Names of its groups, all among the import's groups. */
+  groups: string[]
+  /** Its own permission codenames, all among the import's permissions. */
+  permissions: string[]
+}
+
+export interface DjangoImportPlan {
+  permissions: PermissionRecord[]
+  groups: Array<{ name: string, permissions: string[] }>
+  users: ImportedUser[]
+  now: Date
+  /** A new id for a user or group. */
+  newId: () => string
+  /**
+   * Whether a stored password hash of an imported user stays as it is on a second import (it was
+   * set here since: a login re-hashed it, or a reset), rather than being replaced by Django's.
+   */
+  keepsPasswordHash: (stored: string | null) => boolean
+  /** Roll everything back at the end: the counts are what a real run would do. */
+  dryRun: boolean
+}
+
+export interface DjangoImportCounts {
+  usersCreated: number
+  usersUpdated: number
+  usersUnchanged: number
+  groupsCreated: number
+  groupsUpdated: number
+  permissionsCreated: number
+}
+
+/** An existing user an import must not collide with. */
+export interface ExistingIdentity {
+  id: string
+  legacyId: number | null
+  email: string
+  usernameKey: string
+}
+
+export interface DjangoRepository {
+  /** Every user's identifiers: an import finds its conflicts before it writes. */
+  identities (): Promise<ExistingIdentity[]>
+  /**
+   * Writes the import in one transaction: permissions and groups created or brought in line by name,
+   * users created or updated by legacy id (their memberships among the import's groups and
+   * permissions replaced; others they have here are kept). Throws UniqueViolation, writing nothing,
+   * when an email or username was taken meanwhile.
+   */
+  apply (plan: DjangoImportPlan): Promise<DjangoImportCounts>
+  /** The user imported from this Django id. */
+  findUserByLegacyId (legacyId: number): Promise<UserRecord | undefined>
+  /** Records a Django refresh token as exchanged: false, recording nothing, when it already was. */
+  useRefreshToken (jti: string, expiresAt: Date, now: Date): Promise<boolean>
 }
 
 export interface HealthRepository {
@@ -560,6 +698,8 @@ export interface Repositories {
   backgroundJobs: BackgroundJobRepository
   audit: AuditRepository
   webhooks: WebhookRepository
+  django: DjangoRepository
+  mfa: MfaRepository
   /** Only where several instances share the database (PostgreSQL); SQLite's single instance counts in memory. */
   attempts?: AttemptCounterRepository
 }

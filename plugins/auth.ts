@@ -21,6 +21,7 @@ export default fp(async function auth (fastify, options: AuthPluginOptions) {
     hasher: fastify.passwordHasher,
     mailer: fastify.mailer,
     loginThrottle: fastify.loginThrottle,
+    mfaThrottle: fastify.mfaThrottle,
     passwordPolicy: configuredPasswordPolicy(fastify.config, (err, message) => fastify.log.warn({ err }, message)),
     signAccessToken: fastify.signAccessToken,
     now: options.now ?? (() => new Date())

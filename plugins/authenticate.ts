@@ -6,6 +6,8 @@ import { canAuthenticate } from '../src/accounts/state.js'
 import { errors } from '../src/errors.js'
 import type { VerifiedAccessToken } from './keys.js'
 import { setAuditActor } from '../src/audit/events.js'
+import { mfaRequiredOf } from '../src/mfa/assurance.js'
+import { hasSecondFactor } from '../src/mfa/second-factor.js'
 
 export interface Principal {
   user: UserSummary
@@ -22,6 +24,10 @@ declare module 'fastify' {
     authenticate (request: FastifyRequest, reply: FastifyReply): Promise<void>
     /** The live session and able user behind verified claims; throws token_not_valid or user_inactive. */
     loadPrincipal (claims: VerifiedAccessToken): Promise<Principal>
+  }
+  interface FastifyContextConfig {
+    /** A route a user must reach to set up a second factor: MFA_REQUIRED_FOR=all does not close it. */
+    mfaEnrolment?: boolean
   }
   interface FastifyRequest {
     /** Set by `authenticate`; routes behind the guard read it with `request.principal!`. */
@@ -47,7 +53,18 @@ export default fp(async function authenticate (fastify) {
     }
     request.principal = await fastify.loadPrincipal(claims)
     setAuditActor('user', request.principal.user.id)
+    await enforceMfaPolicy(request)
   })
+
+  // MFA_REQUIRED_FOR: a user in scope without a second factor may log in and set one up, but not
+  // administer (for `all`, not use any protected operation). One query, only for users in scope.
+  const policy = fastify.config.mfaRequiredFor
+  async function enforceMfaPolicy (request: FastifyRequest): Promise<void> {
+    const { user } = request.principal!
+    if (!mfaRequiredOf(policy, user) || request.routeOptions.config.mfaEnrolment === true) return
+    const closed = policy === 'all' || (request.routeOptions.url ?? '').startsWith('/api/admin/')
+    if (closed && !await hasSecondFactor(fastify.auth, user.id)) throw errors.mfaEnrolmentRequired()
+  }
 
   fastify.decorate('loadPrincipal', async function (claims: VerifiedAccessToken): Promise<Principal> {
     if (claims.token_type !== 'access') throw errors.tokenNotValid('The token is not an access token.')

@@ -5,6 +5,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../src/errors.js'
+import { hasSecondFactor } from '../src/mfa/second-factor.js'
 
 type Guard = (request: FastifyRequest) => Promise<void>
 
@@ -16,6 +17,11 @@ declare module 'fastify' {
     requireStaff: Guard
     /** 403 permission_denied unless the user is a superuser: for what no permission can grant (signing keys). */
     requireSuperuser: Guard
+    /**
+     * 401 step_up_required (RFC 9470 WWW-Authenticate) unless the access token is `acr: aal2` or the
+     * user has no second factor: for the sensitive self-service operations.
+     */
+    requireStepUp: Guard
   }
 }
 
@@ -40,4 +46,10 @@ export default fp(async function guards (fastify) {
     if (principal === null) throw errors.notAuthenticated()
     if (!principal.user.isSuperuser) throw errors.permissionDeniedBecause('Only a superuser may do this.')
   })
-}, { name: 'guards', dependencies: ['authenticate'] })
+  fastify.decorate('requireStepUp', async (request: FastifyRequest) => {
+    const principal = request.principal
+    if (principal === null) throw errors.notAuthenticated()
+    if (principal.claims.acr === 'aal2') return
+    if (await hasSecondFactor(fastify.auth, principal.user.id)) throw errors.stepUpRequired()
+  })
+}, { name: 'guards', dependencies: ['authenticate', 'auth'] })

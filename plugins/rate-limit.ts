@@ -19,6 +19,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     attemptStore: AttemptStore
     loginThrottle: LoginThrottle
+    /** Wrong second-factor codes per account (RATE_LIMIT_MFA_ACCOUNT), in the login throttle's store. */
+    mfaThrottle: LoginThrottle
     /** Route config for a per-client-address limit: `config: { rateLimit: fastify.perIpLimit(limit) }`. */
     perIpLimit (limit: RateLimit): { max: number, timeWindow: number } | false
     /** Counts one request for `target` (e.g. an email address); throws 429 once `limit` is passed. */
@@ -74,6 +76,10 @@ export default fp(async function rateLimits (fastify, options: RateLimitPluginOp
     perIp: config.rateLimits.loginFailuresPerIp,
     ipv6Prefix: config.rateLimitIpv6Prefix
   }))
+  fastify.decorate('mfaThrottle', createLoginThrottle(store, {
+    perAccount: config.rateLimits.mfaFailuresPerAccount,
+    perIp: { max: 0, windowSeconds: 1 }
+  }, 'mfa-failures'))
   fastify.decorate('perIpLimit', (limit: RateLimit) => limit.max > 0 && { max: limit.max, timeWindow: limit.windowSeconds * 1000 })
   fastify.decorate('limitPerTarget', async (bucket: string, target: string, limit: RateLimit) => {
     if (limit.max === 0) return

@@ -39,6 +39,7 @@ export default fp(async function openapi (fastify, options: { version: string })
         { name: 'social', description: 'Log in with Google or GitHub (authorization code with PKCE), link and unlink providers' },
         { name: 'oauth', description: 'Service clients: client credentials tokens, introspection, revocation and the revocation feed (OAuth endpoints answer RFC 6749 errors)' },
         { name: 'keys', description: 'Public keys and discovery for token verifiers' },
+        { name: 'django', description: 'djangorestframework-simplejwt\'s routes, bodies and errors (not problem+json), with DJANGO_COMPAT=true: for front ends written against the Django system this service replaces' },
         { name: 'health', description: 'Liveness and readiness probes' }
       ],
       components: {

@@ -63,6 +63,18 @@ export const Config = Type.Object({
   passwordMaxSimilarity: Type.Number({ minimum: 0, maximum: 1, description: 'Django\'s max_similarity against the username and email; 0 turns the check off' }),
   pwnedPasswordsUrl: Type.Optional(Type.String({ minLength: 1, description: 'base URL of a Pwned Passwords range API; unset: no breached-password check' })),
   requireEmailVerification: Type.Boolean(),
+  django: Type.Object({
+    compat: Type.Boolean({ description: 'simplejwt\'s routes (/api/token/...)' }),
+    usernameField: Type.Union([Type.Literal('email'), Type.Literal('username')], { description: 'the field /api/token/ logs in with' }),
+    cutover: Type.Optional(Type.Object({
+      signingKey: Type.String({ minLength: 1, description: 'the key the Django deployment signed its tokens with (SIGNING_KEY, else SECRET_KEY)' }),
+      algorithm: Type.Union([Type.Literal('HS256'), Type.Literal('HS384'), Type.Literal('HS512')]),
+      userIdClaim: Type.String({ minLength: 1 }),
+      accessTokenLifetime: Type.Integer({ minimum: 1, description: 'seconds: access tokens older than this are refused whatever their exp' }),
+      refreshTokenLifetime: Type.Integer({ minimum: 1, description: 'seconds: refresh tokens older than this are refused whatever their exp' })
+    }, { description: 'set by DJANGO_SECRET_KEY: Django-minted tokens are accepted during the cut-over' }))
+  }),
+  mfaRequiredFor: Type.Union([Type.Literal('none'), Type.Literal('staff'), Type.Literal('superuser'), Type.Literal('all')], { description: 'who must have a second factor: without one they can log in, but admin operations (for `all`, every protected operation but enrolment) answer 403 mfa_enrolment_required' }),
   registrationEnumerationSafe: Type.Boolean(),
   mailRetryDelays: Type.Array(Type.Integer({ minimum: 0 }), { description: 'ms to wait before each retry of a failed mail' }),
   auditRetention: Type.Integer({ minimum: 0, description: 'seconds an audit entry is kept; 0 keeps every entry' }),
@@ -78,6 +90,8 @@ export const Config = Type.Object({
   rateLimits: Type.Object({
     loginFailuresPerAccount: RateLimit,
     loginFailuresPerIp: RateLimit,
+    /** Wrong second-factor codes (login, step-up), per account. */
+    mfaFailuresPerAccount: RateLimit,
     registerPerIp: RateLimit,
     emailPerIp: RateLimit,
     emailPerAddress: RateLimit,
@@ -130,6 +144,29 @@ function durationOrOff (env: Env, name: string, min: number): number {
   const raw = read(env, name)
   if (raw === undefined || raw.toLowerCase() === 'off' || raw === '0') return 0
   return duration(env, name, raw, min)
+}
+
+/** DJANGO_*: the simplejwt routes, and the Django deployment's token settings for the cut-over. */
+function djangoConfig (env: Env): Config['django'] {
+  const secretKey = read(env, 'DJANGO_SECRET_KEY')
+  const signingKey = read(env, 'DJANGO_SIGNING_KEY') ?? secretKey
+  if (read(env, 'DJANGO_SIGNING_KEY') !== undefined && secretKey === undefined) {
+    throw new ConfigError('DJANGO_SIGNING_KEY', 'is read only with DJANGO_SECRET_KEY, which turns the cut-over on')
+  }
+  return {
+    compat: boolean(env, 'DJANGO_COMPAT', false),
+    usernameField: oneOf(env, 'DJANGO_USERNAME_FIELD', 'email', ['email', 'username'] as const),
+    ...(secretKey !== undefined && signingKey !== undefined && {
+      cutover: {
+        signingKey,
+        // simplejwt's HMAC algorithms only: an RS/ES deployment would give its public key, which is not supported.
+        algorithm: oneOf(env, 'DJANGO_JWT_ALGORITHM', 'HS256', ['HS256', 'HS384', 'HS512'] as const),
+        userIdClaim: read(env, 'DJANGO_USER_ID_CLAIM') ?? 'user_id',
+        accessTokenLifetime: duration(env, 'DJANGO_ACCESS_TOKEN_LIFETIME', '5m', 1),
+        refreshTokenLifetime: duration(env, 'DJANGO_REFRESH_TOKEN_LIFETIME', '1d', 1)
+      }
+    })
+  }
 }
 
 function boolean (env: Env, name: string, fallback: boolean): boolean {
@@ -378,6 +415,8 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     passwordMaxSimilarity: similarity(env, 'PASSWORD_MAX_SIMILARITY', 0.7),
     ...(read(env, 'PWNED_PASSWORDS_URL') !== undefined && { pwnedPasswordsUrl: url(env, 'PWNED_PASSWORDS_URL', '') }),
     requireEmailVerification: boolean(env, 'REQUIRE_EMAIL_VERIFICATION', false),
+    django: djangoConfig(env),
+    mfaRequiredFor: oneOf(env, 'MFA_REQUIRED_FOR', 'none', ['none', 'staff', 'superuser', 'all'] as const),
     registrationEnumerationSafe: boolean(env, 'REGISTRATION_ENUMERATION_SAFE', false),
     mailRetryDelays: durationList(env, 'MAIL_RETRY_DELAYS', '2s,10s,60s'),
     auditRetention: durationOrOff(env, 'AUDIT_RETENTION', 60) || (read(env, 'AUDIT_RETENTION') === undefined ? 365 * 86_400 : 0),
@@ -398,6 +437,7 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     rateLimits: {
       loginFailuresPerAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '5/5m'),
       loginFailuresPerIp: rateLimit(env, 'RATE_LIMIT_LOGIN_IP', '30/1m'),
+      mfaFailuresPerAccount: rateLimit(env, 'RATE_LIMIT_MFA_ACCOUNT', '5/5m'),
       registerPerIp: rateLimit(env, 'RATE_LIMIT_REGISTER_IP', '20/1m'),
       emailPerIp: rateLimit(env, 'RATE_LIMIT_EMAIL_IP', '20/1m'),
       emailPerAddress: rateLimit(env, 'RATE_LIMIT_EMAIL_ADDRESS', '5/1m'),

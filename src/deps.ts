@@ -13,6 +13,8 @@ export interface AuthDeps {
   hasher: PasswordHasher
   mailer: Mailer
   loginThrottle: LoginThrottle
+  /** Wrong second-factor codes per account (RATE_LIMIT_MFA_ACCOUNT). */
+  mfaThrottle: LoginThrottle
   passwordPolicy: PasswordPolicy
   signAccessToken (claims: AccessTokenClaims): string
   now (): Date

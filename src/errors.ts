@@ -75,6 +75,22 @@ export const errors = {
     new ProblemError(429, 'rate_limited', `Too many requests; try again in ${retryAfterSeconds} seconds.`, { headers: { 'retry-after': String(retryAfterSeconds) } }),
   invalidToken: (detail = 'The token is invalid, expired or already used.') =>
     new ProblemError(400, 'invalid_token', detail),
+  invalidMfaToken: () =>
+    new ProblemError(401, 'invalid_mfa_token', 'The mfa_token is unknown, expired or already used: log in again.', { headers: { 'www-authenticate': BEARER } }),
+  invalidMfaCode: (status: 400 | 401 = 401) =>
+    new ProblemError(status, 'invalid_mfa_code', 'The code is wrong, expired or already used.', status === 401 ? { headers: { 'www-authenticate': BEARER } } : {}),
+  alreadyEnrolled: () =>
+    new ProblemError(409, 'already_enrolled', 'An authenticator app is already set up for this account; remove it first.'),
+  noSecondFactor: () =>
+    new ProblemError(409, 'no_second_factor', 'This account has no second factor: set up an authenticator app first.'),
+  stepUpRequired: () =>
+    // RFC 9470: the client knows to ask for a second factor and retry with the raised token.
+    new ProblemError(401, 'step_up_required', 'This operation needs a second factor: raise this session with POST /api/auth/mfa/step-up first.',
+      { headers: { 'www-authenticate': `${BEARER}, error="insufficient_user_authentication", error_description="A second factor is required", acr_values="aal2"` } }),
+  mfaEnrolmentRequired: () =>
+    new ProblemError(403, 'mfa_enrolment_required', 'This account must set up a second factor before it can do this.'),
+  mfaUnavailable: () =>
+    new ProblemError(503, 'mfa_unavailable', 'Authenticator apps are not available: the server has no KEY_ENCRYPTION_KEY to store their secrets encrypted.'),
   notReady: (detail = 'The database does not answer.') =>
     new ProblemError(503, 'not_ready', detail),
   serverBusy: () =>

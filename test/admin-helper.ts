@@ -87,7 +87,7 @@ export async function makePermission (app: FastifyInstance, codename: string, de
 
 export const ADMIN_USER_FIELDS = [
   'ban_reason', 'banned_until', 'date_joined', 'email', 'email_verified', 'groups', 'id', 'is_active', 'is_banned',
-  'is_staff', 'is_superuser', 'last_login', 'permissions', 'providers', 'username'
+  'is_staff', 'is_superuser', 'last_login', 'legacy_id', 'mfa', 'permissions', 'providers', 'username'
 ]
 
 export const BUILTIN_PERMISSIONS = ['audit.view', 'clients.manage', 'groups.manage', 'users.ban', 'users.change', 'users.delete', 'users.view', 'webhooks.manage']

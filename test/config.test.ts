@@ -208,12 +208,14 @@ t.test('defaults of the mail, proxy and abuse-limit variables', async t => {
   t.equal(config.verifyEmailTtl, 48 * 3600)
   t.equal(config.passwordResetTtl, 3600)
   t.equal(config.requireEmailVerification, false)
+  t.equal(config.mfaRequiredFor, 'none')
   t.equal(config.registrationEnumerationSafe, false)
   t.same(config.mailRetryDelays, [2000, 10_000, 60_000])
   t.equal(config.trustProxy, false, 'X-Forwarded-For is not believed unless configured')
   t.same(config.rateLimits, {
     loginFailuresPerAccount: { max: 5, windowSeconds: 300 },
     loginFailuresPerIp: { max: 30, windowSeconds: 60 },
+    mfaFailuresPerAccount: { max: 5, windowSeconds: 300 },
     registerPerIp: { max: 20, windowSeconds: 60 },
     emailPerIp: { max: 20, windowSeconds: 60 },
     emailPerAddress: { max: 5, windowSeconds: 60 },
@@ -278,6 +280,7 @@ t.test('RATE_LIMIT_* variables are <count>/<duration> or off', async t => {
   const config = loadConfig({
     RATE_LIMIT_LOGIN_ACCOUNT: '10/15m',
     RATE_LIMIT_LOGIN_IP: '100 / 1h',
+    RATE_LIMIT_MFA_ACCOUNT: '4/10m',
     RATE_LIMIT_REGISTER_IP: '3/30s',
     RATE_LIMIT_EMAIL_IP: '7/90',
     RATE_LIMIT_EMAIL_ADDRESS: '1/1d',
@@ -290,6 +293,7 @@ t.test('RATE_LIMIT_* variables are <count>/<duration> or off', async t => {
   t.same(config.rateLimits, {
     loginFailuresPerAccount: { max: 10, windowSeconds: 900 },
     loginFailuresPerIp: { max: 100, windowSeconds: 3600 },
+    mfaFailuresPerAccount: { max: 4, windowSeconds: 600 },
     registerPerIp: { max: 3, windowSeconds: 30 },
     emailPerIp: { max: 7, windowSeconds: 90 },
     emailPerAddress: { max: 1, windowSeconds: 86400 },

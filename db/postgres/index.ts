@@ -7,6 +7,7 @@ import { postgresWebhookRepository } from './webhooks.js'
 import { postgresAttemptCounterRepository } from './attempts.js'
 import { postgresAuthorizationRepository } from './authorization.js'
 import { postgresBackgroundJobRepository } from './background-jobs.js'
+import { postgresMfaRepository } from './mfa.js'
 import { postgresOneTimeTokenRepository } from './one-time-tokens.js'
 import { postgresRevocationRepository } from './revocations.js'
 import { postgresServiceClientRepository } from './service-clients.js'
@@ -14,6 +15,7 @@ import { postgresSessionRepository } from './sessions.js'
 import { postgresSigningKeyRepository } from './signing-keys.js'
 import { postgresSocialAccountRepository } from './social-accounts.js'
 import { postgresUserRepository } from './users.js'
+import { postgresDjangoRepository } from './django.js'
 
 export { openPostgres, closePostgres, DatabaseUnavailableError, type PostgresOptions } from './connection.js'
 export type { PgDb } from './database.js'
@@ -36,6 +38,8 @@ export function postgresRepositories (db: PgDb): Repositories {
     backgroundJobs: postgresBackgroundJobRepository(db),
     audit: postgresAuditRepository(db),
     webhooks: postgresWebhookRepository(db),
+    django: postgresDjangoRepository(db),
+    mfa: postgresMfaRepository(db),
     // Several instances share this database: their attempt counters must be shared too.
     attempts: postgresAttemptCounterRepository(db)
   }

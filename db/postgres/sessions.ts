@@ -132,6 +132,7 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
         if (expect !== undefined && matched.length === 0) throw new AccountChanged()
         const [row] = await tx.insert(sessions).values({
           ...session,
+          amr: (session.amr ?? ['pwd']).join(' '),
           lastUsedAt: session.createdAt,
           expiresAt: firstToken.expiresAt
         }).returning()
@@ -191,6 +192,14 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
         .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
         .orderBy(desc(sessions.lastUsedAt))
       return rows.map(toSession)
+    },
+
+    async raiseAuthentication (userId, sessionId, amr, now) {
+      if (hasNul(userId, sessionId)) return false
+      const raised = await db.update(sessions).set({ amr: amr.join(' ') })
+        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+        .returning({ id: sessions.id })
+      return raised.length > 0
     },
 
     async revoke (userId, sessionId, now, reason, events = []) {

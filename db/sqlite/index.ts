@@ -6,6 +6,7 @@ import { sqliteAuditRepository } from './audit.js'
 import { sqliteWebhookRepository } from './webhooks.js'
 import { sqliteAuthorizationRepository } from './authorization.js'
 import { sqliteBackgroundJobRepository } from './background-jobs.js'
+import { sqliteMfaRepository } from './mfa.js'
 import { sqliteOneTimeTokenRepository } from './one-time-tokens.js'
 import { sqliteRevocationRepository } from './revocations.js'
 import { sqliteServiceClientRepository } from './service-clients.js'
@@ -13,6 +14,7 @@ import { sqliteSessionRepository } from './sessions.js'
 import { sqliteSigningKeyRepository } from './signing-keys.js'
 import { sqliteSocialAccountRepository } from './social-accounts.js'
 import { sqliteUserRepository } from './users.js'
+import { sqliteDjangoRepository } from './django.js'
 
 export { openDatabase, databaseFiles, databasePath, type SqliteDb } from './connection.js'
 
@@ -47,6 +49,8 @@ function plainRepositories (db: SqliteDb): Repositories {
     revocations: sqliteRevocationRepository(db),
     backgroundJobs: sqliteBackgroundJobRepository(db),
     audit: sqliteAuditRepository(db),
-    webhooks: sqliteWebhookRepository(db)
+    webhooks: sqliteWebhookRepository(db),
+    django: sqliteDjangoRepository(db),
+    mfa: sqliteMfaRepository(db)
   }
 }

@@ -20,10 +20,13 @@ export const users = sqliteTable('users', {
   bannedUntil: timestamp(),
   emailVerified: integer({ mode: 'boolean' }).notNull().default(false),
   dateJoined: timestamp().notNull(),
-  lastLogin: timestamp()
+  lastLogin: timestamp(),
+  /** The user's numeric id in the Django database it was imported from (`import-django`); null otherwise. */
+  legacyId: integer()
 }, t => [
   uniqueIndex('users_email_unique').on(t.email),
-  uniqueIndex('users_username_key_unique').on(t.usernameKey)
+  uniqueIndex('users_username_key_unique').on(t.usernameKey),
+  uniqueIndex('users_legacy_id_unique').on(t.legacyId)
 ])
 
 /** A session is the chain of refresh tokens descended from one login. */
@@ -37,7 +40,9 @@ export const sessions = sqliteTable('sessions', {
   revokedAt: timestamp(),
   revokedReason: text(),
   userAgent: text(),
-  ip: text()
+  ip: text(),
+  /** How the user authenticated (RFC 8176 `amr` values, space-separated): raised by a step-up. */
+  amr: text().notNull().default('pwd')
 }, t => [
   index('sessions_user_id_idx').on(t.userId),
   index('sessions_expires_at_idx').on(t.expiresAt),
@@ -318,4 +323,56 @@ export const webhookDeliveries = sqliteTable('webhook_deliveries', {
 }, t => [
   index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
   index('webhook_deliveries_order_idx').on(t.webhookId, t.orderingKey, t.eventSeq)
+])
+
+/**
+ * The refresh tokens minted by the Django deployment (simplejwt) that were exchanged for a session
+ * during the cut-over: each is accepted once, so a second use is reuse. Kept until they expire.
+ */
+export const djangoRefreshTokens = sqliteTable('django_refresh_tokens', {
+  jti: text().primaryKey(),
+  usedAt: timestamp().notNull(),
+  expiresAt: timestamp().notNull()
+}, t => [
+  index('django_refresh_tokens_expires_at_idx').on(t.expiresAt)
+])
+
+/** A user's TOTP factor (RFC 6238): pending until a first code confirms it. */
+export const mfaTotp = sqliteTable('mfa_totp', {
+  userId: text().primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  /** The shared secret, sealed with AES-256-GCM under a key derived from KEY_ENCRYPTION_KEY: never plain. */
+  secret: text().notNull(),
+  createdAt: timestamp().notNull(),
+  confirmedAt: timestamp(),
+  /** The time step of the last accepted code: a code of this step or an earlier one is a replay. */
+  lastUsedStep: integer()
+})
+
+/** Recovery codes: only their SHA-256, each usable once. */
+export const mfaRecoveryCodes = sqliteTable('mfa_recovery_codes', {
+  id: text().primaryKey(),
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  codeHash: text().notNull(),
+  createdAt: timestamp().notNull(),
+  usedAt: timestamp()
+}, t => [
+  uniqueIndex('mfa_recovery_codes_user_code_unique').on(t.userId, t.codeHash)
+])
+
+/** Short-lived single-use secrets of the MFA flows: `mfa_token`s between the two factors of a login. */
+export const mfaChallenges = sqliteTable('mfa_challenges', {
+  id: text().primaryKey(),
+  /** `login` (an mfa_token). */
+  purpose: text().notNull(),
+  /** SHA-256 of the token: the token itself is never stored. */
+  tokenHash: text().notNull(),
+  userId: text().references(() => users.id, { onDelete: 'cascade' }),
+  /** JSON: what the flow carries from the first step to the next (the first factor's `amr`). */
+  data: text().notNull(),
+  createdAt: timestamp().notNull(),
+  expiresAt: timestamp().notNull(),
+  usedAt: timestamp()
+}, t => [
+  uniqueIndex('mfa_challenges_token_hash_unique').on(t.tokenHash),
+  index('mfa_challenges_expires_at_idx').on(t.expiresAt)
 ])

@@ -122,6 +122,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
         if (expect !== undefined && matched === 0) throw new AccountChanged()
         const row = tx.insert(sessions).values({
           ...session,
+          amr: (session.amr ?? ['pwd']).join(' '),
           lastUsedAt: session.createdAt,
           expiresAt: firstToken.expiresAt
         }).returning().get()
@@ -189,6 +190,12 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
         .orderBy(desc(sessions.lastUsedAt))
         .all()
       return rows.map(toSession)
+    },
+
+    async raiseAuthentication (userId, sessionId, amr, now) {
+      return db.update(sessions).set({ amr: amr.join(' ') })
+        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+        .run().changes > 0
     },
 
     async revoke (userId, sessionId, now, reason, events = []) {

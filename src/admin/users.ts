@@ -7,11 +7,15 @@ import type { AuthDeps } from '../deps.js'
 import { errors } from '../errors.js'
 import { loadUserExtras, userView, type UserView } from '../accounts/user-view.js'
 import { auditEvent } from '../audit/events.js'
+import { resetMfa } from '../mfa/second-factor.js'
 
 export interface AdminUserView extends UserView {
   is_banned: boolean
   ban_reason: string | null
   banned_until: string | null
+  legacy_id: number | null
+  /** Which second factors the user has, never their secrets. */
+  mfa: { totp: boolean, recovery_codes_left: number }
 }
 
 export async function adminUserView (deps: AuthDeps, user: UserRecord): Promise<AdminUserView> {
@@ -19,8 +23,23 @@ export async function adminUserView (deps: AuthDeps, user: UserRecord): Promise<
     ...userView(user, await loadUserExtras(deps.repositories, user)),
     is_banned: user.isBanned,
     ban_reason: user.banReason,
-    banned_until: user.bannedUntil?.toISOString() ?? null
+    banned_until: user.bannedUntil?.toISOString() ?? null,
+    legacy_id: user.legacyId ?? null,
+    mfa: await adminMfaView(deps, user.id)
   }
+}
+
+async function adminMfaView (deps: AuthDeps, userId: string): Promise<AdminUserView['mfa']> {
+  const factors = await deps.repositories.mfa.factors(userId)
+  return { totp: factors.totp, recovery_codes_left: factors.recoveryCodesLeft }
+}
+
+/** Removes every second factor of the user and ends its sessions (a lost phone): superusers' only by a superuser. */
+export async function resetUserMfa (deps: AuthDeps, actor: Actor, id: string): Promise<UserRecord> {
+  const user = await findUser(deps, id)
+  assertMayManage(actor, user, 'reset the second factors of')
+  await resetMfa(deps, user)
+  return user
 }
 
 async function findUser (deps: AuthDeps, id: string): Promise<UserRecord> {

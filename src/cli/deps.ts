@@ -62,6 +62,7 @@ export async function openCliDeps (config: Config, log: (line: string) => void):
     hasher,
     mailer,
     loginThrottle,
+    mfaThrottle: loginThrottle,
     passwordPolicy: configuredPasswordPolicy(config, (err, message) => log(`Warning: ${message} (${err instanceof Error ? err.message : String(err)}).`)),
     signAccessToken () {
       throw new Error('The CLI does not issue access tokens.')

@@ -13,9 +13,11 @@ import { copyData } from './copy-data.js'
 import { createSuperuser, createUser } from './create-user.js'
 import type { CliDeps } from './deps.js'
 import { addToGroup, removeFromGroup } from './groups.js'
+import { importDjangoCommand } from './import-django.js'
 import { keys } from './keys.js'
 import { listUsersCommand } from './list-users.js'
 import { migrate } from './migrate.js'
+import { mfaReset } from './mfa-reset.js'
 import { grant, revoke } from './permissions.js'
 import { pruneTokens } from './prune-tokens.js'
 import { setPasswordCommand } from './set-password.js'
@@ -32,6 +34,7 @@ const commands: Command[] = [
   removeFromGroup,
   ban,
   unban,
+  mfaReset,
   listUsersCommand,
   createClientCommand,
   listClientsCommand,
@@ -40,7 +43,8 @@ const commands: Command[] = [
   keys,
   audit,
   webhooks,
-  copyData
+  copyData,
+  importDjangoCommand
 ]
 
 const width = Math.max(...commands.map(command => command.name.length))

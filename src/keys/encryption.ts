@@ -29,28 +29,52 @@ export function isSealed (stored: string): boolean {
 // The kid is authenticated with the ciphertext: a sealed key copied onto another row does not open.
 const aad = (kid: string) => Buffer.from(`portcullis signing key ${kid}`, 'utf8')
 
-const ciphers = new Map<string, Buffer>()
-function derive (secret: string): Buffer {
-  let key = ciphers.get(secret)
+const derived = new Map<string, Buffer>()
+/**
+ * A 256-bit key derived from `secret` for one purpose (`info`): each purpose gets its own key, so
+ * that the signing keys and other secrets sealed under KEY_ENCRYPTION_KEY never share one.
+ */
+export function deriveKey (secret: string, info: string): Buffer {
+  const id = `${info}\u0000${secret}`
+  let key = derived.get(id)
   if (key === undefined) {
-    key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), HKDF_INFO, 32))
-    ciphers.set(secret, key)
+    key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), info, 32))
+    derived.set(id, key)
   }
   return key
 }
 
+/** `enc:v1:<iv>.<ciphertext>.<tag>`: `text` sealed with AES-256-GCM under `key`, bound to `aad`. */
+export function sealText (key: Buffer, aad: Buffer, text: string): string {
+  const iv = randomBytes(IV_BYTES)
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
+  cipher.setAAD(aad)
+  const sealed = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()])
+  return `${SEALED_V1}${iv.toString('base64url')}.${sealed.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`
+}
+
+/** The text sealText sealed; undefined when it is not of that format, or `key` and `aad` do not open it. */
+export function openText (key: Buffer, aad: Buffer, stored: string): string | undefined {
+  if (!stored.startsWith(SEALED_V1)) return undefined
+  const [iv, sealed, tag] = stored.slice(SEALED_V1.length).split('.').map(part => Buffer.from(part ?? '', 'base64url'))
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
+    decipher.setAAD(aad)
+    decipher.setAuthTag(tag)
+    return Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8')
+  } catch {
+    return undefined
+  }
+}
+
 /** The cipher of KEY_ENCRYPTION_KEY (undefined: keys are stored as plain PEM, and sealed ones cannot be read). */
 export function keyCipher (secret: string | undefined): KeyCipher {
-  const key = secret === undefined ? undefined : derive(secret)
+  const key = secret === undefined ? undefined : deriveKey(secret, HKDF_INFO)
   return {
     encrypts: key !== undefined,
     seal (kid, pem) {
       if (key === undefined) return pem
-      const iv = randomBytes(IV_BYTES)
-      const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
-      cipher.setAAD(aad(kid))
-      const sealed = Buffer.concat([cipher.update(pem, 'utf8'), cipher.final()])
-      return `${SEALED_V1}${iv.toString('base64url')}.${sealed.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`
+      return sealText(key, aad(kid), pem)
     },
     open (kid, stored) {
       if (stored.startsWith(PLAIN_PEM)) return stored
@@ -60,15 +84,11 @@ export function keyCipher (secret: string | undefined): KeyCipher {
       if (key === undefined) {
         throw new ConfigError('KEY_ENCRYPTION_KEY', `is not set, but stored signing key ${kid} is encrypted: set it as it was when the key was stored`)
       }
-      const [iv, sealed, tag] = stored.slice(SEALED_V1.length).split('.').map(part => Buffer.from(part, 'base64url'))
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
-        decipher.setAAD(aad(kid))
-        decipher.setAuthTag(tag)
-        return Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8')
-      } catch {
+      const pem = openText(key, aad(kid), stored)
+      if (pem === undefined) {
         throw new ConfigError('KEY_ENCRYPTION_KEY', `does not decrypt stored signing key ${kid}: it is not the key the signing keys were encrypted with`)
       }
+      return pem
     }
   }
 }

@@ -20,10 +20,14 @@ export interface LoginThrottle {
   recordSuccess (accountKey: string, ip: string, now: Date): Promise<void>
 }
 
-export function createLoginThrottle (store: AttemptStore, limits: { perAccount: RateLimit, perIp: RateLimit, ipv6Prefix?: number }): LoginThrottle {
+/**
+ * `bucket` names the counters in the store: the login throttle's are `login-failures`, the second
+ * factor's (wrong TOTP and recovery codes, RATE_LIMIT_MFA_ACCOUNT) `mfa-failures` in the same store.
+ */
+export function createLoginThrottle (store: AttemptStore, limits: { perAccount: RateLimit, perIp: RateLimit, ipv6Prefix?: number }, bucket = 'login-failures'): LoginThrottle {
   const rules = [
-    { limit: limits.perAccount, perAccount: true, key: (account: string, _ip: string) => `login-failures:account:${account}` },
-    { limit: limits.perIp, perAccount: false, key: (_account: string, ip: string) => `login-failures:ip:${clientKey(ip, limits.ipv6Prefix)}` }
+    { limit: limits.perAccount, perAccount: true, key: (account: string, _ip: string) => `${bucket}:account:${account}` },
+    { limit: limits.perIp, perAccount: false, key: (_account: string, ip: string) => `${bucket}:ip:${clientKey(ip, limits.ipv6Prefix)}` }
   ].filter(rule => rule.limit.max > 0)
 
   async function giveBack (counted: string[], now: Date): Promise<void> {

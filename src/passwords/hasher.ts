@@ -4,12 +4,13 @@ import { randomBytes } from 'node:crypto'
 import { Piscina } from 'piscina'
 import { errors } from '../errors.js'
 import { MAX_PASSWORD_BYTES } from './policy.js'
+import { djangoAlgorithm } from './django-hashes.js'
 
 export interface PasswordHasher {
   hash (password: string): Promise<string>
   /** Compares in constant shape: an undefined or unusable hash still costs one full compare. */
   verify (password: string, hash: string | null | undefined): Promise<boolean>
-  /** True when the hash was made at a lower cost than configured (it is rehashed on next login). */
+  /** True when the hash is not bcrypt at the configured cost (a lower cost, or a Django hash): it is rehashed on next login. */
   needsRehash (hash: string): boolean
   close (): Promise<void>
 }
@@ -63,12 +64,16 @@ export function createPasswordHasher (options: { cost: number, threads: number, 
     },
     async verify (password, hash) {
       // bcrypt ignores bytes past 72: a longer password could match a stored prefix, so it never matches.
-      const usable = typeof hash === 'string' && bcryptCost(hash) !== undefined && Buffer.byteLength(password) <= MAX_PASSWORD_BYTES
+      // The same limit holds for Django's formats: the password is re-hashed to bcrypt once it matches.
+      // Anything else (Django's unusable `!` password, a format or parameters not verified) costs the dummy compare.
+      const known = typeof hash === 'string' && (bcryptCost(hash) !== undefined || djangoAlgorithm(hash) !== undefined)
+      const usable = known && Buffer.byteLength(password) <= MAX_PASSWORD_BYTES
       const against = usable ? hash : await dummy()
       const matches = await run<boolean>({ op: 'verify', password, hash: against })
       return usable && matches
     },
     needsRehash (hash) {
+      if (djangoAlgorithm(hash) !== undefined) return true
       const cost = bcryptCost(hash)
       return cost !== undefined && cost < options.cost
     },

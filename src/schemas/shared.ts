@@ -54,7 +54,12 @@ export const AdminUser = Type.Object({
   ...User.properties,
   is_banned: Type.Boolean({ description: 'Whether a ban was set. It applies while `banned_until` is null or in the future.' }),
   ban_reason: nullable(Type.String({ description: 'Why the user was banned, for staff; null when not banned or no reason was given.', examples: ['Spam in the comments'] })),
-  banned_until: nullable(Type.String({ format: 'date-time', description: 'When the ban ends; null for a ban without end, or when not banned.' }))
+  banned_until: nullable(Type.String({ format: 'date-time', description: 'When the ban ends; null for a ban without end, or when not banned.' })),
+  legacy_id: nullable(Type.Integer({ description: 'The user\'s id in the Django database it was imported from (`portcullis import-django`); null for a user made here.', examples: [42] })),
+  mfa: Type.Object({
+    totp: Type.Boolean({ description: 'Whether a confirmed authenticator app (TOTP) is set up.' }),
+    recovery_codes_left: Type.Integer({ description: 'How many recovery codes are unused.' })
+  }, { additionalProperties: false, description: 'The user\'s second factors (never their secrets); `DELETE /api/admin/users/{id}/mfa` removes them.' })
 }, { $id: 'AdminUser', additionalProperties: false, description: 'A user account as staff see it. Never contains the password or its hash.' })
 export type AdminUser = Static<typeof AdminUser>
 
@@ -70,8 +75,14 @@ export const LoginResponse = Type.Object({
   user: ref(User)
 }, { $id: 'LoginResponse', additionalProperties: false, description: 'The token pair and the user who logged in.' })
 
+export const MfaRequired = Type.Object({
+  mfa_required: Type.Literal(true, { description: 'Always `true`: the password was right, and the account has a second factor. No tokens, no cookie yet.' }),
+  mfa_token: Type.String({ description: 'Opaque, single-use, lives 5 minutes: send it to `POST /api/auth/mfa/verify` with a code.', examples: ['Yq3vK8sN1xW5bR7tC2mZ9pL4hF6dJ0aE3uG8iO1yTkS'] }),
+  methods: Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('recovery_code')]), { description: 'The second factors this account can answer with.', examples: [['totp', 'recovery_code']] })
+}, { $id: 'MfaRequired', additionalProperties: false, description: 'The first factor was right; the login needs a second one.' })
+
 export const Detail = Type.Object({
   detail: Type.String({ description: 'A short message for people.', examples: ['Done.'] })
 }, { $id: 'Detail', additionalProperties: false })
 
-export const sharedSchemas = [FieldError, Problem, User, AdminUser, TokenPair, LoginResponse, Detail]
+export const sharedSchemas = [FieldError, Problem, User, AdminUser, TokenPair, LoginResponse, MfaRequired, Detail]

@@ -1,6 +1,7 @@
 // The claims of an access token (RFC 9068 profile). iss, aud, iat and exp are added by the signer.
 import { randomUUID } from 'node:crypto'
-import type { Authorization, UserRecord } from '../../db/repositories.js'
+import type { Authorization, UserSummary } from '../../db/repositories.js'
+import { acrOf } from '../mfa/assurance.js'
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt'
 
@@ -17,6 +18,10 @@ export interface AccessTokenClaims {
   is_staff: boolean
   groups: string[]
   permissions: string[]
+  /** How the user authenticated (RFC 8176 values: pwd, otp, hwk, swk, user, mfa, fed). */
+  amr: string[]
+  /** `aal1` (one factor) or `aal2` (two factors, or a user-verified passkey). */
+  acr: 'aal1' | 'aal2'
 }
 
 /** Every token the key ring signs (user or client) must carry these; `token_type` must also be "access". */
@@ -30,7 +35,7 @@ export function isUserTokenPayload (payload: Record<string, unknown>): boolean {
   return typeof payload.sid === 'string' && !('client_id' in payload)
 }
 
-export function accessTokenClaims (user: UserRecord, sessionId: string, authorization: Authorization): AccessTokenClaims {
+export function accessTokenClaims (user: Pick<UserSummary, 'id' | 'email' | 'username' | 'emailVerified' | 'isStaff'>, sessionId: string, authorization: Authorization, amr: string[]): AccessTokenClaims {
   return {
     sub: user.id,
     user_id: user.id,
@@ -42,6 +47,8 @@ export function accessTokenClaims (user: UserRecord, sessionId: string, authoriz
     email_verified: user.emailVerified,
     is_staff: user.isStaff,
     groups: [...authorization.groups].sort(),
-    permissions: [...authorization.permissions].sort()
+    permissions: [...authorization.permissions].sort(),
+    amr,
+    acr: acrOf(amr)
   }
 }

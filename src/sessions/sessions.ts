@@ -14,6 +14,7 @@ import { loadUserExtras, userView, type UserView } from '../accounts/user-view.j
 import { accountThrottleKey, checkPassword } from '../limits/password-check.js'
 import { auditEvent } from '../audit/events.js'
 import { recordFailedLogin } from '../audit/failed-logins.js'
+import { requireSecondFactor, type MfaRequired } from '../mfa/second-factor.js'
 
 export interface TokenPair {
   access: string
@@ -34,8 +35,8 @@ function addSeconds (date: Date, seconds: number): Date {
   return new Date(date.getTime() + seconds * 1000)
 }
 
-function tokenPair (deps: AuthDeps, user: UserRecord, sessionId: string, refresh: string, authorization: Authorization): TokenPair {
-  const access = deps.signAccessToken(accessTokenClaims(user, sessionId, authorization))
+function tokenPair (deps: AuthDeps, user: UserRecord, sessionId: string, refresh: string, authorization: Authorization, amr: string[]): TokenPair {
+  const access = deps.signAccessToken(accessTokenClaims(user, sessionId, authorization, amr))
   return { access, refresh, token_type: 'Bearer', expires_in: deps.config.accessTokenTtl }
 }
 
@@ -52,7 +53,11 @@ function throttleKey (credentials: Credentials, found: UserRecord | undefined): 
   return 'email' in credentials ? `email:${normaliseEmail(credentials.email)}` : `username:${usernameKey(credentials.username)}`
 }
 
-export async function login (deps: AuthDeps, credentials: Credentials, client: ClientInfo): Promise<LoginResult> {
+/**
+ * A password login: tokens, or, for an account with a second factor, an mfa_token to finish the
+ * login with (POST /api/auth/mfa/verify).
+ */
+export async function login (deps: AuthDeps, credentials: Credentials, client: ClientInfo): Promise<LoginResult | MfaRequired> {
   const now = deps.now()
   const found = await findByCredentials(deps, credentials)
   // Counted before the password is checked: while limited, the right and the wrong password look
@@ -71,6 +76,11 @@ export async function login (deps: AuthDeps, credentials: Credentials, client: C
 
   // Account state is revealed only to someone who knows the password.
   assertMayLogIn(deps, found, now)
+
+  // The password alone opens no session of an account with a second factor. (Its hash is then
+  // upgraded at a later login without one, if ever: an mfa_token carries no password.)
+  const mfa = await requireSecondFactor(deps, found.id, ['pwd'])
+  if (mfa !== undefined) return mfa
 
   const upgradedPasswordHash = found.passwordHash !== null && deps.hasher.needsRehash(found.passwordHash)
     ? await deps.hasher.hash(credentials.password)
@@ -97,7 +107,7 @@ export interface VerifiedPassword {
  * hash, for a password login; the same activity and ban): what changed while the password was being
  * compared decides instead, so a password change, reset, claim or ban ends the logins in flight.
  */
-export async function startSession (deps: AuthDeps, found: UserRecord, client: ClientInfo, password?: VerifiedPassword, retried = false): Promise<LoginResult> {
+export async function startSession (deps: AuthDeps, found: UserRecord, client: ClientInfo, password?: VerifiedPassword, retried = false, amr: string[] = password !== undefined ? ['pwd'] : ['fed']): Promise<LoginResult> {
   const now = deps.now()
   const refresh = newOpaqueToken()
   const sessionId = randomUUID()
@@ -110,6 +120,7 @@ export async function startSession (deps: AuthDeps, found: UserRecord, client: C
       userAgent: client.userAgent,
       ip: client.ip,
       firstToken: { id: randomUUID(), tokenHash: hashOpaqueToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) },
+      amr,
       ...(password?.upgradedHash !== undefined && { upgradedPasswordHash: password.upgradedHash }),
       events: [auditEvent(deps, 'user.login', found.id, { session_id: sessionId, method: password !== undefined ? 'password' : 'provider' }, { type: 'user', id: found.id })],
       expect: {
@@ -128,13 +139,13 @@ export async function startSession (deps: AuthDeps, found: UserRecord, client: C
     assertMayLogIn(deps, current, deps.now())
     // Changed, and yet still allowed (a ban lifted meanwhile): once more against the row as it is now.
     if (retried) throw refused
-    return startSession(deps, current, client, password, true)
+    return startSession(deps, current, client, password, true, amr)
   }
   const user: UserRecord = { ...found, lastLogin: now, passwordHash: password?.upgradedHash ?? found.passwordHash }
   // Read at issue time: a change to the user's groups or permissions shows in the next token.
   const extras = await loadUserExtras(deps.repositories, user)
   const authorization = { groups: extras.groups, permissions: extras.permissions }
-  return { ...tokenPair(deps, user, session.id, refresh, authorization), user: userView(user, extras), sessionId: session.id }
+  return { ...tokenPair(deps, user, session.id, refresh, authorization, amr), user: userView(user, extras), sessionId: session.id }
 }
 
 /**
@@ -179,7 +190,7 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
   const refreshExpiresIn = outcome.kind === 'rotated'
     ? deps.config.refreshTokenTtl
     : Math.max(0, Math.floor((outcome.successorExpiresAt.getTime() - now.getTime()) / 1000))
-  const pair = tokenPair(deps, outcome.user, outcome.session.id, handedOut, await deps.repositories.authorization.forUser(outcome.user))
+  const pair = tokenPair(deps, outcome.user, outcome.session.id, handedOut, await deps.repositories.authorization.forUser(outcome.user), outcome.session.amr)
   return { ...pair, refreshExpiresIn }
 }
 

@@ -7,6 +7,7 @@ import { errors } from '../errors.js'
 import { normaliseEmail } from '../accounts/identifiers.js'
 import { hashOpaqueToken } from '../sessions/opaque-tokens.js'
 import { assertMayLogIn, startSession, type LoginResult } from '../sessions/sessions.js'
+import { requireSecondFactor, type MfaRequired } from '../mfa/second-factor.js'
 import { loadUserView, type UserView } from '../accounts/user-view.js'
 import { providerProblem, socialErrors } from './errors.js'
 import type { ProviderIdentity, SocialProvider } from './provider.js'
@@ -25,6 +26,9 @@ export interface SocialLoginResult extends LoginResult {
   /** Whether the login created the account. */
   created: boolean
 }
+
+/** A social login of an account with a second factor: no session yet, an mfa_token for /api/auth/mfa/verify. */
+export type SocialMfaRequired = MfaRequired & { created: false }
 
 /** What the client of the client-driven flow brings back from the provider. */
 export interface ClientGrant {
@@ -108,6 +112,7 @@ export async function startRedirectLogin (deps: SocialDeps, providerName: string
 
 export type CallbackOutcome =
   | { kind: 'logged_in', redirectTo: string, login: SocialLoginResult }
+  | { kind: 'mfa_required', redirectTo: string }
   | { kind: 'failed', redirectTo: string }
 
 /**
@@ -133,7 +138,13 @@ export async function finishRedirectLogin (deps: SocialDeps, providerName: strin
       expectedState: state,
       ...(saved.nonce !== null && { expectedNonce: saved.nonce })
     }))
-    return { kind: 'logged_in', redirectTo: saved.redirectTo, login: await signInWithIdentity(deps, providerName, identity, client) }
+    const login = await signInWithIdentity(deps, providerName, identity, client)
+    if ('mfa_required' in login) {
+      // The app finishes the login with a code: the mfa_token goes in the fragment, which is neither
+      // sent to any server nor put in a Referer; it opens nothing without the second factor.
+      return { kind: 'mfa_required', redirectTo: withFragment(saved.redirectTo, { mfa_required: 'true', mfa_token: login.mfa_token, methods: login.methods.join(',') }) }
+    }
+    return { kind: 'logged_in', redirectTo: saved.redirectTo, login }
   } catch (err) {
     const problem = providerProblem(err)
     return { kind: 'failed', redirectTo: withQuery(saved.redirectTo, { error: problem.code }) }
@@ -155,7 +166,13 @@ async function identifyGrant (deps: SocialDeps, provider: SocialProvider, grant:
   }))
 }
 
-export async function loginWithGrant (deps: SocialDeps, providerName: string, grant: ClientGrant, client: ClientInfo): Promise<SocialLoginResult> {
+function withFragment (url: string, values: Record<string, string>): string {
+  const target = new URL(url)
+  target.hash = new URLSearchParams(values).toString()
+  return target.href
+}
+
+export async function loginWithGrant (deps: SocialDeps, providerName: string, grant: ClientGrant, client: ClientInfo): Promise<SocialLoginResult | SocialMfaRequired> {
   const provider = findProvider(deps, providerName)
   return signInWithIdentity(deps, providerName, await identifyGrant(deps, provider, grant), client)
 }
@@ -220,7 +237,7 @@ async function claimExistingAccount (deps: SocialDeps, provider: string, identit
  * same address, only when the provider verified it (else 409 account_exists); else a new account
  * (only from a verified address). Then the account-state rules of password login, and a session.
  */
-export async function signInWithIdentity (deps: SocialDeps, provider: string, identity: ProviderIdentity, client: ClientInfo): Promise<SocialLoginResult> {
+export async function signInWithIdentity (deps: SocialDeps, provider: string, identity: ProviderIdentity, client: ClientInfo): Promise<SocialLoginResult | SocialMfaRequired> {
   const now = deps.now()
   const { users, socialAccounts } = deps.repositories
   const linked = await socialAccounts.find(provider, identity.providerUserId)
@@ -252,6 +269,9 @@ export async function signInWithIdentity (deps: SocialDeps, provider: string, id
       created = true
     }
   }
+  // A provider is one factor: an account with a second factor is asked for it, as after a password.
+  const mfa = created ? undefined : await requireSecondFactor(deps, user.id, ['fed'])
+  if (mfa !== undefined) return { ...mfa, created: false }
   return { ...await startSession(deps, user, client), created }
 }
 

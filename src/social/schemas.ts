@@ -1,6 +1,6 @@
 // Request and response schemas shared by the social login routes.
 import { Type } from '@sinclair/typebox'
-import { LoginResponse } from '../schemas/shared.js'
+import { LoginResponse, MfaRequired } from '../schemas/shared.js'
 
 export const ProviderParams = Type.Object({
   provider: Type.String({ minLength: 1, maxLength: 64, description: 'An enabled provider: `google` or `github`.', examples: ['github'] })
@@ -22,6 +22,11 @@ export const SocialLoginResponse = Type.Object({
   ...LoginResponse.properties,
   created: Type.Boolean({ description: 'True when this login created the account.' })
 }, { $id: 'SocialLoginResponse', additionalProperties: false, description: 'Like login, plus whether the account is new.' })
+
+export const SocialMfaRequired = Type.Object({
+  ...MfaRequired.properties,
+  created: Type.Literal(false, { description: 'Always false: an account with a second factor existed before.' })
+}, { $id: 'SocialMfaRequired', additionalProperties: false, description: 'The provider vouched for the user, and the account has a second factor: finish with `POST /api/auth/mfa/verify`.' })
 
 export const SocialProviderInfo = Type.Object({
   name: Type.String({ description: 'The provider, as used in the paths.', examples: ['github'] }),

@@ -2,7 +2,8 @@
 // origin, never a secret; failed logins coalesced.
 import { test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { bearer, build, newUser, PASSWORD, registerUser } from '../helper.js'
+import { bearer, build, loginUser, manualClock, newUser, PASSWORD, registerUser } from '../helper.js'
+import { enrolTotp, MFA_ENV, totpCode } from '../mfa/mfa-helper.js'
 import { call, loginAs, loginRequest } from '../admin-helper.js'
 import type { AuditEventRecord } from '../../db/repositories.js'
 
@@ -130,4 +131,35 @@ test('GET /api/admin/audit: filters, a cursor, oldest first; audit.view required
   const plain = await loginAs(app)
   t.equal((await call(app, plain.access, 'GET', '/api/admin/audit')).statusCode, 403)
   t.equal((await call(app, undefined, 'GET', '/api/admin/audit')).statusCode, 401)
+})
+
+test('mfa.enabled when TOTP is confirmed, mfa.disabled when it is removed or an admin resets the factors; never the secret', async t => {
+  const clock = manualClock()
+  const app = await build(t, {}, { env: MFA_ENV, now: clock.now })
+  const user = await loginUser(app)
+  const now = clock.now
+  const { secret } = await enrolTotp(app, user.access, now)
+  const mfa = async () => (await allEvents(app)).filter(e => e.type.startsWith('mfa.'))
+  t.match(await mfa(), [{ type: 'mfa.enabled', subjectId: user.id, actorType: 'user', actorId: user.id, data: '{"method":"totp"}' }])
+
+  // Removing the factor needs aal2: a login through the second factor, a step later (the
+  // confirmation spent this step's code).
+  clock.advance(30_000)
+  const first = await loginRequest(app, user.email)
+  const second = await app.inject({ method: 'POST', url: '/api/auth/mfa/verify', payload: { mfa_token: first.json().mfa_token, method: 'totp', code: totpCode(secret, now()) } })
+  t.equal(second.statusCode, 200, second.body)
+  t.equal((await app.inject({ method: 'DELETE', url: '/api/auth/mfa/totp', headers: bearer(second.json().access) })).statusCode, 204)
+  t.same((await mfa()).map(e => [e.type, e.data]), [['mfa.enabled', '{"method":"totp"}'], ['mfa.disabled', '{"method":"totp"}']])
+  t.equal((await app.inject({ method: 'DELETE', url: '/api/auth/mfa/totp', headers: bearer(second.json().access) })).statusCode, 404)
+  t.equal((await mfa()).length, 2, 'nothing removed, no event')
+
+  await enrolTotp(app, second.json().access, now)
+  const admin = await loginAs(app, { superuser: true })
+  t.equal((await call(app, admin.access, 'DELETE', `/api/admin/users/${user.id}/mfa`)).statusCode, 204)
+  const all = await allEvents(app)
+  t.match(all.filter(e => e.type.startsWith('mfa.')).slice(2), [
+    { type: 'mfa.enabled', actorId: user.id },
+    { type: 'mfa.disabled', subjectId: user.id, actorType: 'user', actorId: admin.id, data: '{"method":"all"}' }
+  ], 'an admin reset is the admin\'s act')
+  t.notMatch(JSON.stringify(all), secret, 'the TOTP seed is in no event')
 })

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, manualClock, newUser, PASSWORD, registerUser } from '../helper.js'
 import { hashOpaqueToken } from '../../src/sessions/opaque-tokens.js'
-import { listSessions, login, logout, logoutAll, pruneSessions, refresh, revokeSession } from '../../src/sessions/sessions.js'
+import { listSessions, login, logout, logoutAll, pruneSessions, refresh, revokeSession, type LoginResult } from '../../src/sessions/sessions.js'
 
 const CLIENT = { ip: '192.0.2.1', userAgent: 'Domain/1.0' }
 const MINUTE_MS = 60_000
@@ -11,6 +11,7 @@ const DAY_MS = 24 * 60 * MINUTE_MS
 async function signedIn (app: FastifyInstance) {
   const user = await registerUser(app, newUser())
   const result = await login(app.auth, { email: user.email, password: PASSWORD }, CLIENT)
+  if ('mfa_required' in result) throw new Error('no second factor was set up')
   return { ...user, ...result }
 }
 
@@ -18,6 +19,7 @@ t.test('login returns a token pair, the user and the new session', async t => {
   const app = await build(t)
   const user = await registerUser(app)
   const result = await login(app.auth, { username: user.username.toUpperCase(), password: PASSWORD }, CLIENT)
+  if ('mfa_required' in result) throw new Error('no second factor was set up')
   t.equal(result.token_type, 'Bearer')
   t.equal(result.expires_in, 300)
   t.type(result.access, 'string')
@@ -115,7 +117,7 @@ t.test('refresh refuses unknown and expired tokens', async t => {
 t.test('logout revokes the token\'s session and ignores unknown tokens', async t => {
   const app = await build(t)
   const user = await signedIn(app)
-  const other = await login(app.auth, { email: user.email, password: PASSWORD }, CLIENT)
+  const other = await login(app.auth, { email: user.email, password: PASSWORD }, CLIENT) as LoginResult
   await logout(app.auth, 'unknown')
   t.equal((await listSessions(app.auth, user.id, user.sessionId)).length, 2, 'an unknown token changes nothing')
   await logout(app.auth, user.refresh)

@@ -19,6 +19,10 @@ export interface VerifiedToken {
   is_staff?: boolean
   groups?: string[]
   permissions?: string[]
+  /** How the user authenticated (RFC 8176: pwd, otp, hwk, swk, user, mfa, fed). */
+  amr?: string[]
+  /** `aal1` (one factor) or `aal2` (two factors, or a user-verified passkey). */
+  acr?: string
   /** Client-credentials tokens: the client and its space-separated scopes. */
   client_id?: string
   scope?: string

@@ -42,3 +42,20 @@ export function requireScope (...scopes: string[]): Guard {
     return missing.length > 0 ? refusals.scopeDenied(missing) : undefined
   })
 }
+
+/** The authentication levels Portcullis issues, weakest first. */
+const ACR_LEVELS = ['aal1', 'aal2']
+
+/**
+ * 401 step_up_required with `WWW-Authenticate: Bearer error="insufficient_user_authentication",
+ * acr_values="<acr>"` (RFC 9470) unless the token's `acr` is `acr` or stronger: the client raises
+ * the session at Portcullis (POST /api/auth/mfa/step-up) and retries with the new token.
+ */
+export function requireAcr (acr: 'aal1' | 'aal2'): Guard {
+  const needed = ACR_LEVELS.indexOf(acr)
+  if (needed === -1) throw new Error(`requireAcr: unknown level ${String(acr)} (one of ${ACR_LEVELS.join(', ')})`)
+  return guard(token => {
+    const held = typeof token.acr === 'string' ? ACR_LEVELS.indexOf(token.acr) : -1
+    return held >= needed ? undefined : refusals.stepUpRequired(acr)
+  })
+}

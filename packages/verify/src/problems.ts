@@ -7,9 +7,11 @@ export interface Refusal {
   code: string
   detail: string
   /** The RFC 6750 `error` attribute of WWW-Authenticate, when the refusal is about the token. */
-  bearerError?: 'invalid_token' | 'insufficient_scope'
+  bearerError?: 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication'
   /** The RFC 6750 `scope` attribute: the scopes that would have been enough. */
   scope?: string
+  /** RFC 9470's `acr_values`: the authentication level that would have been enough. */
+  acrValues?: string
 }
 
 export const refusals = {
@@ -20,6 +22,8 @@ export const refusals = {
     ({ status: 403, code: 'permission_denied', detail: `You do not have permission to perform this action (missing: ${missing.join(', ')}).` }),
   scopeDenied: (missing: string[]): Refusal =>
     ({ status: 403, code: 'permission_denied', detail: `The token lacks the required scope (missing: ${missing.join(', ')}).`, bearerError: 'insufficient_scope', scope: missing.join(' ') }),
+  stepUpRequired: (acr: string): Refusal =>
+    ({ status: 401, code: 'step_up_required', detail: `This operation needs a stronger authentication (${acr}): raise the session with a second factor and retry.`, bearerError: 'insufficient_user_authentication', acrValues: acr }),
   unavailable: (): Refusal =>
     ({ status: 503, code: 'service_unavailable', detail: 'Tokens cannot be verified right now; try again shortly.' })
 }
@@ -30,6 +34,7 @@ function wwwAuthenticate (realm: string, refusal: Refusal): string | undefined {
   let value = `Bearer realm="${realm}"`
   if (refusal.bearerError !== undefined) value += `, error="${refusal.bearerError}"`
   if (refusal.scope !== undefined) value += `, scope="${refusal.scope}"`
+  if (refusal.acrValues !== undefined) value += `, acr_values="${refusal.acrValues}"`
   return value
 }
 

@@ -22,11 +22,11 @@ export const AuditEntry = Type.Object({
   at: Type.String({ format: 'date-time', description: 'When the change was made.' }),
   type: Type.String({ description: 'The event type.', examples: ['user.login'] }),
   actor_type: Type.String({ description: '`user` (a user, `actor_id` null when not signed in), `client` (a service client), `cli` (an operator, `actor_id` the OS user) or `system`.', examples: ['user'] }),
-  actor_id: nullable(Type.String({ description: 'Who made the change: a user id, a client id, the operator\'s OS user, or null.' })),
-  subject_id: nullable(Type.String({ description: 'The user the event is about, or null (a key, a client, an unknown account).' })),
-  ip: nullable(Type.String({ description: 'The client address of the request, or null.' })),
-  user_agent: nullable(Type.String({ description: 'The User-Agent of the request (512 characters at most), or null.' })),
-  request_id: nullable(Type.String({ description: 'The request id (as in the logs and problem answers), or null.' })),
+  actor_id: nullable(Type.String({ description: 'Who made the change: a user id, a client id, the operator\'s OS user, or null.', examples: ['7f1c2b9e-3d4a-4b8e-9c1f-2a6d5e8b0c13'] })),
+  subject_id: nullable(Type.String({ description: 'The user the event is about, or null (a key, a client, an unknown account).', examples: ['7f1c2b9e-3d4a-4b8e-9c1f-2a6d5e8b0c13'] })),
+  ip: nullable(Type.String({ description: 'The client address of the request, or null.', examples: ['203.0.113.7'] })),
+  user_agent: nullable(Type.String({ description: 'The User-Agent of the request (512 characters at most), or null.', examples: ['Mozilla/5.0 (X11; Linux x86_64)'] })),
+  request_id: nullable(Type.String({ description: 'The request id (as in the logs and problem answers), or null.', examples: ['req-1a2b'] })),
   data: Type.Object({}, { additionalProperties: true, description: 'A small object describing the change; never a password, hash, token or secret.' })
 }, { $id: 'AuditEntry', additionalProperties: false, description: 'One audit log entry.' })
 

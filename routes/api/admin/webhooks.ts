@@ -26,9 +26,9 @@ export const UpdateWebhookBody = Type.Object({
 
 const webhookFields = {
   id: Type.String({ description: 'The webhook id.', examples: ['5b0f3c1e-8a2d-4f7b-9c6e-1d2a3b4c5d6e'] }),
-  url: Type.String({ description: 'Where deliveries are POSTed.' }),
-  events: Type.Array(Type.String(), { description: 'The event types delivered, sorted.' }),
-  description: nullable(Type.String({ description: 'For people.' })),
+  url: Type.String({ description: 'Where deliveries are POSTed.', examples: ['https://hooks.example.com/portcullis'] }),
+  events: Type.Array(Type.String({ examples: ['user.banned'] }), { description: 'The event types delivered, sorted.', examples: [['session.revoked', 'user.banned', 'user.created']] }),
+  description: nullable(Type.String({ description: 'For people.', examples: ['CRM sync'] })),
   created_at: Type.String({ format: 'date-time', description: 'When it was created.' })
 }
 
@@ -40,18 +40,18 @@ export const NewWebhook = Type.Object({
 }, { additionalProperties: false })
 
 export const Delivery = Type.Object({
-  id: Type.String({ description: 'The delivery id.' }),
-  event_id: Type.String({ description: 'The event delivered: the `webhook-id` header and the body\'s `id`.' }),
-  type: Type.String({ description: 'The event type.' }),
+  id: Type.String({ description: 'The delivery id.', examples: ['9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a'] }),
+  event_id: Type.String({ description: 'The event delivered: the `webhook-id` header and the body\'s `id`.', examples: ['evt_3f1d9c2a7b8e4f5a9c0d1e2f3a4b5c6d'] }),
+  type: Type.String({ description: 'The event type.', examples: ['user.banned'] }),
   status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('dead')], { description: '`pending` (waiting or retrying), `delivered` (a 2xx), `dead` (retries used up).' }),
   attempts: Type.Integer({ description: 'Attempts made.' }),
-  last_error: nullable(Type.String({ description: 'What went wrong the last time (an HTTP status, a timeout, a refused address), or null.' })),
+  last_error: nullable(Type.String({ description: 'What went wrong the last time (an HTTP status, a timeout, a refused address), or null.', examples: ['HTTP 503'] })),
   next_attempt_at: nullable(Type.String({ format: 'date-time', description: 'When it is tried next; null once delivered or dead.' }))
 }, { $id: 'WebhookDelivery', additionalProperties: false, description: 'One event\'s delivery to one webhook.' })
 
 const DeliveryPage = Type.Object({
   items: Type.Array(ref(Delivery), { description: 'Deliveries, newest event first.' }),
-  next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' }))
+  next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.', examples: ['eyJzZXEiOjQyfQ'] }))
 }, { additionalProperties: false })
 
 const WebhookParams = Type.Object({
@@ -59,14 +59,14 @@ const WebhookParams = Type.Object({
 })
 
 const DeliveryParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 64, description: 'The webhook id.' }),
-  delivery_id: Type.String({ minLength: 1, maxLength: 64, description: 'The delivery id.' })
+  id: Type.String({ minLength: 1, maxLength: 64, description: 'The webhook id.', examples: ['5b0f3c1e-8a2d-4f7b-9c6e-1d2a3b4c5d6e'] }),
+  delivery_id: Type.String({ minLength: 1, maxLength: 64, description: 'The delivery id.', examples: ['9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a'] })
 })
 
 const DeliveriesQuery = Type.Object({
   status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('dead')], { description: 'Only deliveries in this state.' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: DEFAULT_PAGE_SIZE, description: 'Page size, 1 to 200.' })),
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'The `next_cursor` of the previous page; leave out for the first page.' }))
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'The `next_cursor` of the previous page; leave out for the first page.', examples: ['eyJzZXEiOjQyfQ'] }))
 }, { additionalProperties: false })
 
 const NOT_FOUND: [number, string] = [404, '`not_found`: no such webhook.']

@@ -5,7 +5,7 @@ import { errors } from '../../../src/errors.js'
 import { trimEmailField } from '../../../src/accounts/identifiers.js'
 import { Email, Password, Username } from '../../../src/schemas/fields.js'
 import { BUSY, bodyErrors, problems } from '../../../src/schemas/responses.js'
-import { LoginResponse, ref } from '../../../src/schemas/shared.js'
+import { LoginResponse, MfaRequired, ref } from '../../../src/schemas/shared.js'
 import { login, type Credentials } from '../../../src/sessions/sessions.js'
 
 export const LoginBody = Type.Object({
@@ -23,11 +23,11 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       operationId: 'login',
       summary: 'Log in with email or username and password',
-      description: 'Returns a short-lived access token and a long-lived refresh token; the refresh token is also set as the HttpOnly `refresh_token` cookie (Path=/api/auth). An unknown account and a wrong password get the same answer in similar time; account state (disabled, banned) is only revealed after a correct password.',
+      description: 'Returns a short-lived access token and a long-lived refresh token (or, when the account has a second factor, `mfa_required` and an `mfa_token` for `POST /api/auth/mfa/verify`); the refresh token is also set as the HttpOnly `refresh_token` cookie (Path=/api/auth). An unknown account and a wrong password get the same answer in similar time; account state (disabled, banned) is only revealed after a correct password.',
       tags: ['auth'],
       body: LoginBody,
       response: {
-        200: { ...ref(LoginResponse), description: 'Logged in. Sets the `refresh_token` cookie; `Cache-Control: no-store`.' },
+        200: Type.Union([ref(LoginResponse), ref(MfaRequired)], { description: 'Logged in (sets the `refresh_token` cookie), or, for an account with a confirmed second factor, `mfa_required` with an `mfa_token` and no tokens or cookie. `Cache-Control: no-store`.' }),
         ...problems(...bodyErrors,
           [401, '`invalid_credentials`: no active account with these credentials.'],
           [403, '`account_disabled`, `account_banned`, or `email_not_verified` when verification is required (only after a correct password).'],
@@ -43,7 +43,9 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       throw errors.validation([{ field: email === undefined ? 'email' : 'username', message: 'give exactly one of email and username' }], 'Give exactly one of email and username.')
     }
     const credentials: Credentials = email !== undefined ? { email, password } : { username: username as string, password }
-    const { sessionId: _sessionId, ...result } = await login(fastify.auth, credentials, clientInfo(request))
+    const outcome = await login(fastify.auth, credentials, clientInfo(request))
+    if ('mfa_required' in outcome) return reply.header('cache-control', 'no-store').send(outcome)
+    const { sessionId: _sessionId, ...result } = outcome
     return reply.deliverTokens(result)
   })
 }

@@ -1,7 +1,7 @@
 // The portcullis-verify plugin and its guards in a Fastify app: problem+json refusals like Portcullis's.
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
-import portcullisVerify, { requireAuthentication, requirePermission, requireScope, type PortcullisVerifyOptions } from '@portcullis/verify'
+import portcullisVerify, { requireAcr, requireAuthentication, requirePermission, requireScope, type PortcullisVerifyOptions } from '@portcullis/verify'
 import { startIssuer, type LocalIssuer } from '@portcullis/verify/testing'
 import { waitUntil as until } from '../../wait-until.js'
 
@@ -14,6 +14,7 @@ async function setup (t: Test, options: Partial<PortcullisVerifyOptions> = {}): 
   app.post('/posts', { onRequest: requirePermission('posts.add') }, async () => ({ ok: true }))
   app.post('/both', { onRequest: [requirePermission('posts.add'), requirePermission('posts.publish')] }, async () => ({ ok: true }))
   app.post('/sync', { onRequest: requireScope('posts.sync') }, async request => ({ client: request.accessToken!.client_id }))
+  app.delete('/account', { onRequest: requireAcr('aal2') }, async request => ({ acr: request.accessToken!.acr }))
   t.teardown(() => app.close())
   await app.ready()
   return { app, iss }
@@ -74,6 +75,24 @@ t.test('requireScope: client tokens by scope, with an insufficient_scope challen
   t.equal(denied.headers['www-authenticate'], 'Bearer realm="api", error="insufficient_scope", scope="posts.sync"')
   const user = await app.inject({ method: 'POST', url: '/sync', headers: bearer(await iss.mint({ permissions: ['posts.sync'] })) })
   t.equal(user.statusCode, 403, 'a user permission is not a scope')
+})
+
+t.test('requireAcr: 401 step_up_required with the RFC 9470 challenge below aal2, 200 at aal2', async t => {
+  const { app, iss } = await setup(t)
+  for (const claims of [{}, { acr: 'aal1' }, { acr: 'aal3' }, { acr: ['aal2'] as unknown as string }]) {
+    const res = await app.inject({ method: 'DELETE', url: '/account', headers: bearer(await iss.mint(claims)) })
+    t.equal(res.statusCode, 401, JSON.stringify(claims))
+    t.match(res.json(), { status: 401, code: 'step_up_required' })
+    t.equal(res.headers['www-authenticate'], 'Bearer realm="api", error="insufficient_user_authentication", acr_values="aal2"')
+  }
+  const client = await app.inject({ method: 'DELETE', url: '/account', headers: bearer(await iss.mintClientToken('indexer', ['x'])) })
+  t.equal(client.json().code, 'step_up_required', 'a client token has no acr')
+  const raised = await app.inject({ method: 'DELETE', url: '/account', headers: bearer(await iss.mint({ acr: 'aal2', amr: ['pwd', 'otp', 'mfa'] })) })
+  t.equal(raised.statusCode, 200)
+  t.same(raised.json(), { acr: 'aal2' })
+  const none = await app.inject({ method: 'DELETE', url: '/account' })
+  t.equal(none.json().code, 'not_authenticated', 'authentication first')
+  t.throws(() => requireAcr('aal9' as 'aal2'), /unknown level/)
 })
 
 t.test('revocations from the feed: by sid and by sub not_before, within the poll interval', async t => {

@@ -160,6 +160,8 @@ export async function startIssuer (options: LocalIssuerOptions = {}): Promise<Lo
         is_staff: false,
         groups: [],
         permissions: [],
+        amr: ['pwd'],
+        acr: 'aal1',
         ...claims
       }, mintOptions)
     },

@@ -3,7 +3,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { clientInfo } from '../../../../src/http/client-info.js'
 import { bodyErrors, problems, RATE_LIMITED, UNAUTHENTICATED } from '../../../../src/schemas/responses.js'
 import { ref, User } from '../../../../src/schemas/shared.js'
-import { ClientGrantBody, GRANT_PROBLEMS, ProviderParams, SocialLoginResponse } from '../../../../src/social/schemas.js'
+import { ClientGrantBody, GRANT_PROBLEMS, ProviderParams, SocialLoginResponse, SocialMfaRequired } from '../../../../src/social/schemas.js'
 import { linkIdentity, loginWithGrant, unlinkProvider, type ClientGrant } from '../../../../src/social/login.js'
 
 function grantOf (body: { code: string, code_verifier: string, redirect_uri: string, nonce?: string }): ClientGrant {
@@ -12,6 +12,7 @@ function grantOf (body: { code: string, code_verifier: string, redirect_uri: str
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addSchema(SocialLoginResponse)
+  fastify.addSchema(SocialMfaRequired)
   const rateLimit = fastify.perIpLimit(fastify.config.rateLimits.tokenPerIp)
 
   fastify.post('/:provider', {
@@ -23,7 +24,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       params: ProviderParams,
       body: ClientGrantBody,
       response: {
-        200: { ...ref(SocialLoginResponse), description: 'Logged in. Sets the `refresh_token` cookie; `Cache-Control: no-store`.' },
+        200: Type.Union([ref(SocialLoginResponse), ref(SocialMfaRequired)], { description: 'Logged in (sets the `refresh_token` cookie), or, for an account with a second factor, `mfa_required` with an `mfa_token` for `POST /api/auth/mfa/verify` and no tokens or cookie. `Cache-Control: no-store`.' }),
         ...problems(...GRANT_PROBLEMS, ...bodyErrors.slice(1),
           [403, '`account_banned`, `account_disabled`, or `email_not_verified` (the provider verified no email, or verification is required).'],
           [409, '`account_exists`: an account has this email and the provider did not verify it.'],
@@ -32,7 +33,9 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     config: { rateLimit }
   }, async (request, reply) => {
-    const { sessionId: _sessionId, ...result } = await loginWithGrant(fastify.social, request.params.provider, grantOf(request.body), clientInfo(request))
+    const outcome = await loginWithGrant(fastify.social, request.params.provider, grantOf(request.body), clientInfo(request))
+    if ('mfa_required' in outcome) return reply.header('cache-control', 'no-store').send(outcome)
+    const { sessionId: _sessionId, ...result } = outcome
     return reply.deliverTokens(result)
   })
 

@@ -56,12 +56,12 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       operationId: 'finishSocialLogin',
       summary: 'The provider\'s return (browser redirect)',
-      description: 'Checks the single-use `state` and that this browser started the login (the cookie set by `…/authorize`; it is cleared), exchanges the code with the stored PKCE verifier (and checks the ID token and its nonce), logs the user in and answers `302` to the `redirect_to` of the login with the `refresh_token` cookie set: no token is ever put in a URL. The app then calls `POST /api/auth/token/refresh` to get an access token. A login that fails after the state checked out goes back to `redirect_to` with `?error=<code>` (`access_denied`, `invalid_grant`, `account_exists`, `email_not_verified`, `account_banned`, `account_disabled`, `provider_unavailable`, `provider_error`).',
+      description: 'Checks the single-use `state` and that this browser started the login (the cookie set by `…/authorize`; it is cleared), exchanges the code with the stored PKCE verifier (and checks the ID token and its nonce), logs the user in and answers `302` to the `redirect_to` of the login with the `refresh_token` cookie set: no token is ever put in a URL. The app then calls `POST /api/auth/token/refresh` to get an access token. For an account with a second factor no cookie is set: the redirect carries `#mfa_required=true&mfa_token=…&methods=totp,recovery_code` in its fragment (never sent to a server), and the app finishes with `POST /api/auth/mfa/verify`. A login that fails after the state checked out goes back to `redirect_to` with `?error=<code>` (`access_denied`, `invalid_grant`, `account_exists`, `email_not_verified`, `account_banned`, `account_disabled`, `provider_unavailable`, `provider_error`).',
       tags: ['social'],
       params: ProviderParams,
       querystring: CallbackQuery,
       response: {
-        302: { ...Redirect, description: 'To `redirect_to`: logged in (the `refresh_token` cookie is set), or with `?error=<code>`.' },
+        302: { ...Redirect, description: 'To `redirect_to`: logged in (the `refresh_token` cookie is set), a second factor needed (`#mfa_token=…`), or with `?error=<code>`.' },
         ...problems(
           [400, '`invalid_state`: the state is missing, unknown, expired or already used, or this browser did not start the login (no or another login cookie).'],
           [404, '`unknown_provider`: no such provider is enabled.'],

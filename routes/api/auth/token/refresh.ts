@@ -7,6 +7,7 @@ import { RefreshTokenField, refreshTokenBodyOptions } from '../../../../src/sche
 import { problems, RATE_LIMITED, TOO_LARGE, UNSUPPORTED } from '../../../../src/schemas/responses.js'
 import { ref, TokenPair } from '../../../../src/schemas/shared.js'
 import { refresh } from '../../../../src/sessions/sessions.js'
+import { exchangeDjangoRefresh, looksLikeJwt } from '../../../../src/django/cutover.js'
 
 export const RefreshBody = Type.Object({
   refresh: Type.Optional(RefreshTokenField)
@@ -17,7 +18,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       operationId: 'refreshToken',
       summary: 'Exchange a refresh token for a new token pair',
-      description: 'The presented refresh token is rotated: the answer carries a new one and the old one is dead. Presenting a rotated token again revokes the whole session, except within a short grace window after its rotation, which returns the same successor (racing tabs, lost responses). A request that uses the cookie and sends an `Origin` that is not allowed, or `Sec-Fetch-Site: cross-site` (or `same-site` without an allowed `Origin`), is refused with `csrf_failed`.',
+      description: 'During the cut-over from Django (`DJANGO_SECRET_KEY`), a refresh token the Django deployment minted is exchanged once for a new session. The presented refresh token is rotated: the answer carries a new one and the old one is dead. Presenting a rotated token again revokes the whole session, except within a short grace window after its rotation, which returns the same successor (racing tabs, lost responses). A request that uses the cookie and sends an `Origin` that is not allowed, or `Sec-Fetch-Site: cross-site` (or `same-site` without an allowed `Origin`), is refused with `csrf_failed`.',
       tags: ['auth'],
       security: [{ refreshCookie: [] }, {}],
       body: RefreshBody,
@@ -38,6 +39,11 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       throw errors.validation([{ field: 'refresh', message: 'is required (as the refresh_token cookie or in the body)' }], 'No refresh token was provided.')
     }
     try {
+      if (fastify.config.django.cutover !== undefined && looksLikeJwt(presented)) {
+        // The cut-over: a refresh token the Django deployment minted, exchanged once for a session here.
+        const { user: _user, sessionId: _sessionId, ...pair } = await exchangeDjangoRefresh(fastify.auth, presented, clientInfo(request))
+        return reply.deliverTokens(pair)
+      }
       const { refreshExpiresIn, ...pair } = await refresh(fastify.auth, presented, clientInfo(request))
       return reply.deliverTokens(pair, refreshExpiresIn)
     } catch (err) {

@@ -1,0 +1,43 @@
+// POST /api/auth/mfa/step-up: raises the current session to aal2 with a second factor.
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { clientInfo } from '../../../../src/http/client-info.js'
+import { stepUp } from '../../../../src/mfa/second-factor.js'
+import { CodeMethod, TotpCode } from '../../../../src/schemas/mfa.js'
+import { bodyErrors, problems } from '../../../../src/schemas/responses.js'
+import { ACCESS_TOKEN_EXAMPLE } from '../../../../src/schemas/shared.js'
+
+export const StepUpBody = Type.Object({
+  method: CodeMethod,
+  code: TotpCode
+}, { additionalProperties: false, examples: [{ method: 'totp', code: '123456' }] })
+
+const route: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post('/step-up', {
+    schema: {
+      operationId: 'stepUpMfa',
+      summary: 'Raise this session with a second factor',
+      description: 'A new access token of the same session with `acr: "aal2"`; the session stays raised, so its refreshed access tokens are `aal2` too. Wrong codes count against the account\'s limit (`RATE_LIMIT_MFA_ACCOUNT`).',
+      tags: ['mfa'],
+      security: [{ bearerAuth: [] }],
+      body: StepUpBody,
+      response: {
+        200: Type.Object({
+          access: Type.String({ description: 'The raised access JWT.', examples: [ACCESS_TOKEN_EXAMPLE] }),
+          token_type: Type.Literal('Bearer', { description: 'Always `Bearer`.' }),
+          expires_in: Type.Integer({ description: 'Seconds until the access token expires.', examples: [300] })
+        }, { additionalProperties: false, description: 'Raised. `Cache-Control: no-store`.' }),
+        ...problems(...bodyErrors,
+          [401, '`invalid_mfa_code` (wrong, or a TOTP code already used), `not_authenticated`, `token_not_valid` or `user_inactive`.'],
+          [429, '`rate_limited`: too many wrong codes for this account.'])
+      }
+    },
+    onRequest: [fastify.authenticate]
+  }, async (request, reply) => {
+    const { user, sessionId, authorization, claims } = request.principal!
+    const amr = Array.isArray(claims.amr) ? claims.amr : ['pwd']
+    const result = await stepUp(fastify.auth, { user, sessionId, authorization, amr }, request.body, clientInfo(request))
+    return reply.header('cache-control', 'no-store').send(result)
+  })
+}
+
+export default route

@@ -1,0 +1,21 @@
+// Bodies and answers of the MFA routes.
+import { Type } from '@sinclair/typebox'
+
+export const TotpCode = Type.String({ minLength: 1, maxLength: 64, description: 'The 6-digit code the authenticator app shows now (or a recovery code, with `method: "recovery_code"`).', examples: ['123456'] })
+
+export const CodeMethod = Type.Union([Type.Literal('totp'), Type.Literal('recovery_code')], { description: '`totp`: a code of the authenticator app; `recovery_code`: one of the recovery codes (each works once).' })
+
+export const RecoveryCodes = Type.Object({
+  recovery_codes: Type.Array(Type.String({ description: 'A single-use code, `xxxx-xxxx-xxxx`.' }), { description: 'The 10 recovery codes: shown this once, store them safely. Any older codes no longer work.', examples: [['7k2m-9q4d-x1vz', 'c83p-0w5t-hn6r']] })
+}, { additionalProperties: false })
+
+export const MfaStatus = Type.Object({
+  totp: Type.Boolean({ description: 'Whether a confirmed authenticator app (TOTP) is set up.' }),
+  passkeys: Type.Array(Type.Object({
+    id: Type.String({ description: 'The passkey\'s id.', examples: ['0b5c3f6e-8a1d-4c2b-9e7f-1a2b3c4d5e6f'] }),
+    name: Type.String({ description: 'The name the user gave it.', examples: ['MacBook Touch ID'] }),
+    created_at: Type.String({ format: 'date-time', description: 'When it was registered.' }),
+    last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it was last used, or null.' })
+  }, { additionalProperties: false }), { description: 'The registered passkeys.' }),
+  recovery_codes_left: Type.Integer({ description: 'How many recovery codes are still unused.', examples: [10] })
+}, { additionalProperties: false, description: 'The second factors of the user (never their secrets).' })

@@ -1,0 +1,190 @@
+// simplejwt's routes (DJANGO_COMPAT) and the cut-over: Django-minted tokens (test/django/fixtures) accepted as the contract says.
+import { createHmac } from 'node:crypto'
+import t, { type Test } from 'tap'
+import { portcullis, tempDatabase } from '../cli/run.js'
+import { build, loginUser, newUser, registerUser } from '../helper.js'
+import { enrolTotp, MFA_ENV } from '../mfa/mfa-helper.js'
+import { djangoDatabase, fixture } from './fixture.js'
+
+const COMPAT = { DJANGO_COMPAT: 'true' }
+const CUTOVER = { ...COMPAT, DJANGO_SECRET_KEY: fixture.secret_key, DJANGO_ACCESS_TOKEN_LIFETIME: '20000d', DJANGO_REFRESH_TOKEN_LIFETIME: '20000d' }
+const { tokens } = fixture.default
+
+async function importedApp (t: Test, env: Record<string, string>) {
+  const db = await tempDatabase(t)
+  const result = await portcullis(['import-django', '--from', djangoDatabase(t)], db.env)
+  t.equal(result.code, 0, result.stderr)
+  return { db, app: await build(t, {}, { env: { DATABASE_URL: db.url, ...env } }) }
+}
+
+/** A token like Django's, with its payload changed and signed with `key` (or unsigned, alg none). */
+function forged (token: string, changes: Record<string, unknown>, key: string | null, alg = 'HS256'): string {
+  const payload = { ...JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()), ...changes }
+  const head = Buffer.from(JSON.stringify({ alg: key === null ? 'none' : alg, typ: 'JWT' })).toString('base64url')
+  const body = Buffer.from(JSON.stringify(payload)).toString('base64url')
+  const signature = key === null ? '' : createHmac('sha256', key).update(`${head}.${body}`).digest('base64url')
+  return `${head}.${body}.${signature}`
+}
+
+t.test('POST /api/token/ of an account with a second factor: 401 mfa_required, no session', async t => {
+  const app = await build(t, {}, { env: { ...COMPAT, ...MFA_ENV } })
+  const user = await loginUser(app)
+  await enrolTotp(app, user.access, () => new Date())
+  const res = await app.inject({ method: 'POST', url: '/api/token/', payload: { email: user.email, password: user.password } })
+  t.equal(res.statusCode, 401)
+  t.same(res.json(), { detail: 'This account has a second factor: log in at /api/auth/login', code: 'mfa_required' })
+  t.equal((await app.repositories.sessions.listLive(user.id, new Date())).length, 1, 'only the session the factor was enrolled from')
+})
+
+t.test('off by default: the simplejwt routes are not found', async t => {
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/api/token/', payload: { email: 'a@example.com', password: 'x' } })
+  t.equal(res.statusCode, 404)
+})
+
+t.test('POST /api/token/ answers as simplejwt: pair, 401 detail, 400 field errors', async t => {
+  const app = await build(t, {}, { env: COMPAT })
+  const user = await registerUser(app, newUser())
+  const ok = await app.inject({ method: 'POST', url: '/api/token/', payload: { email: user.email, password: user.password } })
+  t.equal(ok.statusCode, 200, ok.body)
+  t.same(Object.keys(ok.json()).sort(), ['access', 'refresh'])
+  const me = await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${ok.json().access}` } })
+  t.equal(me.statusCode, 200)
+
+  const wrong = await app.inject({ method: 'POST', url: '/api/token/', payload: { email: user.email, password: 'wrong password' } })
+  t.equal(wrong.statusCode, 401)
+  t.same(wrong.json(), { detail: 'No active account found with the given credentials' })
+  t.match(wrong.headers['content-type'], /^application\/json/)
+  const unknown = await app.inject({ method: 'POST', url: '/api/token/', payload: { email: 'nobody@example.com', password: 'wrong password' } })
+  t.same(unknown.json(), { detail: 'No active account found with the given credentials' })
+
+  const missing = await app.inject({ method: 'POST', url: '/api/token/', payload: {} })
+  t.equal(missing.statusCode, 400)
+  t.same(missing.json(), { email: ['This field is required.'], password: ['This field is required.'] })
+  const blank = await app.inject({ method: 'POST', url: '/api/token/', payload: { email: ' ', password: null } })
+  t.same(blank.json(), { email: ['This field may not be blank.'], password: ['This field may not be null.'] })
+  const notString = await app.inject({ method: 'POST', url: '/api/token/', payload: { email: ['x'], password: { a: 1 } } })
+  t.same(notString.json(), { email: ['Not a valid string.'], password: ['Not a valid string.'] })
+  const notJson = await app.inject({ method: 'POST', url: '/api/token/', headers: { 'content-type': 'application/json' }, payload: '{"email":' })
+  t.equal(notJson.statusCode, 400)
+  t.match(notJson.json(), { detail: /^JSON parse error - / })
+  const noBody = await app.inject({ method: 'POST', url: '/api/token/' })
+  t.equal(noBody.statusCode, 400)
+  t.same(noBody.json(), { email: ['This field is required.'], password: ['This field is required.'] })
+  const noSlash = await app.inject({ method: 'POST', url: '/api/token', payload: { email: user.email, password: user.password } })
+  t.equal(noSlash.statusCode, 200, 'no trailing slash works too')
+  const form = await app.inject({ method: 'POST', url: '/api/token/', headers: { 'content-type': 'text/csv' }, payload: 'a,b' })
+  t.equal(form.statusCode, 415)
+  t.same(form.json(), { detail: 'Unsupported media type "text/csv" in request.' })
+})
+
+t.test('DJANGO_USERNAME_FIELD=username', async t => {
+  const app = await build(t, {}, { env: { ...COMPAT, DJANGO_USERNAME_FIELD: 'username' } })
+  const user = await registerUser(app, newUser())
+  const ok = await app.inject({ method: 'POST', url: '/api/token/', payload: { username: user.username, password: user.password } })
+  t.equal(ok.statusCode, 200, ok.body)
+  const byEmail = await app.inject({ method: 'POST', url: '/api/token/', payload: { email: user.email, password: user.password } })
+  t.same(byEmail.json(), { username: ['This field is required.'] })
+})
+
+t.test('refresh rotates, verify and blacklist answer as simplejwt', async t => {
+  const app = await build(t, {}, { env: COMPAT })
+  const user = await registerUser(app, newUser())
+  const pair = (await app.inject({ method: 'POST', url: '/api/token/', payload: { email: user.email, password: user.password } })).json()
+  const refreshed = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: pair.refresh } })
+  t.equal(refreshed.statusCode, 200, refreshed.body)
+  t.same(Object.keys(refreshed.json()).sort(), ['access', 'refresh'])
+  t.not(refreshed.json().refresh, pair.refresh)
+
+  const bad = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: 'not a token' } })
+  t.equal(bad.statusCode, 401)
+  t.same(bad.json(), { detail: 'Token is invalid or expired', code: 'token_not_valid' })
+  t.same((await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: {} })).json(), { refresh: ['This field is required.'] })
+
+  t.same((await app.inject({ method: 'POST', url: '/api/token/verify/', payload: { token: refreshed.json().access } })).json(), {})
+  t.same((await app.inject({ method: 'POST', url: '/api/token/verify/', payload: { token: refreshed.json().refresh } })).json(), {})
+  const verifyBad = await app.inject({ method: 'POST', url: '/api/token/verify/', payload: { token: 'a.b.c' } })
+  t.equal(verifyBad.statusCode, 401)
+  t.same(verifyBad.json(), { detail: 'Token is invalid or expired', code: 'token_not_valid' })
+
+  const blacklisted = await app.inject({ method: 'POST', url: '/api/token/blacklist/', payload: { refresh: refreshed.json().refresh } })
+  t.equal(blacklisted.statusCode, 200)
+  t.same(blacklisted.json(), {})
+  const again = await app.inject({ method: 'POST', url: '/api/token/blacklist/', payload: { refresh: refreshed.json().refresh } })
+  t.equal(again.statusCode, 401)
+  t.same(again.json(), { detail: 'Token is invalid or expired', code: 'token_not_valid' })
+  const after = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: refreshed.json().refresh } })
+  t.equal(after.statusCode, 401, 'a blacklisted refresh token refreshes nothing')
+})
+
+t.test('every Portcullis path answers with a trailing slash too', async t => {
+  const app = await build(t)
+  const user = await registerUser(app, newUser())
+  const login = await app.inject({ method: 'POST', url: '/api/auth/login/', payload: { email: user.email, password: user.password } })
+  t.equal(login.statusCode, 200)
+  const me = await app.inject({ method: 'GET', url: '/api/auth/me/', headers: { authorization: `Bearer ${login.json().access}` } })
+  t.equal(me.statusCode, 200)
+})
+
+t.test('cut-over: a Django refresh token is exchanged once, by either refresh route', async t => {
+  const { app } = await importedApp(t, CUTOVER)
+  const first = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: tokens.refresh } })
+  t.equal(first.statusCode, 200, first.body)
+  const me = await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${first.json().access}` } })
+  t.equal(me.json().email, fixture.default.users[tokens.user].email)
+  const next = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: first.json().refresh } })
+  t.equal(next.statusCode, 200, 'the Portcullis refresh token it gave rotates')
+
+  const reuse = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: tokens.refresh } })
+  t.equal(reuse.statusCode, 401, 'a second use is reuse')
+  t.same(reuse.json(), { detail: 'Token is invalid or expired', code: 'token_not_valid' })
+  const reuseThere = await app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: tokens.refresh } })
+  t.equal(reuseThere.statusCode, 401)
+
+  const portcullisRoute = await app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: tokens.refresh2 } })
+  t.equal(portcullisRoute.statusCode, 200, portcullisRoute.body)
+  t.ok(portcullisRoute.json().access)
+  const twice = await Promise.all([0, 1].map(() => app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: tokens.refresh2 } })))
+  t.same(twice.map(r => r.statusCode), [401, 401])
+})
+
+t.test('cut-over: a Django access token is accepted by /api/auth/me until it expires', async t => {
+  const { app } = await importedApp(t, CUTOVER)
+  const me = await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${tokens.access}` } })
+  t.equal(me.statusCode, 200, me.body)
+  t.equal(me.json().email, fixture.default.users[tokens.user].email)
+  const expired = forged(tokens.access, { exp: Math.floor(Date.now() / 1000) - 1 }, fixture.secret_key)
+  t.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${expired}` } })).statusCode, 401)
+  const sessions = await app.inject({ method: 'GET', url: '/api/auth/sessions', headers: { authorization: `Bearer ${tokens.access}` } })
+  t.equal(sessions.statusCode, 401, 'only /api/auth/me takes a Django access token')
+})
+
+t.test('cut-over: other keys, alg none, wrong types and users that were not imported are refused', async t => {
+  const { app } = await importedApp(t, CUTOVER)
+  const refused = {
+    'another key': forged(tokens.refresh, { jti: 'a' }, 'another secret key'),
+    'alg none': forged(tokens.refresh, { jti: 'b' }, null),
+    'HS512 header on an HS256 deployment': forged(tokens.refresh, { jti: 'c' }, fixture.secret_key, 'HS512'),
+    'an access token': tokens.access,
+    'a user that was not imported': forged(tokens.refresh, { jti: 'd', user_id: 999999 }, fixture.secret_key),
+    expired: forged(tokens.refresh, { jti: 'e', exp: Math.floor(Date.now() / 1000) - 1 }, fixture.secret_key)
+  }
+  for (const [what, token] of Object.entries(refused)) {
+    const res = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: token } })
+    t.equal(res.statusCode, 401, what)
+    if (token === tokens.access) continue
+    const access = forged(token, { token_type: 'access' }, what === 'another key' ? 'another secret key' : what === 'alg none' ? null : fixture.secret_key, what.startsWith('HS512') ? 'HS512' : 'HS256')
+    const me = await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${access}` } })
+    t.equal(me.statusCode, 401, `${what}: not at /api/auth/me either`)
+  }
+  const forgedAccess = forged(tokens.access, {}, 'another secret key')
+  t.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${forgedAccess}` } })).statusCode, 401)
+  const noneAccess = forged(tokens.access, {}, null)
+  t.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${noneAccess}` } })).statusCode, 401)
+})
+
+t.test('without DJANGO_SECRET_KEY, Django tokens are refused', async t => {
+  const { app } = await importedApp(t, COMPAT)
+  t.equal((await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: tokens.refresh } })).statusCode, 401)
+  t.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${tokens.access}` } })).statusCode, 401)
+})
