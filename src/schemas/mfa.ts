@@ -12,8 +12,8 @@ export const RecoveryCodes = Type.Object({
 export const MfaStatus = Type.Object({
   totp: Type.Boolean({ description: 'Whether a confirmed authenticator app (TOTP) is set up.' }),
   passkeys: Type.Array(Type.Object({
-    id: Type.String({ description: 'The passkey\'s id.' }),
-    name: Type.String({ description: 'The name the user gave it.' }),
+    id: Type.String({ description: 'The passkey\'s id.', examples: ['0b5c3f6e-8a1d-4c2b-9e7f-1a2b3c4d5e6f'] }),
+    name: Type.String({ description: 'The name the user gave it.', examples: ['MacBook Touch ID'] }),
     created_at: Type.String({ format: 'date-time', description: 'When it was registered.' }),
     last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it was last used, or null.' })
   }, { additionalProperties: false }), { description: 'The registered passkeys.' }),

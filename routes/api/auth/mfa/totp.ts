@@ -23,7 +23,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         201: Type.Object({
           secret: Type.String({ description: 'The shared secret in base32, for typing into the app by hand.', examples: ['JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'] }),
           otpauth_url: Type.String({ description: 'The `otpauth://totp/…` URI the app reads.', examples: ['otpauth://totp/Portcullis:ada%40example.com?issuer=Portcullis&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30'] }),
-          qr_svg: Type.String({ description: 'The URI as a QR code, an SVG document.' })
+          qr_svg: Type.String({ description: 'The URI as a QR code, an SVG document.', examples: ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 37 37" shape-rendering="crispEdges"><path fill="#ffffff" d="M0 0h37v37H0z"/><path stroke="#000000" d="M2 2.5h7m1 0h1"/></svg>'] })
         }, { additionalProperties: false, description: 'Pending until confirmed. `Cache-Control: no-store`.' }),
         ...problems(UNAUTHENTICATED, [409, '`already_enrolled`: a confirmed authenticator app exists; remove it first.'], UNAVAILABLE)
       }
