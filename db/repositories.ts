@@ -306,8 +306,12 @@ export interface AuthorizationRepository {
   /** Throws UniqueViolation('name') when the name is taken. */
   createGroup (group: GroupRecord & { createdAt: Date }): Promise<GroupRecord>
   /** Throws UniqueViolation('name') when the new name is taken. */
-  updateGroup (id: string, patch: { name?: string, permissions?: string[] }): Promise<GroupRecord | undefined>
-  deleteGroup (id: string): Promise<boolean>
+  /**
+   * `membersChanged` makes the events of a permission change for the group's members (read in the
+   * transaction): a group's permissions are its members' permissions.
+   */
+  updateGroup (id: string, patch: { name?: string, permissions?: string[] }, membersChanged?: MembersChanged): Promise<GroupRecord | undefined>
+  deleteGroup (id: string, membersChanged?: MembersChanged): Promise<boolean>
   /** Replaces the user's group memberships. */
   setUserGroups (userId: string, groupIds: string[], events?: NewAuditEvent[]): Promise<void>
   /** Replaces the user's own permissions. */
@@ -578,6 +582,9 @@ export interface HealthRepository {
 export type AuditActorType = 'user' | 'client' | 'cli' | 'system'
 
 /** An event to record, written by a repository inside the transaction of the change it describes. */
+/** The audit events of a change that reaches every member of a group, given the members' ids. */
+export type MembersChanged = (memberIds: string[]) => NewAuditEvent[]
+
 export interface NewAuditEvent {
   id: string
   at: Date

@@ -62,6 +62,11 @@ export function postgresAuthorizationRepository (db: PgDb): AuthorizationReposit
    * permissions run one after the other: the second one's DELETE then sees the first one's rows.
    * NO KEY UPDATE: it does not block the key-share locks of foreign keys (a login inserting a session).
    */
+  async function groupMemberIds (tx: PgTx, groupId: string): Promise<string[]> {
+    const rows = await tx.select({ userId: userGroups.userId }).from(userGroups).where(eq(userGroups.groupId, groupId)).orderBy(userGroups.userId)
+    return rows.map(row => row.userId)
+  }
+
   async function lockUser (tx: PgTx, userId: string): Promise<void> {
     await tx.execute(sql`SELECT 1 FROM users WHERE id = ${userId} FOR NO KEY UPDATE`)
   }
@@ -134,7 +139,7 @@ export function postgresAuthorizationRepository (db: PgDb): AuthorizationReposit
       return { id: group.id, name: group.name, permissions: unique(group.permissions).sort() }
     },
 
-    async updateGroup (id, patch) {
+    async updateGroup (id, patch, membersChanged) {
       if (hasNul(id)) return
       try {
         return await inTransaction(db, async tx => {
@@ -142,7 +147,10 @@ export function postgresAuthorizationRepository (db: PgDb): AuthorizationReposit
           const [found] = await tx.select({ id: groups.id }).from(groups).where(eq(groups.id, id)).for('no key update')
           if (found === undefined) return undefined
           if (patch.name !== undefined) await tx.update(groups).set({ name: patch.name }).where(eq(groups.id, id))
-          if (patch.permissions !== undefined) await replaceGroupPermissions(tx, id, patch.permissions)
+          if (patch.permissions !== undefined) {
+            await replaceGroupPermissions(tx, id, patch.permissions)
+            if (membersChanged !== undefined) await appendAuditEvents(tx, membersChanged(await groupMemberIds(tx, id)))
+          }
           return groupById(tx, id)
         })
       } catch (err) {
@@ -150,10 +158,16 @@ export function postgresAuthorizationRepository (db: PgDb): AuthorizationReposit
       }
     },
 
-    async deleteGroup (id) {
+    async deleteGroup (id, membersChanged) {
       if (hasNul(id)) return false
-      const deleted = await db.delete(groups).where(eq(groups.id, id)).returning({ id: groups.id })
-      return deleted.length > 0
+      return inTransaction(db, async tx => {
+        // The members, read before the delete takes their memberships with it.
+        const ids = await groupMemberIds(tx, id)
+        const deleted = await tx.delete(groups).where(eq(groups.id, id)).returning({ id: groups.id })
+        if (deleted.length === 0) return false
+        if (membersChanged !== undefined) await appendAuditEvents(tx, membersChanged(ids))
+        return true
+      })
     },
 
     async setUserGroups (userId, groupIds, events = []) {

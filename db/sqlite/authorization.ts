@@ -1,5 +1,5 @@
 // Groups and permissions on SQLite, and the effective permissions of a user.
-import { UniqueViolation, type Authorization, type AuthorizationRepository, type GroupRecord, type NewAuditEvent } from '../repositories.js'
+import { UniqueViolation, type Authorization, type AuthorizationRepository, type GroupRecord, type MembersChanged, type NewAuditEvent } from '../repositories.js'
 import { auditRecorder } from './audit.js'
 import type { SqliteDb } from './connection.js'
 
@@ -66,16 +66,26 @@ export function sqliteAuthorizationRepository (db: SqliteDb): AuthorizationRepos
     insertGroup.run(group.id, group.name, group.createdAt.getTime())
     for (const codename of unique(group.permissions)) addGroupPermission.run(group.id, codename)
   })
-  const updateGroup = client.transaction((id: string, patch: { name?: string, permissions?: string[] }) => {
+  const audit = auditRecorder(db)
+  const members = client.prepare<[string], { user_id: string }>('SELECT user_id FROM user_groups WHERE group_id = ? ORDER BY user_id')
+  const memberIds = (groupId: string) => members.all(groupId).map(row => row.user_id)
+  const updateGroup = client.transaction((id: string, patch: { name?: string, permissions?: string[] }, membersChanged?: MembersChanged) => {
     if (groupRow.get(id) === undefined) return false
     if (patch.name !== undefined) renameGroup.run(patch.name, id)
     if (patch.permissions !== undefined) {
       clearGroupPermissions.run(id)
       for (const codename of unique(patch.permissions)) addGroupPermission.run(id, codename)
+      if (membersChanged !== undefined) audit.append(membersChanged(memberIds(id)))
     }
     return true
   })
-  const audit = auditRecorder(db)
+  const deleteGroupWithMembers = client.transaction((id: string, membersChanged?: MembersChanged) => {
+    // The members, read before the delete takes their memberships with it.
+    const ids = memberIds(id)
+    if (deleteGroup.run(id).changes === 0) return false
+    if (membersChanged !== undefined) audit.append(membersChanged(ids))
+    return true
+  })
   const setUserGroups = client.transaction((userId: string, groupIds: string[], events: NewAuditEvent[]) => {
     clearUserGroups.run(userId)
     for (const groupId of unique(groupIds)) addUserGroup.run(userId, groupId)
@@ -133,17 +143,17 @@ export function sqliteAuthorizationRepository (db: SqliteDb): AuthorizationRepos
       }
       return { id: group.id, name: group.name, permissions: unique(group.permissions).sort() }
     },
-    async updateGroup (id, patch) {
+    async updateGroup (id, patch, membersChanged) {
       try {
-        if (!updateGroup.immediate(id, patch)) return undefined
+        if (!updateGroup.immediate(id, patch, membersChanged)) return undefined
       } catch (err) {
         rethrowUnique(err, 'name')
       }
       const row = groupRow.get(id)
       return row && toGroup(row)
     },
-    async deleteGroup (id) {
-      return deleteGroup.run(id).changes > 0
+    async deleteGroup (id, membersChanged) {
+      return deleteGroupWithMembers.immediate(id, membersChanged)
     },
     async setUserGroups (userId, groupIds, events = []) {
       setUserGroups.immediate(userId, groupIds, events)

@@ -1,6 +1,7 @@
 // The admin API's rules for groups and permissions.
 import { randomUUID } from 'node:crypto'
-import { UniqueViolation, type GroupRecord, type PermissionRecord } from '../../db/repositories.js'
+import { UniqueViolation, type GroupRecord, type MembersChanged, type PermissionRecord } from '../../db/repositories.js'
+import { auditEvent } from '../audit/events.js'
 import { assertCanGrant, type Actor } from './access.js'
 import type { AuthDeps } from '../deps.js'
 import { errors } from '../errors.js'
@@ -19,6 +20,15 @@ export async function getGroup (deps: AuthDeps, id: string): Promise<GroupRecord
   const group = await deps.repositories.authorization.findGroup(id)
   if (group === undefined) throw errors.notFound('No such group.')
   return group
+}
+
+/**
+ * permissions.changed for each member of a group whose permissions changed (`permissions`) or that
+ * was deleted (undefined): what a member holds through the group is what changed.
+ */
+function membersChanged (deps: AuthDeps, group: string, permissions: string[] | undefined): MembersChanged {
+  const data = permissions === undefined ? { group, group_deleted: true } : { group, group_permissions: [...permissions].sort() }
+  return memberIds => memberIds.map(memberId => auditEvent(deps, 'permissions.changed', memberId, data))
 }
 
 export async function createGroup (deps: AuthDeps, actor: Actor, input: { name: string, permissions?: string[] }): Promise<GroupRecord> {
@@ -42,7 +52,7 @@ export async function updateGroup (deps: AuthDeps, actor: Actor, id: string, pat
     assertCanGrant(actor, permissions.filter(codename => !group.permissions.includes(codename)))
   }
   try {
-    const updated = await deps.repositories.authorization.updateGroup(id, { name: patch.name, permissions })
+    const updated = await deps.repositories.authorization.updateGroup(id, { name: patch.name, permissions }, permissions === undefined ? undefined : membersChanged(deps, patch.name ?? group.name, permissions))
     if (updated === undefined) throw errors.notFound('No such group.')
     return updated
   } catch (err) {
@@ -52,7 +62,8 @@ export async function updateGroup (deps: AuthDeps, actor: Actor, id: string, pat
 }
 
 export async function deleteGroup (deps: AuthDeps, id: string): Promise<void> {
-  if (!await deps.repositories.authorization.deleteGroup(id)) throw errors.notFound('No such group.')
+  const group = await deps.repositories.authorization.findGroup(id)
+  if (group === undefined || !await deps.repositories.authorization.deleteGroup(id, membersChanged(deps, group.name, undefined))) throw errors.notFound('No such group.')
 }
 
 export async function listPermissions (deps: AuthDeps): Promise<PermissionRecord[]> {

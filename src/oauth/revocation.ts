@@ -2,6 +2,7 @@
 // is denylisted until it expires and named (by jti) in the revocation feed. Anything not live is a
 // success too (§2.2): there is nothing to end.
 import type { ServiceClientRecord } from '../../db/repositories.js'
+import { auditEvent } from '../audit/events.js'
 import { isClientTokenPayload } from './client-tokens.js'
 import { peekJwt } from './introspection.js'
 import type { OAuthDeps } from './deps.js'
@@ -9,6 +10,11 @@ import { oauthErrors } from './errors.js'
 import { hashOpaqueToken } from '../sessions/opaque-tokens.js'
 
 const REASON = 'oauth_revoke'
+
+/** The session.revoked event of a user's session ended by a client: the client is the actor. */
+function revokedBy (deps: OAuthDeps, client: ServiceClientRecord, userId: string, sessionId: string) {
+  return [auditEvent(deps, 'session.revoked', userId, { session_id: sessionId, reason: REASON }, { type: 'client', id: client.id })]
+}
 
 /**
  * Who may revoke what: a client token only by the client it was issued to (§2.1); user tokens were
@@ -20,7 +26,7 @@ export async function revokeToken (deps: OAuthDeps, client: ServiceClientRecord,
   const payload = peekJwt(token)
   if (payload === undefined) {
     const found = await deps.repositories.sessions.findByTokenHash(hashOpaqueToken(token))
-    if (found !== undefined) await deps.repositories.sessions.revoke(found.user.id, found.session.id, now, REASON)
+    if (found !== undefined) await deps.repositories.sessions.revoke(found.user.id, found.session.id, now, REASON, revokedBy(deps, client, found.user.id, found.session.id))
     return
   }
   if (isClientTokenPayload(payload)) {
@@ -40,5 +46,5 @@ export async function revokeToken (deps: OAuthDeps, client: ServiceClientRecord,
   } catch {
     return
   }
-  await deps.repositories.sessions.revoke(claims.sub, claims.sid, now, REASON)
+  await deps.repositories.sessions.revoke(claims.sub, claims.sid, now, REASON, revokedBy(deps, client, claims.sub, claims.sid))
 }

@@ -4,7 +4,8 @@ import { test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { bearer, build, loginUser, manualClock, newUser, PASSWORD, registerUser } from '../helper.js'
 import { enrolTotp, MFA_ENV, totpCode } from '../mfa/mfa-helper.js'
-import { call, loginAs, loginRequest } from '../admin-helper.js'
+import { makeClient, revokeAs } from '../oauth-helper.js'
+import { call, loginAs, loginRequest, makeGroup } from '../admin-helper.js'
 import type { AuditEventRecord } from '../../db/repositories.js'
 
 async function allEvents (app: FastifyInstance): Promise<AuditEventRecord[]> {
@@ -162,4 +163,44 @@ test('mfa.enabled when TOTP is confirmed, mfa.disabled when it is removed or an 
     { type: 'mfa.disabled', subjectId: user.id, actorType: 'user', actorId: admin.id, data: '{"method":"all"}' }
   ], 'an admin reset is the admin\'s act')
   t.notMatch(JSON.stringify(all), secret, 'the TOTP seed is in no event')
+})
+
+test('a service client that revokes a user\'s token is the actor of the session.revoked event', async t => {
+  const app = await build(t)
+  const user = await loginUser(app)
+  const client = await makeClient(app)
+  t.equal((await revokeAs(app, client, user.refresh)).statusCode, 200)
+  const other = await loginUser(app, { ...newUser() })
+  t.equal((await revokeAs(app, client, other.access)).statusCode, 200)
+  const revoked = (await allEvents(app)).filter(e => e.type === 'session.revoked')
+  t.match(revoked, [
+    { subjectId: user.id, actorType: 'client', actorId: client.client_id },
+    { subjectId: other.id, actorType: 'client', actorId: client.client_id }
+  ])
+  t.ok(revoked.every(e => JSON.parse(e.data).reason === 'oauth_revoke'))
+  t.equal((await revokeAs(app, client, user.refresh)).statusCode, 200, 'revoking again: nothing to end')
+  t.equal((await allEvents(app)).filter(e => e.type === 'session.revoked').length, 2, 'and no event')
+})
+
+test('a group\'s new permissions, or its deletion, are a permissions.changed event for each member, in the same transaction', async t => {
+  const app = await build(t)
+  const admin = await loginAs(app, { superuser: true })
+  const group = await makeGroup(app, 'editors', ['users.view'])
+  const members = [await registerUser(app), await registerUser(app)]
+  for (const member of members) t.equal((await call(app, admin.access, 'PUT', `/api/admin/users/${member.id}/groups`, { groups: ['editors'] })).statusCode, 200)
+  const before = (await allEvents(app)).length
+
+  t.equal((await call(app, admin.access, 'PATCH', `/api/admin/groups/${group.id}`, { name: 'staff-editors' })).statusCode, 200)
+  t.equal((await allEvents(app)).length, before, 'a rename changes no one\'s permissions')
+  t.equal((await call(app, admin.access, 'PATCH', `/api/admin/groups/${group.id}`, { permissions: ['users.view', 'users.ban'] })).statusCode, 200)
+  const changed = (await allEvents(app)).slice(before)
+  t.same(changed.map(e => [e.type, e.subjectId, e.actorId, JSON.parse(e.data)]), [...members].sort((a, b) => a.id.localeCompare(b.id)).map(member =>
+    ['permissions.changed', member.id, admin.id, { group: 'staff-editors', group_permissions: ['users.ban', 'users.view'] }]))
+
+  t.equal((await call(app, admin.access, 'DELETE', `/api/admin/groups/${group.id}`)).statusCode, 204)
+  const deleted = (await allEvents(app)).slice(before + 2)
+  t.same(deleted.map(e => [e.type, e.subjectId, JSON.parse(e.data)]), [...members].sort((a, b) => a.id.localeCompare(b.id)).map(member =>
+    ['permissions.changed', member.id, { group: 'staff-editors', group_deleted: true }]))
+  t.equal((await call(app, admin.access, 'DELETE', `/api/admin/groups/${group.id}`)).statusCode, 404, 'gone: nothing recorded')
+  t.equal((await allEvents(app)).length, before + 4)
 })

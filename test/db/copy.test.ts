@@ -10,6 +10,7 @@ import type { PgDb } from '../../db/postgres/database.js'
 import { appendRevocationEvent } from '../../db/postgres/revocation-events.js'
 import { revocationEvents } from '../../db/postgres/schema.js'
 import { openDatabase, sqliteRepositories, type SqliteDb } from '../../db/sqlite/index.js'
+import { BUILTIN_PERMISSIONS } from '../admin-helper.js'
 import { freshDatabase, type Teardown } from './postgres/fresh-database.js'
 
 const MINUTE = 60_000
@@ -101,7 +102,7 @@ t.test('every row of every table arrives unchanged, in batches; the feed continu
   t.same(counts.map(c => c.table), copyPlan().map(p => p.name), 'a count for every table, in copy order')
   t.ok(counts.every(c => c.source === c.target && c.source === tables[c.table].sqlite.length), 'counts match')
   t.same(told, counts.map(c => [c.table, c.source]), 'told of each table')
-  t.equal(counts.find(c => c.table === 'permissions')?.target, 9, 'the built-ins seeded by both sides, once, plus posts.add')
+  t.equal(counts.find(c => c.table === 'permissions')?.target, BUILTIN_PERMISSIONS.length + 1, 'the built-ins seeded by both sides, once, plus posts.add')
 
   // SQLite handed out a seq for each revocation (session s3, client c2, user u4); the last one was pruned.
   const high = (source.$client.prepare('SELECT seq FROM sqlite_sequence WHERE name = \'revocation_events\'').get() as { seq: number }).seq
@@ -116,7 +117,7 @@ t.test('an empty source copies nothing but the built-in permissions, and the fee
   const target = await freshDatabase(t)
   const counts = await copySqliteToPostgres(source, target)
   t.ok(counts.every(c => c.source === c.target))
-  t.equal(counts.find(c => c.table === 'permissions')?.target, 8)
+  t.equal(counts.find(c => c.table === 'permissions')?.target, BUILTIN_PERMISSIONS.length)
   t.equal(counts.filter(c => c.target > 0).length, 1)
   await target.transaction(tx => appendRevocationEvent(tx, { subject: 'u1' }, new Date()))
   t.same(await target.select({ seq: revocationEvents.seq }).from(revocationEvents), [{ seq: 1 }])
@@ -156,7 +157,7 @@ t.test('a count that differs after the copy rolls everything back', async t => {
   t.same(error.counts.filter((c: { source: number, target: number }) => c.source !== c.target).map((c: { table: string }) => c.table), ['sessions', 'refresh_tokens'])
   t.match(error.message, /Row counts differ after the copy \(sessions, refresh_tokens\); nothing was written/)
   for (const table of ['users', 'sessions', 'permissions']) {
-    t.equal(await countRows(target, table), table === 'permissions' ? 8 : 0, `${table}: rolled back`)
+    t.equal(await countRows(target, table), table === 'permissions' ? BUILTIN_PERMISSIONS.length : 0, `${table}: rolled back`)
   }
 })
 
