@@ -13,6 +13,8 @@ export interface Fixture {
   default: { users: Record<string, FixtureUser>, tokens: { refresh: string, refresh2: string, access: string, user: string } }
   custom: { users: Record<string, FixtureUser> }
   conflicts: { users: Record<string, FixtureUser> }
+  /** The default database's users as Django made them on PostgreSQL (django-postgres.sql): other salts, so other hashes. */
+  postgres: { users: Record<string, FixtureUser> }
 }
 
 export const fixture: Fixture = JSON.parse(readFileSync(join(directory, 'fixture.json'), 'utf8'))
