@@ -23,9 +23,18 @@ export const SECOND_FACTOR_NEEDED = 'This account has a second factor: log in at
 export const secondFactorNeeded = () => new SimplejwtError(401, { detail: SECOND_FACTOR_NEEDED, code: 'mfa_required' }, CHALLENGE)
 export const tokenNotValid = () => new SimplejwtError(401, { detail: TOKEN_NOT_VALID, code: 'token_not_valid' }, CHALLENGE)
 
+// The characters Python's str.strip() removes (str.isspace()): JavaScript's trim() also removes U+FEFF, and not U+001C–U+001F or U+0085.
+const PYTHON_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000'
+const SURROUNDING_SPACE = new RegExp(`^[${PYTHON_SPACE}]+|[${PYTHON_SPACE}]+$`, 'g')
+/** `value.strip()` as Python does it. */
+export function pythonStrip (value: string): string {
+  return value.replace(SURROUNDING_SPACE, '')
+}
+
 /**
- * DRF's CharField checks, in the serializer's field order: the strings of the fields, or
- * `400 {"<field>": ["This field is required."]}` listing every bad field.
+ * DRF's CharField (trim_whitespace=True, allow_blank=False), which simplejwt's serializers use for every
+ * field, checked in the serializer's field order: the stripped strings of the fields, or
+ * `400 {"<field>": ["This field is required."]}` listing every bad field with DRF's messages.
  */
 export function charFields<K extends string> (body: unknown, fields: readonly K[]): Record<K, string> {
   const record = body !== null && typeof body === 'object' && !Array.isArray(body) ? body as Record<string, unknown> : {}
@@ -35,10 +44,20 @@ export function charFields<K extends string> (body: unknown, fields: readonly K[
     const value = record[field]
     if (value === undefined) problems[field] = ['This field is required.']
     else if (value === null) problems[field] = ['This field may not be null.']
-    else if (typeof value === 'number') values[field] = String(value)
-    else if (typeof value !== 'string') problems[field] = ['Not a valid string.']
-    else if (value.trim() === '') problems[field] = ['This field may not be blank.']
-    else values[field] = value
+    else if (typeof value !== 'string' && typeof value !== 'number') problems[field] = ['Not a valid string.']
+    else {
+      const stripped = pythonStrip(String(value))
+      const invalid: string[] = []
+      if (stripped === '') invalid.push('This field may not be blank.')
+      else {
+        // DRF's validators of every CharField, on the stripped value.
+        if (stripped.includes('\0')) invalid.push('Null characters are not allowed.')
+        const surrogate = /[\ud800-\udfff]/.exec(stripped.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))
+        if (surrogate !== null) invalid.push(`Surrogate characters are not allowed: U+${surrogate[0].charCodeAt(0).toString(16).toUpperCase()}.`)
+      }
+      if (invalid.length > 0) problems[field] = invalid
+      else values[field] = stripped
+    }
   }
   if (Object.keys(problems).length > 0) throw new SimplejwtError(400, problems)
   return values as Record<K, string>

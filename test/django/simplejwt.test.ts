@@ -78,6 +78,49 @@ t.test('POST /api/token/ answers as simplejwt: pair, 401 detail, 400 field error
   t.same(form.json(), { detail: 'Unsupported media type "text/csv" in request.' })
 })
 
+t.test('fields are stripped as DRF\'s CharField strips them (trim_whitespace): surrounding spaces ignored, only spaces is blank', async t => {
+  const app = await build(t, {}, { env: COMPAT })
+  const user = await registerUser(app, newUser())
+  const obtain = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/token/', payload })
+  const padded = await obtain({ email: ` ${user.email}\n`, password: `  ${user.password}\t` })
+  t.equal(padded.statusCode, 200, `surrounding spaces are not part of the password: ${padded.body}`)
+  const pythonSpaces = await obtain({ email: user.email, password: `\u001f\u3000${user.password}\u0085\u00a0` })
+  t.equal(pythonSpaces.statusCode, 200, 'what Python\'s str.strip() removes, incl. U+001F and U+0085')
+  const bom = await obtain({ email: user.email, password: `\ufeff${user.password}` })
+  t.equal(bom.statusCode, 401, 'U+FEFF is not whitespace to Python: kept, so the password is wrong')
+  const inner = await obtain({ email: user.email, password: user.password.replace(' ', '  ') })
+  t.equal(inner.statusCode, 401, 'spaces inside are kept')
+
+  const blank = await obtain({ email: '\u3000\t\r\n', password: ' \u001c\u2028 ' })
+  t.equal(blank.statusCode, 400)
+  t.same(blank.json(), { email: ['This field may not be blank.'], password: ['This field may not be blank.'] })
+  const empty = await obtain({ email: '', password: '' })
+  t.same(empty.json(), { email: ['This field may not be blank.'], password: ['This field may not be blank.'] })
+  const controls = await obtain({ email: ' a\u0000b@example.com ', password: 'x\ud800y' })
+  t.equal(controls.statusCode, 400)
+  t.same(controls.json(), { email: ['Null characters are not allowed.'], password: ['Surrogate characters are not allowed: U+D800.'] })
+  const emoji = await obtain({ email: user.email, password: 'wrong \ud83d\ude00' })
+  t.equal(emoji.statusCode, 401, 'a surrogate pair is one character, not a lone surrogate')
+
+  // An account whose password itself has surrounding spaces cannot log in here, as with simplejwt.
+  const spaced = await registerUser(app, newUser({ password: '  padded password of mine  ' }))
+  t.equal((await obtain({ email: spaced.email, password: spaced.password })).statusCode, 401)
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: spaced.email, password: spaced.password } })).statusCode, 200)
+
+  // The token fields are CharFields too.
+  const pair = padded.json()
+  const refreshed = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: `\t${pair.refresh} ` } })
+  t.equal(refreshed.statusCode, 200, refreshed.body)
+  const verified = await app.inject({ method: 'POST', url: '/api/token/verify/', payload: { token: ` ${refreshed.json().access}\n` } })
+  t.same([verified.statusCode, verified.json()], [200, {}])
+  const blankRefresh = await app.inject({ method: 'POST', url: '/api/token/blacklist/', payload: { refresh: '   ' } })
+  t.same([blankRefresh.statusCode, blankRefresh.json()], [400, { refresh: ['This field may not be blank.'] }])
+  const blankToken = await app.inject({ method: 'POST', url: '/api/token/verify/', payload: { token: '\n' } })
+  t.same([blankToken.statusCode, blankToken.json()], [400, { token: ['This field may not be blank.'] }])
+  const blacklisted = await app.inject({ method: 'POST', url: '/api/token/blacklist/', payload: { refresh: ` ${refreshed.json().refresh} ` } })
+  t.same([blacklisted.statusCode, blacklisted.json()], [200, {}])
+})
+
 t.test('DJANGO_USERNAME_FIELD=username', async t => {
   const app = await build(t, {}, { env: { ...COMPAT, DJANGO_USERNAME_FIELD: 'username' } })
   const user = await registerUser(app, newUser())

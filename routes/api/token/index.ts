@@ -19,12 +19,12 @@ const ObtainBody = Type.Object({
   email: Type.Optional(TokenString('The email address, when `DJANGO_USERNAME_FIELD` is `email` (the default).', 'ada@example.com')),
   username: Type.Optional(TokenString('The username, when `DJANGO_USERNAME_FIELD` is `username`.', 'ada')),
   password: Type.Optional(TokenString('The password.', 'correct horse battery'))
-}, { description: 'The username field (`email` by default) and the password; anything else is ignored, as simplejwt does.', examples: [{ email: 'ada@example.com', password: 'correct horse battery' }] })
+}, { description: 'The username field (`email` by default) and the password; anything else is ignored, as simplejwt does. Every field is stripped of surrounding whitespace first (DRF\'s `CharField`, `trim_whitespace`), the password too.', examples: [{ email: 'ada@example.com', password: 'correct horse battery' }] })
 const RefreshBody = Type.Object({ refresh: Type.Optional(TokenString('A refresh token: a Portcullis one, or during the cut-over one the Django deployment minted (accepted once).', REFRESH_EXAMPLE)) })
 const VerifyBody = Type.Object({ token: Type.Optional(TokenString('An access token, or a refresh token.', ACCESS_TOKEN_EXAMPLE)) })
 const BlacklistBody = Type.Object({ refresh: Type.Optional(TokenString('The refresh token to revoke: its session ends.', REFRESH_EXAMPLE)) })
 
-const badRequest = { ...FieldErrors, description: 'A required field is missing, null, blank or not a string (DRF\'s field errors), or the body is not JSON (`{detail}`).' }
+const badRequest = { ...FieldErrors, description: 'A required field is missing, null, blank (empty or only whitespace), not a string, or has a null or lone surrogate character (DRF\'s field errors), or the body is not JSON (`{detail}`).' }
 const invalidToken = detailResponse('`{"detail": "Token is invalid or expired", "code": "token_not_valid"}`.')
 const throttled = detailResponse('`{"detail": "Request was throttled. Expected available in N seconds."}`, with `Retry-After`.')
 const tooLarge = detailResponse('The body is over 64 KiB.')
