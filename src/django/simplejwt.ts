@@ -63,6 +63,19 @@ export function charFields<K extends string> (body: unknown, fields: readonly K[
   return values as Record<K, string>
 }
 
+/** The bodies simplejwt's views parse (DRF's default parsers but multipart): JSON, or a form. */
+export const SIMPLEJWT_CONSUMES = ['application/json', 'application/x-www-form-urlencoded']
+
+/**
+ * A form body as DRF reads it: a field given twice is its last value (`QueryDict[key]`), `+` is a
+ * space, and bytes that are not UTF-8 become U+FFFD; an empty value is there, and blank.
+ */
+export function parseForm (body: string): Record<string, string> {
+  const fields: Record<string, string> = Object.create(null)
+  for (const [name, value] of new URLSearchParams(body)) fields[name] = value
+  return fields
+}
+
 function throttled (seconds: number): SimplejwtError {
   return new SimplejwtError(429, { detail: `Request was throttled. Expected available in ${seconds} second${seconds === 1 ? '' : 's'}.` }, { 'retry-after': String(seconds) })
 }

@@ -1,12 +1,13 @@
 // POST /api/token/, /refresh/, /verify/, /blacklist/: djangorestframework-simplejwt's routes, bodies and errors (DJANGO_COMPAT).
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import formbody from '@fastify/formbody'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { clientInfo } from '../../../src/http/client-info.js'
 import { ProblemError } from '../../../src/errors.js'
 import { problems } from '../../../src/schemas/responses.js'
 import { ACCESS_TOKEN_EXAMPLE } from '../../../src/schemas/shared.js'
 import { exchangeDjangoRefresh, looksLikeJwt } from '../../../src/django/cutover.js'
-import { charFields, detailResponse, FieldErrors, noActiveAccount, secondFactorNeeded, simplejwtErrorHandler, tokenNotValid } from '../../../src/django/simplejwt.js'
+import { charFields, detailResponse, FieldErrors, noActiveAccount, parseForm, secondFactorNeeded, SIMPLEJWT_CONSUMES, simplejwtErrorHandler, tokenNotValid } from '../../../src/django/simplejwt.js'
 import { hashOpaqueToken } from '../../../src/sessions/opaque-tokens.js'
 import { login, logout, refresh } from '../../../src/sessions/sessions.js'
 
@@ -28,8 +29,9 @@ const badRequest = { ...FieldErrors, description: 'A required field is missing, 
 const invalidToken = detailResponse('`{"detail": "Token is invalid or expired", "code": "token_not_valid"}`.')
 const throttled = detailResponse('`{"detail": "Request was throttled. Expected available in N seconds."}`, with `Retry-After`.')
 const tooLarge = detailResponse('The body is over 64 KiB.')
-const unsupported = detailResponse('The body is neither JSON nor a form.')
+const unsupported = detailResponse('The body is neither JSON nor a form (`application/x-www-form-urlencoded`; multipart is not accepted).')
 const OFF = problems([404, '`not_found`: `DJANGO_COMPAT` is off (problem+json, as for any unknown path).'])
+const COMPAT_NOTE = 'Only with `DJANGO_COMPAT=true`. The body is JSON or a form (`application/x-www-form-urlencoded`; a field given twice counts by its last value), with the same answers. '
 const Empty = Type.Object({}, { additionalProperties: false, description: '`{}`.' })
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -46,14 +48,17 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     if (!enabled) return reply.callNotFound()
   })
   fastify.setErrorHandler(simplejwtErrorHandler)
+  // Forms as well as JSON, as DRF's default parsers take them; in this scope only.
+  await fastify.register(formbody, { parser: parseForm })
   const limit = (rateLimit: typeof fastify.config.rateLimits.loginPerIp) => ({ rateLimit: fastify.perIpLimit(rateLimit) })
 
   fastify.post('/', {
     schema: {
       operationId: 'djangoTokenObtainPair',
       summary: 'simplejwt: log in (TokenObtainPairView)',
-      description: 'Only with `DJANGO_COMPAT=true`. `DJANGO_USERNAME_FIELD` names the login field (`email` or `username`). A wrong password, an unknown, disabled or banned account all get simplejwt\'s `401 {"detail": "No active account found with the given credentials"}`.',
+      description: COMPAT_NOTE + '`DJANGO_USERNAME_FIELD` names the login field (`email` or `username`). A wrong password, an unknown, disabled or banned account all get simplejwt\'s `401 {"detail": "No active account found with the given credentials"}`.',
       tags: ['django'],
+      consumes: SIMPLEJWT_CONSUMES,
       body: ObtainBody,
       response: {
         200: Type.Object({ refresh: Refresh, access: Access }, { additionalProperties: false, description: 'Logged in: a new session.' }),
@@ -86,8 +91,9 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       operationId: 'djangoTokenRefresh',
       summary: 'simplejwt: refresh (TokenRefreshView, ROTATE_REFRESH_TOKENS on)',
-      description: 'Only with `DJANGO_COMPAT=true`. The refresh token is rotated (simplejwt\'s `ROTATE_REFRESH_TOKENS=True` with `BLACKLIST_AFTER_ROTATION`): the answer carries a new one, and presenting the old one again revokes the session. During the cut-over (`DJANGO_SECRET_KEY`), a refresh token the Django deployment minted is exchanged once for a Portcullis session.',
+      description: COMPAT_NOTE + 'The refresh token is rotated (simplejwt\'s `ROTATE_REFRESH_TOKENS=True` with `BLACKLIST_AFTER_ROTATION`): the answer carries a new one, and presenting the old one again revokes the session. During the cut-over (`DJANGO_SECRET_KEY`), a refresh token the Django deployment minted is exchanged once for a Portcullis session.',
       tags: ['django'],
+      consumes: SIMPLEJWT_CONSUMES,
       body: RefreshBody,
       response: {
         200: Type.Object({ access: Access, refresh: Refresh }, { additionalProperties: false, description: 'A new access token and the refresh token that replaces the one presented.' }),
@@ -120,8 +126,9 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       operationId: 'djangoTokenVerify',
       summary: 'simplejwt: verify a token (TokenVerifyView)',
-      description: 'Only with `DJANGO_COMPAT=true`. `200 {}` for a valid access token whose session is live, or a live refresh token; anything else is `401 token_not_valid`.',
+      description: COMPAT_NOTE + '`200 {}` for a valid access token whose session is live, or a live refresh token; anything else is `401 token_not_valid`.',
       tags: ['django'],
+      consumes: SIMPLEJWT_CONSUMES,
       body: VerifyBody,
       response: { 200: Empty, 400: badRequest, 401: invalidToken, 413: tooLarge, 415: unsupported, 429: throttled, ...OFF }
     },
@@ -146,8 +153,9 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       operationId: 'djangoTokenBlacklist',
       summary: 'simplejwt: blacklist a refresh token (TokenBlacklistView)',
-      description: 'Only with `DJANGO_COMPAT=true`. Revokes the session of the refresh token (a logout); an unknown, expired or already revoked token is `401 token_not_valid`.',
+      description: COMPAT_NOTE + 'Revokes the session of the refresh token (a logout); an unknown, expired or already revoked token is `401 token_not_valid`.',
       tags: ['django'],
+      consumes: SIMPLEJWT_CONSUMES,
       body: BlacklistBody,
       response: { 200: Empty, 400: badRequest, 401: invalidToken, 413: tooLarge, 415: unsupported, 429: throttled, ...OFF }
     },
