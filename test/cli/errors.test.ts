@@ -15,7 +15,7 @@ t.test('unknown users, permissions and groups, bad dates, missing arguments and 
     [['ban', 'nobody'], 'portcullis ban: No user with the email or username "nobody".'],
     [['unban', 'nobody'], 'portcullis unban: No user with the email or username "nobody".'],
     [['set-password', 'nobody', '--no-input'], 'portcullis set-password: No user with the email or username "nobody".'],
-    [['grant', 'ada', 'posts.add'], /^Database: .+\nportcullis grant: No permission "posts.add"\. The permissions are: audit\.view, clients\.manage, .*users\.view\.\n$/],
+    [['grant', 'ada', 'posts.add'], /^Database: .+\nportcullis grant: No permission "posts.add"\. The permissions are: audit\.view, clients\.manage, .*users\.view, webhooks\.manage\.\n$/],
     [['revoke', 'ada', 'users.view', 'posts.add'], 'No permission "posts.add".'],
     [['add-to-group', 'ada', 'editors'], 'portcullis add-to-group: No group named "editors". There are no groups yet. Pass --create to create it.'],
     [['remove-from-group', 'ada', 'editors'], 'No group named "editors".'],
