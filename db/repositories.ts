@@ -539,6 +539,17 @@ export interface DjangoImportPlan {
   keepsPasswordHash: (stored: string | null) => boolean
   /** Roll everything back at the end: the counts are what a real run would do. */
   dryRun: boolean
+  /** The audit events of what the import did to one user, written in the import's transaction. */
+  events: (change: ImportedUserChange) => NewAuditEvent[]
+}
+
+/** What an import did to one user: created it, or changed its fields and/or its groups and permissions. */
+export interface ImportedUserChange {
+  userId: string
+  user: ImportedUser
+  created: boolean
+  fieldsChanged: boolean
+  accessChanged: boolean
 }
 
 export interface DjangoImportCounts {
@@ -581,10 +592,10 @@ export interface HealthRepository {
 
 export type AuditActorType = 'user' | 'client' | 'cli' | 'system'
 
-/** An event to record, written by a repository inside the transaction of the change it describes. */
 /** The audit events of a change that reaches every member of a group, given the members' ids. */
 export type MembersChanged = (memberIds: string[]) => NewAuditEvent[]
 
+/** An event to record, written by a repository inside the transaction of the change it describes. */
 export interface NewAuditEvent {
   id: string
   at: Date

@@ -1,8 +1,9 @@
 // The Django import and the cut-over's used refresh tokens, on PostgreSQL.
 import { eq, sql } from 'drizzle-orm'
 import { toUser } from '../records.js'
-import type { DjangoImportCounts, DjangoImportPlan, DjangoRepository, ExistingIdentity } from '../repositories.js'
+import type { DjangoImportCounts, DjangoImportPlan, DjangoRepository, ExistingIdentity, NewAuditEvent } from '../repositories.js'
 import { usernameKey } from '../username-key.js'
+import { appendAuditEvents } from './audit-events.js'
 import { hasNul, inTransaction, type PgDb, type PgTx } from './database.js'
 import { rethrowUnique } from './users.js'
 import { users } from './schema.js'
@@ -69,6 +70,7 @@ async function applyIn (tx: PgTx, plan: DjangoImportPlan): Promise<DjangoImportC
   }
   const groupNames = new Set(plan.groups.map(g => g.name))
   const codenames = new Set(plan.permissions.map(p => p.codename))
+  const events: NewAuditEvent[] = []
   for (const user of plan.users) {
     const found = (await tx.execute<UserRow>(sql`SELECT id, email, username, password_hash, is_active, is_staff, is_superuser,
         (extract(epoch FROM date_joined) * 1000)::bigint AS date_joined_ms, (extract(epoch FROM last_login) * 1000)::bigint AS last_login_ms
@@ -111,7 +113,10 @@ async function applyIn (tx: PgTx, plan: DjangoImportPlan): Promise<DjangoImportC
       if (changed || groupsChanged || permissionsChanged) counts.usersUpdated++
       else counts.usersUnchanged++
     }
+    events.push(...plan.events({ userId: id, user, created: found === undefined, fieldsChanged: changed, accessChanged: groupsChanged || permissionsChanged }))
   }
+  // Last: the audit chain's head is locked until commit.
+  await appendAuditEvents(tx, events)
   if (plan.dryRun) throw new DryRun(counts)
   return counts
 }

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm'
 import { toUser } from '../records.js'
 import type { DjangoImportCounts, DjangoImportPlan, DjangoRepository, ExistingIdentity } from '../repositories.js'
 import { usernameKey } from '../username-key.js'
+import { auditRecorder } from './audit.js'
 import type { SqliteDb } from './connection.js'
 import { users } from './schema.js'
 import { rethrowUnique } from './users.js'
@@ -28,6 +29,7 @@ class DryRun extends Error {
 
 export function sqliteDjangoRepository (db: SqliteDb): DjangoRepository {
   const client = db.$client
+  const audit = auditRecorder(db)
   const identities = client.prepare<[], { id: string, legacy_id: number | null, email: string, username_key: string }>(
     'SELECT id, legacy_id, email, username_key FROM users')
   const insertPermission = client.prepare('INSERT INTO permissions (codename, description, created_at) VALUES (?, ?, ?) ON CONFLICT (codename) DO NOTHING')
@@ -120,6 +122,7 @@ export function sqliteDjangoRepository (db: SqliteDb): DjangoRepository {
         if (changed || groupsChanged || permissionsChanged) counts.usersUpdated++
         else counts.usersUnchanged++
       }
+      audit.append(plan.events({ userId: id, user, created: found === undefined, fieldsChanged: changed, accessChanged: groupsChanged || permissionsChanged }))
     }
     if (plan.dryRun) throw new DryRun(counts)
     return counts

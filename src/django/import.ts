@@ -2,7 +2,8 @@
 // The import of a Django user base: read auth_user (or a custom user table), its groups and permissions, and decide what to write and what to refuse.
 import { randomUUID } from 'node:crypto'
 import type { DjangoSource } from '../../db/django-source.js'
-import type { DjangoImportCounts, ExistingIdentity, ImportedUser, PermissionRecord, Repositories } from '../../db/repositories.js'
+import type { DjangoImportCounts, ExistingIdentity, ImportedUser, ImportedUserChange, NewAuditEvent, PermissionRecord, Repositories } from '../../db/repositories.js'
+import { auditEvent } from '../audit/events.js'
 import { normaliseEmail, usernameKey } from '../accounts/identifiers.js'
 import { bcryptCost } from '../passwords/hasher.js'
 
@@ -179,6 +180,16 @@ export function planUsers (users: DjangoData['users'], existing: ExistingIdentit
   return { accepted, refused }
 }
 
+/** user.created for a new user; user.updated and permissions.changed for what a later run changed. */
+function importEvents (deps: { now (): Date }, change: ImportedUserChange): NewAuditEvent[] {
+  const { userId, user } = change
+  if (change.created) return [auditEvent(deps, 'user.created', userId, { username: user.username, email: user.email, source: 'django', legacy_id: user.legacyId })]
+  return [
+    ...(change.fieldsChanged ? [auditEvent(deps, 'user.updated', userId, { source: 'django', legacy_id: user.legacyId })] : []),
+    ...(change.accessChanged ? [auditEvent(deps, 'permissions.changed', userId, { groups: [...user.groups].sort(), permissions: [...user.permissions].sort() })] : [])
+  ]
+}
+
 /**
  * Imports the Django user base in one transaction. Refused rows are reported; unless `skipRefused`,
  * any refused row writes nothing at all, so a run never stops half-way.
@@ -195,7 +206,8 @@ export async function importDjango (repositories: Pick<Repositories, 'django'>, 
     newId: randomUUID,
     // A bcrypt hash was made here (a login re-hashed Django's, or a reset): Django's older one must not replace it.
     keepsPasswordHash: stored => stored !== null && bcryptCost(stored) !== undefined,
-    dryRun: !write
+    dryRun: !write,
+    events: change => importEvents({ now: () => options.now }, change)
   })
   return { ...counts, refused, skippedPermissions: data.skippedPermissions, written: write }
 }

@@ -58,12 +58,19 @@ t.test('imports users, hashes, flags, groups and permissions as Django has them;
     'SELECT u.username, up.codename FROM user_permissions up JOIN users u ON u.id = up.user_id')
   t.same(own, [{ username: 'pbkdf2', codename: 'auth.delete_group' }])
 
+  const events = await db.query<{ type: string, actor_type: string, subject_id: string, data: string }>('SELECT type, actor_type, subject_id, data FROM audit_events ORDER BY seq')
+  t.same(events.map(e => e.type), users.map(() => 'user.created'), 'a user.created event for each imported user, written with it')
+  t.ok(events.every(e => e.actor_type === 'cli'), 'the operator is the actor')
+  t.same(events.map(e => e.subject_id).sort(), users.map(u => u.id).sort())
+  t.notOk(Object.values(fixture.default.users).some(user => user.hash !== null && JSON.stringify(events).includes(user.hash)), 'no hash in any event')
+
   const before = await snapshot(db)
   const second = await portcullis(['import-django', '--from', from], db.env)
   t.equal(second.code, 0, second.stderr)
   t.match(second.stdout, 'Users: 0 created, 0 updated, 12 unchanged, 0 refused.')
   t.match(second.stdout, 'Groups: 0 created, 0 updated. Permissions: 0 created.')
   t.same(await snapshot(db), before, 'the second run changed nothing')
+  t.equal((await db.query('SELECT seq FROM audit_events')).length, events.length, 'and recorded nothing')
 
   // Admins see the Django id.
   const app = await build(t, {}, { env: { DATABASE_URL: db.url } })
@@ -108,6 +115,7 @@ t.test('refused rows are listed and nothing is written; --dry-run and --skip-ref
   t.equal(skipped.code, 0, skipped.stderr)
   t.match(skipped.stdout, 'Users: 1 created, 0 updated, 0 unchanged, 3 refused.')
   t.same((await db.query<{ username: string }>('SELECT username FROM users')).map(u => u.username), ['grace'])
+  t.same((await db.query<{ type: string }>('SELECT type FROM audit_events')).map(e => e.type), ['user.created'], 'refused and dry runs recorded no event')
 })
 
 t.test('an email or username of an account made here refuses the import, which writes nothing', async t => {
