@@ -5,6 +5,7 @@
 import fp from 'fastify-plugin'
 import type { ClaimedDelivery } from '../db/repositories.js'
 import { attemptDelivery, nextAttemptAt } from '../src/webhooks/delivery.js'
+import { openWebhookSecret } from '../src/webhooks/secrets.js'
 
 /** How often the outbox is polled for due deliveries. */
 const POLL_MS = 250
@@ -20,7 +21,10 @@ export default fp(async function webhookDispatcher (fastify) {
   const running = new Set<Promise<void>>()
 
   async function deliver (delivery: ClaimedDelivery): Promise<void> {
-    const error = await attemptDelivery(delivery, { timeoutMs: config.webhookTimeout, allowPrivate: config.webhookAllowPrivate, now: deps.now() })
+    const secret = openWebhookSecret(config.keyEncryptionKey, delivery.webhookId, delivery.secret)
+    const error = secret === undefined
+      ? 'the webhook secret cannot be decrypted: KEY_ENCRYPTION_KEY is not set, or is not the one it was stored under'
+      : await attemptDelivery({ ...delivery, secret }, { timeoutMs: config.webhookTimeout, allowPrivate: config.webhookAllowPrivate, now: deps.now() })
     const now = deps.now()
     await webhooks.finish(delivery.id, delivery.leaseUntil, error === undefined
       ? { delivered: true }

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { DeliveryRecord, DeliveryStatus, WebhookRecord } from '../../db/repositories.js'
 import type { AuthDeps } from '../deps.js'
 import { errors } from '../errors.js'
+import { sealWebhookSecret } from './secrets.js'
 import { checkWebhookUrl } from './target.js'
 
 export interface WebhookView {
@@ -45,13 +46,14 @@ type Deps = Pick<AuthDeps, 'repositories' | 'config' | 'now'>
 export async function createWebhook (deps: Deps, input: { url: string, events: string[], description?: string }): Promise<WebhookView & { secret: string }> {
   const url = checkWebhookUrl(input.url, deps.config.webhookAllowPrivate)
   const secret = `whsec_${randomBytes(32).toString('base64')}`
+  const id = randomUUID()
   const webhook = await deps.repositories.webhooks.create({
-    id: randomUUID(),
+    id,
     url,
     events: [...new Set(input.events)].sort(),
     description: input.description ?? null,
     createdAt: deps.now(),
-    secret
+    secret: sealWebhookSecret(deps.config.keyEncryptionKey, id, secret)
   })
   return { ...webhookView(webhook), secret }
 }

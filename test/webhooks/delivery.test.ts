@@ -64,6 +64,30 @@ test('a delivery carries the event, signed per Standard Webhooks: the receiverâ€
   t.notOk(JSON.stringify(await app.repositories.audit.list({ limit: 100 })).includes(webhook.secret), 'the secret is in no event')
 })
 
+test('with KEY_ENCRYPTION_KEY the secret is stored sealed, and deliveries are still signed with it; without the key they fail, and say why', async t => {
+  const { state, url } = await receiver(t)
+  const db = await tempDatabase(t)
+  const KEY = { KEY_ENCRYPTION_KEY: 'w'.repeat(16) + 'webhook-tests-encryption-key' }
+  const app = await build(t, {}, { env: { ...ENV, ...db.env, ...KEY } })
+  const { admin, webhook } = await subscribe(t, app, url)
+  const [stored] = await db.query<{ secret: string }>('SELECT secret FROM webhooks')
+  t.match(stored.secret, /^enc:v1:/, 'sealed')
+  t.notOk(stored.secret.includes(webhook.secret.slice('whsec_'.length)), 'the secret is not in the row')
+  await register(app)
+  await waitUntil(() => state.received.length >= 1, 10_000, 'the delivery', t)
+  const [got] = state.received
+  t.same(new Webhook(webhook.secret).verify(got.body, { 'webhook-id': got.id, 'webhook-timestamp': got.timestamp, 'webhook-signature': got.signature }), got.json, 'signed with the secret shown at creation')
+
+  // Another instance started without the key cannot sign: the delivery fails with a reason, and nothing is sent.
+  await app.close()
+  const keyless = await build(t, {}, { env: { ...ENV, ...db.env } })
+  await register(keyless)
+  const failed = async () => (await call(keyless, admin.access, 'GET', `/api/admin/webhooks/${webhook.id}/deliveries`)).json().items.filter((item: { last_error: string | null }) => item.last_error !== null)
+  await waitUntil(async () => (await failed()).length >= 1, 10_000, 'the failed attempt', t)
+  t.match((await failed())[0].last_error, /secret cannot be decrypted: KEY_ENCRYPTION_KEY/)
+  t.equal(state.received.length, 1, 'nothing sent unsigned')
+})
+
 test('a receiver down for an hour gets everything, in order per user, once back; timeouts are retried too', async t => {
   const { state, url } = await receiver(t)
   const clock = manualClock()
