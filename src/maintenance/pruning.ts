@@ -13,10 +13,12 @@ export interface PruneCounts {
   revocations: number
   /** Social logins abandoned at the provider (their state expired). */
   socialStates: number
+  /** Used or expired `mfa_token`s (the second step of a login). */
+  mfaChallenges: number
 }
 
 export function totalPruned (counts: PruneCounts): number {
-  return counts.sessions + counts.oneTimeTokens + counts.revocations + counts.socialStates
+  return counts.sessions + counts.oneTimeTokens + counts.revocations + counts.socialStates + counts.mfaChallenges
 }
 
 /** Deletes at most `batchSize` rows of each kind; small batches keep each synchronous delete (and its lock) short. */
@@ -26,13 +28,14 @@ export async function pruneBatch (deps: AuthDeps, batchSize: number): Promise<Pr
     sessions: await pruneSessions(deps, batchSize),
     oneTimeTokens: await deps.repositories.oneTimeTokens.prune(now, batchSize),
     revocations: await pruneRevocations(deps, batchSize),
-    socialStates: await deps.repositories.socialAccounts.pruneStates(now, batchSize)
+    socialStates: await deps.repositories.socialAccounts.pruneStates(now, batchSize),
+    mfaChallenges: await deps.repositories.mfa.pruneChallenges(now, batchSize)
   }
 }
 
 /** Batches until nothing is left, summed. */
 export async function pruneAll (deps: AuthDeps, batchSize: number): Promise<PruneCounts> {
-  const total: PruneCounts = { sessions: 0, oneTimeTokens: 0, revocations: 0, socialStates: 0 }
+  const total: PruneCounts = { sessions: 0, oneTimeTokens: 0, revocations: 0, socialStates: 0, mfaChallenges: 0 }
   for (let batch = await pruneBatch(deps, batchSize); totalPruned(batch) > 0; batch = await pruneBatch(deps, batchSize)) {
     for (const key of Object.keys(total) as Array<keyof PruneCounts>) total[key] += batch[key]
   }
