@@ -5,7 +5,7 @@ import { postgresAuthorizationRepository } from '../../../db/postgres/authorizat
 import { UniqueViolation } from '../../../db/repositories.js'
 import { freshDatabase, insertUser, type Teardown } from './fresh-database.js'
 
-const BUILT_IN = ['audit.view', 'clients.manage', 'groups.manage', 'users.ban', 'users.change', 'users.delete', 'users.view']
+const BUILT_IN = ['audit.view', 'clients.manage', 'groups.manage', 'users.ban', 'users.change', 'users.delete', 'users.view', 'webhooks.manage']
 
 async function setUp (t: Teardown) {
   const db = await freshDatabase(t)

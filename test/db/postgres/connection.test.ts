@@ -88,7 +88,7 @@ t.test('a server that comes up during the retries is used', needsServer, async t
   t.teardown(() => closePostgres(db))
   t.ok(proxy, 'the first attempt failed')
   const result = await db.execute<{ n: number }>(sql`SELECT count(*)::int AS n FROM permissions`)
-  t.equal(result.rows[0].n, 7, 'migrated, with the built-in permissions')
+  t.equal(result.rows[0].n, 8, 'migrated, with the built-in permissions')
 })
 
 t.test('a refusal that waiting cannot fix fails at once', needsServer, async t => {

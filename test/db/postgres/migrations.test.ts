@@ -9,7 +9,7 @@ import { portcullis } from '../../cli/run.js'
 
 const migrations = new URL('../../../db/postgres/migrations/', import.meta.url)
 const journal = JSON.parse(readFileSync(new URL('meta/_journal.json', migrations), 'utf8')) as { entries: Array<{ tag: string }> }
-const BUILT_IN = ['audit.view', 'clients.manage', 'groups.manage', 'users.ban', 'users.change', 'users.delete', 'users.view']
+const BUILT_IN = ['audit.view', 'clients.manage', 'groups.manage', 'users.ban', 'users.change', 'users.delete', 'users.view', 'webhooks.manage']
 const needsServer = { skip: !ON_POSTGRES && 'needs TEST_DATABASE_URL (the PostgreSQL pass)' }
 
 t.test('the journal lists every migration file, in order', async t => {

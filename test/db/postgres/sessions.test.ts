@@ -71,7 +71,7 @@ t.test('create stores the session, its first token, the last login and an upgrad
     upgradedPasswordHash: 'new-hash',
     firstToken: { id: 't', tokenHash: 'h', expiresAt: later(now, DAY) }
   })
-  t.same(session, { id: 's', userId, createdAt: now, lastUsedAt: now, expiresAt: later(now, DAY), revokedAt: null, userAgent: 'ua', ip: '192.0.2.1' })
+  t.same(session, { id: 's', userId, createdAt: now, lastUsedAt: now, expiresAt: later(now, DAY), revokedAt: null, userAgent: 'ua', ip: '192.0.2.1', amr: ['pwd'] })
   const [user] = await db.select().from(users).where(eq(users.id, userId))
   t.same(user.lastLogin, now)
   t.equal(user.passwordHash, 'new-hash')

@@ -173,7 +173,8 @@ t.test('createUserWithLink: both or neither, violations named by field', async t
     bannedUntil: null,
     emailVerified: true,
     dateJoined: created.dateJoined,
-    lastLogin: null
+    lastLogin: null,
+    legacyId: null
   })
   t.same(await repo.providersOf(created.id), ['github'])
 

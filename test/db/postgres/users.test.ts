@@ -32,7 +32,8 @@ t.test('create returns the record with defaults; look-ups by id, email and usern
     bannedUntil: null,
     emailVerified: false,
     dateJoined: input.dateJoined,
-    lastLogin: null
+    lastLogin: null,
+    legacyId: null
   })
   t.same(await users.findById(input.id), created)
   t.same(await users.findByEmail(input.email), created)
