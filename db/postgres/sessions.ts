@@ -219,7 +219,8 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
     async revokeAll (userId, now, reason, keepSessionId, events = []) {
       return inTransaction(db, async tx => {
         const revoked = await revokeAllIn(tx, userId, now, reason, keepSessionId)
-        await appendAuditEvents(tx, events)
+        // As for one session: no event when nothing was live.
+        if (revoked > 0) await appendAuditEvents(tx, events)
         return revoked
       })
     },

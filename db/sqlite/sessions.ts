@@ -215,7 +215,8 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     async revokeAll (userId, now, reason, keepSessionId, events = []) {
       return db.transaction(tx => {
         const revoked = revokeAllNow(tx, userId, now, reason, keepSessionId)
-        audit.append(events)
+        // As for one session: no event when nothing was live.
+        if (revoked > 0) audit.append(events)
         return revoked
       }, { behavior: 'immediate' })
     },

@@ -6,7 +6,7 @@ import { assertCanGrant, assertSuperuserFor, type Actor } from './access.js'
 import type { AuthDeps } from '../deps.js'
 import { errors } from '../errors.js'
 import { loadUserExtras, userView, type UserView } from '../accounts/user-view.js'
-import { auditEvent } from '../audit/events.js'
+import { auditEvent, sessionRevoked } from '../audit/events.js'
 import { resetMfa } from '../mfa/second-factor.js'
 
 export interface AdminUserView extends UserView {
@@ -109,7 +109,7 @@ export async function updateUser (deps: AuthDeps, actor: Actor, id: string, patc
   if (updated === undefined) throw errors.notFound('No such user.')
   // A deactivated account keeps no session.
   if (patch.is_active === false && target.isActive) {
-    await deps.repositories.sessions.revokeAll(id, deps.now(), 'deactivated', undefined, [auditEvent(deps, 'session.revoked', id, { reason: 'deactivated' })])
+    await deps.repositories.sessions.revokeAll(id, deps.now(), 'deactivated', undefined, sessionRevoked(deps, id, 'deactivated'))
   }
   return adminUserView(deps, updated)
 }

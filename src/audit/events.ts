@@ -71,3 +71,17 @@ export function auditEvent (
     data
   }
 }
+
+/**
+ * The session.revoked event of one session (`sessionId`) or of all the user's sessions (undefined),
+ * to pass to the repository call that revokes them.
+ */
+export function sessionRevoked (
+  deps: { now (): Date },
+  userId: string,
+  reason: string,
+  sessionId?: string,
+  actor?: { type: AuditActorType, id: string | null }
+): NewAuditEvent[] {
+  return [auditEvent(deps, 'session.revoked', userId, { ...(sessionId !== undefined && { session_id: sessionId }), reason }, actor)]
+}

@@ -1,7 +1,7 @@
 // The second step of a login (mfa_token → /api/auth/mfa/verify), step-up of a session, and a user's factors.
 import { randomUUID } from 'node:crypto'
 import type { Authorization, UserRecord, UserSummary } from '../../db/repositories.js'
-import { auditEvent } from '../audit/events.js'
+import { auditEvent, sessionRevoked } from '../audit/events.js'
 import type { AuthDeps, ClientInfo } from '../deps.js'
 import { errors } from '../errors.js'
 import { accountThrottleKey } from '../limits/password-check.js'
@@ -128,5 +128,5 @@ export async function stepUp (deps: AuthDeps, principal: { user: UserSummary, se
 export async function resetMfa (deps: AuthDeps, user: Pick<UserRecord, 'id'>): Promise<void> {
   const now = deps.now()
   await deps.repositories.mfa.deleteAll(user.id, [auditEvent(deps, 'mfa.disabled', user.id, { method: 'all' })])
-  await deps.repositories.sessions.revokeAll(user.id, now, 'mfa_reset')
+  await deps.repositories.sessions.revokeAll(user.id, now, 'mfa_reset', undefined, sessionRevoked(deps, user.id, 'mfa_reset'))
 }

@@ -2,7 +2,7 @@
 // is denylisted until it expires and named (by jti) in the revocation feed. Anything not live is a
 // success too (§2.2): there is nothing to end.
 import type { ServiceClientRecord } from '../../db/repositories.js'
-import { auditEvent } from '../audit/events.js'
+import { sessionRevoked } from '../audit/events.js'
 import { isClientTokenPayload } from './client-tokens.js'
 import { peekJwt } from './introspection.js'
 import type { OAuthDeps } from './deps.js'
@@ -13,7 +13,7 @@ const REASON = 'oauth_revoke'
 
 /** The session.revoked event of a user's session ended by a client: the client is the actor. */
 function revokedBy (deps: OAuthDeps, client: ServiceClientRecord, userId: string, sessionId: string) {
-  return [auditEvent(deps, 'session.revoked', userId, { session_id: sessionId, reason: REASON }, { type: 'client', id: client.id })]
+  return sessionRevoked(deps, userId, REASON, sessionId, { type: 'client', id: client.id })
 }
 
 /**

@@ -12,7 +12,7 @@ import { hashOpaqueToken, newOpaqueToken } from './opaque-tokens.js'
 import { openSuccessor, sealSuccessor } from './refresh-tokens.js'
 import { loadUserExtras, userView, type UserView } from '../accounts/user-view.js'
 import { accountThrottleKey, checkPassword } from '../limits/password-check.js'
-import { auditEvent } from '../audit/events.js'
+import { auditEvent, sessionRevoked } from '../audit/events.js'
 import { recordFailedLogin } from '../audit/failed-logins.js'
 import { requireSecondFactor, type MfaRequired } from '../mfa/second-factor.js'
 
@@ -180,7 +180,7 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
 
   if (!canAuthenticate(outcome.user, now)) {
     await deps.repositories.sessions.revoke(outcome.user.id, outcome.session.id, now, 'account_disabled',
-      [auditEvent(deps, 'session.revoked', outcome.user.id, { session_id: outcome.session.id, reason: 'account_disabled' })])
+      sessionRevoked(deps, outcome.user.id, 'account_disabled', outcome.session.id))
     throw errors.tokenNotValid('The account of this refresh token is disabled or banned.')
   }
 
@@ -199,11 +199,11 @@ export async function logout (deps: AuthDeps, presented: string): Promise<void> 
   const found = await deps.repositories.sessions.findByTokenHash(hashOpaqueToken(presented))
   if (found === undefined) return
   await deps.repositories.sessions.revoke(found.user.id, found.session.id, deps.now(), 'logout',
-    [auditEvent(deps, 'session.revoked', found.user.id, { session_id: found.session.id, reason: 'logout' }, { type: 'user', id: found.user.id })])
+    sessionRevoked(deps, found.user.id, 'logout', found.session.id, { type: 'user', id: found.user.id }))
 }
 
 export async function logoutAll (deps: AuthDeps, userId: string): Promise<void> {
-  await deps.repositories.sessions.revokeAll(userId, deps.now(), 'logout_all', undefined, [auditEvent(deps, 'session.revoked', userId, { reason: 'logout_all' })])
+  await deps.repositories.sessions.revokeAll(userId, deps.now(), 'logout_all', undefined, sessionRevoked(deps, userId, 'logout_all'))
 }
 
 export interface SessionView {
@@ -234,7 +234,7 @@ export async function listSessions (deps: AuthDeps, userId: string, currentSessi
 /** Only the caller's own live sessions can be revoked; anything else is not found. */
 export async function revokeSession (deps: AuthDeps, userId: string, sessionId: string): Promise<void> {
   const revoked = await deps.repositories.sessions.revoke(userId, sessionId, deps.now(), 'revoked_by_user',
-    [auditEvent(deps, 'session.revoked', userId, { session_id: sessionId, reason: 'revoked_by_user' })])
+    sessionRevoked(deps, userId, 'revoked_by_user', sessionId))
   if (!revoked) throw errors.notFound('No such session.')
 }
 

@@ -162,7 +162,19 @@ test('mfa.enabled when TOTP is confirmed, mfa.disabled when it is removed or an 
     { type: 'mfa.enabled', actorId: user.id },
     { type: 'mfa.disabled', subjectId: user.id, actorType: 'user', actorId: admin.id, data: '{"method":"all"}' }
   ], 'an admin reset is the admin\'s act')
+  t.match(all.at(-1), { type: 'session.revoked', subjectId: user.id, actorId: admin.id, data: '{"reason":"mfa_reset"}' }, 'and its sessions end with it')
   t.notMatch(JSON.stringify(all), secret, 'the TOTP seed is in no event')
+})
+
+test('ending every session of a user with none live records no session.revoked', async t => {
+  const app = await build(t)
+  const admin = await loginAs(app, { superuser: true })
+  const idle = await registerUser(app)
+  const active = await loginUser(app)
+  for (const user of [idle, active]) t.equal((await call(app, admin.access, 'PATCH', `/api/admin/users/${user.id}`, { is_active: false })).statusCode, 200)
+  const revoked = (await allEvents(app)).filter(e => e.type === 'session.revoked')
+  t.match(revoked, [{ subjectId: active.id, data: '{"reason":"deactivated"}' }], 'only the user who had a live session')
+  t.equal(revoked.length, 1)
 })
 
 test('a service client that revokes a user\'s token is the actor of the session.revoked event', async t => {
