@@ -1,5 +1,6 @@
 // Failed logins as audit events, coalesced: a flood of guesses must not become a flood of rows.
 import type { AuthDeps } from '../deps.js'
+import { clientKey } from '../limits/client-key.js'
 import { auditEvent } from './events.js'
 
 /** The window failures of one account (or of unknown accounts) from one address are counted in. */
@@ -17,15 +18,18 @@ const windows = new WeakMap<object, Map<string, Window>>()
  * FAILED_LOGIN_WINDOW_MS, an event is written at the 1st, 2nd, 4th, 8th … failure of the window,
  * carrying the count so far; a flood of n guesses writes about log2(n) rows, and the last one says
  * how many there were (within a factor of two). Counted in this process: each instance coalesces its own.
+ * Addresses are grouped as the rate limits group them (RATE_LIMIT_IPV6_PREFIX).
  */
-export async function recordFailedLogin (deps: Pick<AuthDeps, 'repositories' | 'now'>, accountId: string | undefined, ip: string | null, lockedOut: boolean): Promise<void> {
+export async function recordFailedLogin (deps: Pick<AuthDeps, 'repositories' | 'now' | 'config'>, accountId: string | undefined, ip: string | null, lockedOut: boolean): Promise<void> {
   let counters = windows.get(deps.repositories)
   if (counters === undefined) {
     counters = new Map()
     windows.set(deps.repositories, counters)
   }
   const now = deps.now().getTime()
-  const key = `${accountId ?? ''}\u0000${ip ?? ''}`
+  // By the address as the rate limits see it (an IPv6 client by its /64): one client rotating
+  // addresses inside its own prefix must not make every guess a window's first.
+  const key = `${accountId ?? ''}\u0000${ip === null ? '' : clientKey(ip, deps.config.rateLimitIpv6Prefix)}`
   let window = counters.get(key)
   if (window === undefined || now - window.startedAt >= FAILED_LOGIN_WINDOW_MS) {
     counters.delete(key)

@@ -76,6 +76,18 @@ test('failed logins are counted, not one row per guess', async t => {
   t.same(JSON.parse(unknown[0].data).known_account, false)
 })
 
+test('guesses from addresses of one IPv6 /64 are coalesced as one client; another network counts apart', async t => {
+  const app = await build(t)
+  const user = await registerUser(app)
+  const guess = (remoteAddress: string) => app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress, payload: { email: user.email, password: 'wrong password guess' } })
+  for (let i = 1; i <= 8; i++) t.equal((await guess(`2001:db8:1:2::${i.toString(16)}`)).statusCode, 401)
+  t.equal((await guess('2001:db8:9:9::1')).statusCode, 401)
+  const failed = (await allEvents(app)).filter(e => e.type === 'user.login_failed')
+  t.same(failed.map(e => [e.ip, JSON.parse(e.data).failures]), [
+    ['2001:db8:1:2::1', 1], ['2001:db8:1:2::2', 2], ['2001:db8:1:2::4', 4], ['2001:db8:1:2::8', 8], ['2001:db8:9:9::1', 1]
+  ], 'eight addresses of one /64: the rows of one client')
+})
+
 test('no stored event holds a password, hash, token or secret', async t => {
   const app = await build(t, { refreshReuseGrace: 0 })
   const admin = await loginAs(app, { superuser: true })
