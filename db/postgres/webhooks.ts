@@ -107,7 +107,9 @@ export function postgresWebhookRepository (db: PgDb): WebhookRepository {
 
     async retry (webhookId, deliveryId, now) {
       if (hasNul(webhookId, deliveryId)) return false
-      const result = await db.update(webhookDeliveries).set({ status: 'pending', nextAttemptAt: now, leaseUntil: null })
+      // A delivery in flight keeps its lease: cleared, another dispatcher would send it a second time
+      // at once, and the attempt under way could no longer record its outcome.
+      const result = await db.update(webhookDeliveries).set({ status: 'pending', nextAttemptAt: now, leaseUntil: sql`CASE WHEN ${webhookDeliveries.leaseUntil} > ${now} THEN ${webhookDeliveries.leaseUntil} END` })
         .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.webhookId, webhookId)))
       return (result.rowCount ?? 0) > 0
     }

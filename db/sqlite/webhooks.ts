@@ -72,6 +72,9 @@ export function sqliteWebhookRepository (db: SqliteDb): WebhookRepository {
     },
 
     async claimDue (now, leaseUntil, limit) {
+      // Polled several times a second by every instance: the write lock is taken only when a plain
+      // read finds something due (the claim then looks again under the lock).
+      if (due.all({ now: now.getTime(), limit: 1 }).length === 0) return []
       return claim.immediate(now, leaseUntil, limit)
     },
 
@@ -86,7 +89,9 @@ export function sqliteWebhookRepository (db: SqliteDb): WebhookRepository {
     },
 
     async retry (webhookId, deliveryId, now) {
-      return db.update(webhookDeliveries).set({ status: 'pending', nextAttemptAt: now, leaseUntil: null })
+      // A delivery in flight keeps its lease: cleared, another dispatcher would send it a second time
+      // at once, and the attempt under way could no longer record its outcome.
+      return db.update(webhookDeliveries).set({ status: 'pending', nextAttemptAt: now, leaseUntil: sql`CASE WHEN ${webhookDeliveries.leaseUntil} > ${now.getTime()} THEN ${webhookDeliveries.leaseUntil} END` })
         .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.webhookId, webhookId))).run().changes > 0
     }
   }

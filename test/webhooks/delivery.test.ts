@@ -148,6 +148,26 @@ test('retries used up: dead; the retry operation replays it', async t => {
   t.equal((await call(app, admin.access, 'POST', `/api/admin/webhooks/${webhook.id}/deliveries/nope/retry`)).statusCode, 404)
 })
 
+test('a retry of a delivery in flight leaves it to the attempt under way: one request, its outcome recorded', async t => {
+  const { state, url } = await receiver(t)
+  const db = await tempDatabase(t)
+  const app = await build(t, {}, { env: { ...ENV, ...db.env, WEBHOOK_TIMEOUT: '60s' } })
+  const { admin, webhook } = await subscribe(t, app, url, ['user.created'])
+  const hanging: ServerResponse[] = []
+  state.behaviour = (_req, res) => { hanging.push(res) }
+  await register(app)
+  await waitUntil(() => hanging.length === 1, 10_000, 'the attempt under way', t)
+  const [delivery] = (await call(app, admin.access, 'GET', `/api/admin/webhooks/${webhook.id}/deliveries`)).json().items
+  t.equal((await call(app, admin.access, 'POST', `/api/admin/webhooks/${webhook.id}/deliveries/${delivery.id}/retry`)).statusCode, 202)
+  const [row] = await db.query<{ lease_until: unknown }>('SELECT lease_until FROM webhook_deliveries')
+  t.not(row.lease_until, null, 'still leased to the attempt under way')
+  hanging[0].end()
+  const status = async () => (await call(app, admin.access, 'GET', `/api/admin/webhooks/${webhook.id}/deliveries`)).json().items[0]
+  await waitUntil(async () => (await status()).status === 'delivered', 10_000, 'the attempt\'s outcome', t)
+  t.equal((await status()).attempts, 1)
+  t.equal(state.received.length, 1, 'sent once')
+})
+
 test('a crash between commit and delivery loses nothing: the next process delivers it, same webhook-id', async t => {
   const { state, url } = await receiver(t)
   const db = await tempDatabase(t)
