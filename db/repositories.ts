@@ -127,8 +127,8 @@ export interface RotationRequest {
   }
   ip: string | null
   userAgent: string | null
-  /** The audit event written, with its subject (the session's user) filled in, when the token turns out to be reused. */
-  onReuse?: NewAuditEvent
+  /** The audit event to write, for the session's user, when the token turns out to be reused. */
+  onReuse?: (userId: string) => NewAuditEvent
 }
 
 /**

@@ -115,7 +115,7 @@ export function postgresSessionRepository (db: PgDb): SessionRepository {
     // A rotated-away token came back: whoever holds the chain may be a thief, so end it.
     await tx.update(sessions).set({ revokedAt: now, revokedReason: 'refresh_token_reuse' }).where(eq(sessions.id, session.id))
     await appendRevocationEvent(tx, { sessionId: session.id }, now)
-    if (request.onReuse !== undefined) await appendAuditEvents(tx, [{ ...request.onReuse, subjectId: session.userId }])
+    if (request.onReuse !== undefined) await appendAuditEvents(tx, [request.onReuse(session.userId)])
     return { kind: 'reused', sessionId: session.id }
   }
 

@@ -86,7 +86,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     // A rotated-away token came back: whoever holds the chain may be a thief, so end it.
     statements.revokeSession.run(now.getTime(), 'refresh_token_reuse', session.id)
     record.session(session.id, now)
-    if (request.onReuse !== undefined) audit.append([{ ...request.onReuse, subjectId: session.userId }])
+    if (request.onReuse !== undefined) audit.append([request.onReuse(session.userId)])
     return { kind: 'reused', sessionId: session.id }
   }
   // better-sqlite3's own transaction wrapper: BEGIN IMMEDIATE … COMMIT around a synchronous function.

@@ -167,7 +167,8 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
     },
     ip: client.ip,
     userAgent: client.userAgent,
-    onReuse: auditEvent(deps, 'refresh.reuse_detected', null)
+    // Built only when reuse is found: a refresh is a hot path, a reuse rare.
+    onReuse: userId => auditEvent(deps, 'refresh.reuse_detected', userId)
   })
 
   if (outcome.kind === 'invalid') throw errors.tokenNotValid('The refresh token is invalid, expired or revoked.')
