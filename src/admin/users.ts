@@ -5,6 +5,7 @@ import { UniqueViolation } from '../../db/repositories.js'
 import { assertCanGrant, assertSuperuserFor, type Actor } from './access.js'
 import type { AuthDeps } from '../deps.js'
 import { errors } from '../errors.js'
+import { decodePageCursor, encodePageCursor } from '../http/page-cursor.js'
 import { loadUserExtras, userView, type UserView } from '../accounts/user-view.js'
 import { auditEvent, sessionRevoked } from '../audit/events.js'
 import { resetMfa } from '../mfa/second-factor.js'
@@ -54,15 +55,12 @@ function assertMayManage (actor: Actor, target: UserRecord, action: string): voi
 }
 
 function encodeCursor (user: UserRecord): string {
-  return Buffer.from(`${user.dateJoined.getTime()}:${user.id}`).toString('base64url')
+  return encodePageCursor('users', user.dateJoined.getTime(), user.id)
 }
 
 function decodeCursor (cursor: string): { dateJoined: Date, id: string } {
-  const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':')
-  // A timestamp past what Date holds would be an Invalid Date, compared as NULL: an empty page, not a 400.
-  const dateJoined = new Date(/^\d{1,15}$/.test(ms ?? '') ? Number(ms) : Number.NaN)
-  if (Number.isNaN(dateJoined.getTime()) || !id) throw errors.validation([{ field: 'cursor', message: 'is not a cursor from a previous page' }])
-  return { dateJoined, id }
+  const { position, id } = decodePageCursor('users', cursor, true)
+  return { dateJoined: new Date(position), id }
 }
 
 export async function listUsers (deps: AuthDeps, options: { q?: string, limit: number, cursor?: string }): Promise<{ items: AdminUserView[], next_cursor: string | null }> {

@@ -2,6 +2,7 @@
 import type { AuditEventRecord } from '../../db/repositories.js'
 import type { AuthDeps } from '../deps.js'
 import { errors } from '../errors.js'
+import { decodePageCursor, encodePageCursor } from '../http/page-cursor.js'
 
 export interface AuditEntryView {
   id: string
@@ -37,13 +38,11 @@ export function auditExportLine (entry: AuditEventRecord): AuditEntryView & { se
 }
 
 function encodeCursor (seq: number): string {
-  return Buffer.from(`audit:${seq}`).toString('base64url')
+  return encodePageCursor('audit', seq)
 }
 
 function decodeCursor (cursor: string): number {
-  const match = /^audit:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
-  if (match === null) throw errors.validation([{ field: 'cursor', message: 'is not a cursor from a previous page' }])
-  return Number(match[1])
+  return decodePageCursor('audit', cursor, false).position
 }
 
 export interface AuditQuery {

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { DeliveryRecord, DeliveryStatus, WebhookRecord } from '../../db/repositories.js'
 import type { AuthDeps } from '../deps.js'
 import { errors } from '../errors.js'
+import { decodePageCursor, encodePageCursor } from '../http/page-cursor.js'
 import { sealWebhookSecret } from './secrets.js'
 import { checkWebhookUrl } from './target.js'
 
@@ -84,13 +85,12 @@ export async function deleteWebhook (deps: Deps, id: string): Promise<void> {
 }
 
 function encodeCursor (delivery: DeliveryRecord): string {
-  return Buffer.from(`delivery:${delivery.eventSeq}:${delivery.id}`).toString('base64url')
+  return encodePageCursor('delivery', delivery.eventSeq, delivery.id)
 }
 
 function decodeCursor (cursor: string): { eventSeq: number, id: string } {
-  const match = /^delivery:(\d{1,15}):(.+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
-  if (match === null) throw errors.validation([{ field: 'cursor', message: 'is not a cursor from a previous page' }])
-  return { eventSeq: Number(match[1]), id: match[2] }
+  const { position, id } = decodePageCursor('delivery', cursor, true)
+  return { eventSeq: position, id }
 }
 
 /** The webhook's deliveries, newest event first. */

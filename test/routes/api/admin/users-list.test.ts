@@ -107,6 +107,8 @@ t.test('GET /users with a garbage cursor is 400 validation_failed', async t => {
     Buffer.from('abc:def').toString('base64url'),
     Buffer.from('123:').toString('base64url'),
     Buffer.from('99999999999999999999999:x').toString('base64url'),
+    // A cursor of another list (the audit log's) is not one of this list.
+    Buffer.from('audit:5').toString('base64url'),
     '',
     'x'.repeat(201)
   ]
