@@ -83,6 +83,8 @@ export function postgresAuditRepository (db: PgDb): AuditRepository {
     async pruneThrough (checkpoint) {
       return inTransaction(db, async tx => {
         await tx.insert(auditCheckpoints).values(checkpoint)
+        // Checkpoints of entries that are gone vouch for nothing left: verification starts here.
+        await tx.delete(auditCheckpoints).where(lt(auditCheckpoints.seq, checkpoint.seq))
         return (await tx.delete(auditEvents).where(lte(auditEvents.seq, checkpoint.seq))).rowCount ?? 0
       })
     }

@@ -88,6 +88,8 @@ export function sqliteAuditRepository (db: SqliteDb): AuditRepository {
     async pruneThrough (checkpoint) {
       return db.transaction(tx => {
         tx.insert(auditCheckpoints).values(checkpoint).run()
+        // Checkpoints of entries that are gone vouch for nothing left: verification starts here.
+        tx.delete(auditCheckpoints).where(lt(auditCheckpoints.seq, checkpoint.seq)).run()
         return tx.delete(auditEvents).where(lte(auditEvents.seq, checkpoint.seq)).run().changes
       }, { behavior: 'immediate' })
     }
