@@ -529,6 +529,11 @@ export interface DjangoImportPlan {
   permissions: PermissionRecord[]
   groups: Array<{ name: string, permissions: string[] }>
   users: ImportedUser[]
+  /**
+   * Refresh tokens the Django deployment blacklisted (simplejwt's token_blacklist app) and that have
+   * not expired: recorded as already exchanged, so that the cut-over refuses them as Django did.
+   */
+  blacklistedRefreshTokens: Array<{ jti: string, expiresAt: Date }>
   now: Date
   /** A new id for a user or group. */
   newId: () => string
@@ -559,6 +564,8 @@ export interface DjangoImportCounts {
   groupsCreated: number
   groupsUpdated: number
   permissionsCreated: number
+  /** Blacklisted Django refresh tokens recorded as exchanged by this run (not those an earlier run recorded). */
+  blacklistedTokensRecorded: number
 }
 
 /** An existing user an import must not collide with. */
@@ -583,6 +590,10 @@ export interface DjangoRepository {
   findUserByLegacyId (legacyId: number): Promise<UserRecord | undefined>
   /** Records a Django refresh token as exchanged: false, recording nothing, when it already was. */
   useRefreshToken (jti: string, expiresAt: Date, now: Date): Promise<boolean>
+  /** Takes back useRefreshToken when the exchange it was for failed. */
+  releaseRefreshToken (jti: string): Promise<void>
+  /** Deletes at most `limit` recorded tokens that have expired; how many. */
+  pruneRefreshTokens (now: Date, limit: number): Promise<number>
 }
 
 export interface HealthRepository {

@@ -3,7 +3,7 @@
 // logins, used or expired MFA tokens, audit entries past AUDIT_RETENTION) in small batches, in-process (no cron), once per
 // PRUNE_INTERVAL across every instance sharing the database; and signs the audit log's checkpoints.
 import fp from 'fastify-plugin'
-import { pruneBatch, totalPruned, type PruneCounts } from '../src/maintenance/pruning.js'
+import { nothingPruned, pruneBatch, totalPruned, type PruneCounts } from '../src/maintenance/pruning.js'
 import { instanceId } from '../src/runtime/instance-id.js'
 import { auditMaintenance } from '../src/audit/chain.js'
 
@@ -26,7 +26,7 @@ export default fp(async function sessionPruner (fastify) {
 
   async function run (): Promise<PruneCounts | undefined> {
     if (!await deps.repositories.backgroundJobs.claim('prune', intervalMs, deps.now(), instanceId)) return undefined
-    const total: PruneCounts = { sessions: 0, oneTimeTokens: 0, revocations: 0, socialStates: 0, mfaChallenges: 0 }
+    const total = nothingPruned()
     // Small batches, each its own short statement: other writers get the lock between them.
     for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
       const counts = await pruneBatch(deps, BATCH_SIZE)

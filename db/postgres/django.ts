@@ -43,7 +43,7 @@ async function replaceWithin (current: string[], wanted: string[], scope: Set<st
 
 async function applyIn (tx: PgTx, plan: DjangoImportPlan): Promise<DjangoImportCounts> {
   const now = plan.now
-  const counts: DjangoImportCounts = { usersCreated: 0, usersUpdated: 0, usersUnchanged: 0, groupsCreated: 0, groupsUpdated: 0, permissionsCreated: 0 }
+  const counts: DjangoImportCounts = { usersCreated: 0, usersUpdated: 0, usersUnchanged: 0, groupsCreated: 0, groupsUpdated: 0, permissionsCreated: 0, blacklistedTokensRecorded: 0 }
   for (const permission of plan.permissions) {
     const inserted = await tx.execute(sql`INSERT INTO permissions (codename, description, created_at) VALUES (${permission.codename}, ${permission.description}, ${now})
       ON CONFLICT (codename) DO NOTHING`)
@@ -115,6 +115,12 @@ async function applyIn (tx: PgTx, plan: DjangoImportPlan): Promise<DjangoImportC
     }
     events.push(...plan.events({ userId: id, user, created: found === undefined, fieldsChanged: changed, accessChanged: groupsChanged || permissionsChanged }))
   }
+  for (const token of plan.blacklistedRefreshTokens) {
+    if (hasNul(token.jti)) continue
+    const inserted = await tx.execute(sql`INSERT INTO django_refresh_tokens (jti, used_at, expires_at) VALUES (${token.jti}, ${plan.now}, ${token.expiresAt})
+      ON CONFLICT (jti) DO NOTHING`)
+    counts.blacklistedTokensRecorded += inserted.rowCount ?? 0
+  }
   // Last: the audit chain's head is locked until commit.
   await appendAuditEvents(tx, events)
   if (plan.dryRun) throw new DryRun(counts)
@@ -145,6 +151,14 @@ export function postgresDjangoRepository (db: PgDb): DjangoRepository {
       const inserted = await db.execute(sql`INSERT INTO django_refresh_tokens (jti, used_at, expires_at) VALUES (${jti}, ${now}, ${expiresAt})
         ON CONFLICT (jti) DO NOTHING`)
       return inserted.rowCount === 1
+    },
+    async releaseRefreshToken (jti) {
+      if (!hasNul(jti)) await db.execute(sql`DELETE FROM django_refresh_tokens WHERE jti = ${jti}`)
+    },
+    async pruneRefreshTokens (now, limit) {
+      const deleted = await db.execute(sql`DELETE FROM django_refresh_tokens WHERE jti IN (
+                                             SELECT jti FROM django_refresh_tokens WHERE expires_at <= ${now} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`)
+      return deleted.rowCount ?? 0
     }
   }
 }

@@ -51,6 +51,8 @@ export function sqliteDjangoRepository (db: SqliteDb): DjangoRepository {
   const deleteUserPermission = client.prepare('DELETE FROM user_permissions WHERE user_id = ? AND codename = ?')
   const addUserPermission = client.prepare('INSERT OR IGNORE INTO user_permissions (user_id, codename) VALUES (?, ?)')
   const insertUsedToken = client.prepare('INSERT INTO django_refresh_tokens (jti, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING')
+  const deleteUsedToken = client.prepare('DELETE FROM django_refresh_tokens WHERE jti = ?')
+  const pruneUsedTokens = client.prepare('DELETE FROM django_refresh_tokens WHERE jti IN (SELECT jti FROM django_refresh_tokens WHERE expires_at <= ? LIMIT ?)')
 
   const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((value, i) => value === b[i])
 
@@ -66,7 +68,7 @@ export function sqliteDjangoRepository (db: SqliteDb): DjangoRepository {
 
   const apply = client.transaction((plan: DjangoImportPlan): DjangoImportCounts => {
     const now = plan.now.getTime()
-    const counts: DjangoImportCounts = { usersCreated: 0, usersUpdated: 0, usersUnchanged: 0, groupsCreated: 0, groupsUpdated: 0, permissionsCreated: 0 }
+    const counts: DjangoImportCounts = { usersCreated: 0, usersUpdated: 0, usersUnchanged: 0, groupsCreated: 0, groupsUpdated: 0, permissionsCreated: 0, blacklistedTokensRecorded: 0 }
     for (const permission of plan.permissions) {
       counts.permissionsCreated += insertPermission.run(permission.codename, permission.description, now).changes
     }
@@ -124,6 +126,9 @@ export function sqliteDjangoRepository (db: SqliteDb): DjangoRepository {
       }
       audit.append(plan.events({ userId: id, user, created: found === undefined, fieldsChanged: changed, accessChanged: groupsChanged || permissionsChanged }))
     }
+    for (const token of plan.blacklistedRefreshTokens) {
+      counts.blacklistedTokensRecorded += insertUsedToken.run(token.jti, plan.now.getTime(), token.expiresAt.getTime()).changes
+    }
     if (plan.dryRun) throw new DryRun(counts)
     return counts
   })
@@ -146,6 +151,12 @@ export function sqliteDjangoRepository (db: SqliteDb): DjangoRepository {
     },
     async useRefreshToken (jti, expiresAt, now) {
       return insertUsedToken.run(jti, now.getTime(), expiresAt.getTime()).changes === 1
+    },
+    async releaseRefreshToken (jti) {
+      deleteUsedToken.run(jti)
+    },
+    async pruneRefreshTokens (now, limit) {
+      return pruneUsedTokens.run(now.getTime(), limit).changes
     }
   }
 }

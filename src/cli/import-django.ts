@@ -80,6 +80,9 @@ DATABASE_URL does not exist; 78 when the configuration is not valid.
     out.write(`${dryRun ? 'Dry run: nothing was written.\n' : ''}`)
     out.write(`Users: ${report.usersCreated} ${would}created, ${report.usersUpdated} ${would}updated, ${report.usersUnchanged} unchanged, ${report.refused.length} refused.\n`)
     out.write(`Groups: ${report.groupsCreated} ${would}created, ${report.groupsUpdated} ${would}updated. Permissions: ${report.permissionsCreated} ${would}created.\n`)
+    if (report.blacklistedTokensRecorded > 0) {
+      out.write(`Refresh tokens Django blacklisted: ${report.blacklistedTokensRecorded} ${would}recorded as used (the cut-over refuses them).\n`)
+    }
     if (report.skippedPermissions.length > 0) {
       out.write(`Permissions skipped (their codename is not <app_label>.<codename> in lower case): ${report.skippedPermissions.join(', ')}\n`)
     }

@@ -5,6 +5,7 @@ import type { Config } from '../config.js'
 import type { AuthDeps, ClientInfo } from '../deps.js'
 import { errors } from '../errors.js'
 import { withSecurityEvent } from '../http/security-events.js'
+import { hasSecondFactor } from '../mfa/second-factor.js'
 import { assertMayLogIn, startSession, type LoginResult } from '../sessions/sessions.js'
 
 export type CutoverConfig = NonNullable<Config['django']['cutover']>
@@ -89,8 +90,18 @@ export async function exchangeDjangoRefresh (deps: AuthDeps, token: string, clie
   const user = await deps.repositories.django.findUserByLegacyId(claims.legacyId)
   if (user === undefined) throw errors.tokenNotValid()
   assertMayLogIn(deps, user, now)
+  // simplejwt never asked for a second factor: a token from there does not pass the one set up here.
+  if (await hasSecondFactor(deps, user.id)) throw errors.tokenNotValid('This account has a second factor: log in at /api/auth/login.')
   if (!await deps.repositories.django.useRefreshToken(claims.jti, claims.exp, now)) {
     throw withSecurityEvent(errors.tokenNotValid('The refresh token was already used.'), { event: 'refresh_token_reused', accountId: user.id })
   }
-  return startSession(deps, user, client)
+  try {
+    // The Django session began with a password.
+    return await startSession(deps, user, client, undefined, false, ['pwd'])
+  } catch (err) {
+    // No session came of it (the account changed meanwhile, the database failed): the token is not
+    // spent. A crash between the two steps still spends it; the user then logs in with a password.
+    await deps.repositories.django.releaseRefreshToken(claims.jti).catch(() => {})
+    throw err
+  }
 }

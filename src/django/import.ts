@@ -68,6 +68,22 @@ interface DjangoData {
   skippedPermissions: string[]
   groups: Array<{ name: string, permissions: string[] }>
   users: Array<ImportedUser & { rawEmail: string }>
+  blacklistedRefreshTokens: Array<{ jti: string, expiresAt: Date }>
+}
+
+/**
+ * The refresh tokens simplejwt's token_blacklist app blacklisted (a logout, a rotation with
+ * BLACKLIST_AFTER_ROTATION); none when the app was not installed.
+ */
+async function readBlacklist (source: DjangoSource): Promise<DjangoData['blacklistedRefreshTokens']> {
+  const [outstanding, blacklisted] = await Promise.all([source.columns('token_blacklist_outstandingtoken'), source.columns('token_blacklist_blacklistedtoken')])
+  if (outstanding.length === 0 || blacklisted.length === 0) return []
+  const rows = await source.rows(`SELECT o.jti, o.expires_at FROM token_blacklist_outstandingtoken o
+    JOIN token_blacklist_blacklistedtoken b ON b.token_id = o.id`)
+  return rows.flatMap(row => {
+    const expiresAt = asDate(row.expires_at)
+    return typeof row.jti === 'string' && row.jti !== '' && expiresAt !== null ? [{ jti: row.jti, expiresAt }] : []
+  })
 }
 
 /** Reads what the import needs from the Django database. */
@@ -149,7 +165,7 @@ export async function readDjango (source: DjangoSource, userTable: string): Prom
       permissions: userPermissions.get(legacyId) ?? []
     }
   })
-  return { permissions, skippedPermissions, groups, users }
+  return { permissions, skippedPermissions, groups, users, blacklistedRefreshTokens: await readBlacklist(source) }
 }
 
 /** Which users are imported and which are refused, against the users already here. */
@@ -202,6 +218,8 @@ export async function importDjango (repositories: Pick<Repositories, 'django'>, 
     permissions: data.permissions,
     groups: data.groups,
     users: accepted,
+    // An expired one is refused by its exp anyway.
+    blacklistedRefreshTokens: data.blacklistedRefreshTokens.filter(token => token.expiresAt > options.now),
     now: options.now,
     newId: randomUUID,
     // A bcrypt hash was made here (a login re-hashed Django's, or a reset): Django's older one must not replace it.

@@ -15,10 +15,12 @@ export interface PruneCounts {
   socialStates: number
   /** Used or expired `mfa_token`s (the second step of a login). */
   mfaChallenges: number
+  /** Django refresh tokens recorded as exchanged that have expired since (their `exp` refuses them now). */
+  djangoRefreshTokens: number
 }
 
 export function totalPruned (counts: PruneCounts): number {
-  return counts.sessions + counts.oneTimeTokens + counts.revocations + counts.socialStates + counts.mfaChallenges
+  return counts.sessions + counts.oneTimeTokens + counts.revocations + counts.socialStates + counts.mfaChallenges + counts.djangoRefreshTokens
 }
 
 /** Deletes at most `batchSize` rows of each kind; small batches keep each synchronous delete (and its lock) short. */
@@ -29,13 +31,18 @@ export async function pruneBatch (deps: AuthDeps, batchSize: number): Promise<Pr
     oneTimeTokens: await deps.repositories.oneTimeTokens.prune(now, batchSize),
     revocations: await pruneRevocations(deps, batchSize),
     socialStates: await deps.repositories.socialAccounts.pruneStates(now, batchSize),
-    mfaChallenges: await deps.repositories.mfa.pruneChallenges(now, batchSize)
+    mfaChallenges: await deps.repositories.mfa.pruneChallenges(now, batchSize),
+    djangoRefreshTokens: await deps.repositories.django.pruneRefreshTokens(now, batchSize)
   }
+}
+
+export function nothingPruned (): PruneCounts {
+  return { sessions: 0, oneTimeTokens: 0, revocations: 0, socialStates: 0, mfaChallenges: 0, djangoRefreshTokens: 0 }
 }
 
 /** Batches until nothing is left, summed. */
 export async function pruneAll (deps: AuthDeps, batchSize: number): Promise<PruneCounts> {
-  const total: PruneCounts = { sessions: 0, oneTimeTokens: 0, revocations: 0, socialStates: 0, mfaChallenges: 0 }
+  const total = nothingPruned()
   for (let batch = await pruneBatch(deps, batchSize); totalPruned(batch) > 0; batch = await pruneBatch(deps, batchSize)) {
     for (const key of Object.keys(total) as Array<keyof PruneCounts>) total[key] += batch[key]
   }

@@ -73,9 +73,10 @@ export function createPasswordHasher (options: { cost: number, threads: number, 
       return usable && matches
     },
     needsRehash (hash) {
-      if (djangoAlgorithm(hash) !== undefined) return true
+      // bcrypt first: it is every login's hash but an imported account's first.
       const cost = bcryptCost(hash)
-      return cost !== undefined && cost < options.cost
+      if (cost !== undefined) return cost < options.cost
+      return djangoAlgorithm(hash) !== undefined
     },
     async close () {
       // Let queued and running hashes finish (their requests are still being answered), then stop.

@@ -14,7 +14,8 @@ try {
 export default function run (task) {
   if (task.op === 'hash') return bcrypt.hashSync(task.password, task.cost)
   if (task.op === 'verify') {
-    return djangoAlgorithm(task.hash) !== undefined ? verifyDjango(task.password, task.hash) : bcrypt.compareSync(task.password, task.hash)
+    // bcrypt's `$2…` first: no Django format starts with `$`, and it is what nearly every login compares.
+    return task.hash.startsWith('$') || djangoAlgorithm(task.hash) === undefined ? bcrypt.compareSync(task.password, task.hash) : verifyDjango(task.password, task.hash)
   }
   throw new Error(`unknown password task ${task.op}`)
 }

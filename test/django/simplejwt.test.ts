@@ -1,21 +1,24 @@
 // simplejwt's routes (DJANGO_COMPAT) and the cut-over: Django-minted tokens (test/django/fixtures) accepted as the contract says.
 import { createHmac } from 'node:crypto'
+import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { portcullis, tempDatabase } from '../cli/run.js'
 import { build, loginUser, newUser, registerUser } from '../helper.js'
-import { enrolTotp, MFA_ENV } from '../mfa/mfa-helper.js'
+import { claimsOf, enrolTotp, MFA_ENV } from '../mfa/mfa-helper.js'
 import { djangoDatabase, fixture } from './fixture.js'
 
 const COMPAT = { DJANGO_COMPAT: 'true' }
 const CUTOVER = { ...COMPAT, DJANGO_SECRET_KEY: fixture.secret_key, DJANGO_ACCESS_TOKEN_LIFETIME: '20000d', DJANGO_REFRESH_TOKEN_LIFETIME: '20000d' }
 const { tokens } = fixture.default
 
-async function importedApp (t: Test, env: Record<string, string>) {
+async function importedApp (t: Test, env: Record<string, string>, from = djangoDatabase(t)) {
   const db = await tempDatabase(t)
-  const result = await portcullis(['import-django', '--from', djangoDatabase(t)], db.env)
+  const result = await portcullis(['import-django', '--from', from], db.env)
   t.equal(result.code, 0, result.stderr)
-  return { db, app: await build(t, {}, { env: { DATABASE_URL: db.url, ...env } }) }
+  return { db, app: await build(t, {}, { env: { DATABASE_URL: db.url, ...env } }), imported: result }
 }
+
+const jtiOf = (token: string): string => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).jti
 
 /** A token like Django's, with its payload changed and signed with `key` (or unsigned, alg none). */
 function forged (token: string, changes: Record<string, unknown>, key: string | null, alg = 'HS256'): string {
@@ -250,6 +253,64 @@ t.test('cut-over: a Django refresh token is exchanged once, by either refresh ro
   t.ok(portcullisRoute.json().access)
   const twice = await Promise.all([0, 1].map(() => app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: tokens.refresh2 } })))
   t.same(twice.map(r => r.statusCode), [401, 401])
+})
+
+t.test('cut-over: two exchanges of one unused Django refresh token race, one wins', async t => {
+  const { app } = await importedApp(t, CUTOVER)
+  const fresh = forged(tokens.refresh, { jti: 'raced-token' }, fixture.secret_key)
+  const raced = await Promise.all([
+    app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: fresh } }),
+    app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: fresh } })
+  ])
+  t.same(raced.map(r => r.statusCode).sort(), [200, 401], raced.map(r => r.body).join(' | '))
+  const user = await app.repositories.django.findUserByLegacyId(fixture.default.users[tokens.user].id)
+  t.equal((await app.repositories.sessions.listLive(user!.id, new Date())).length, 1, 'one session, not two')
+})
+
+t.test('cut-over: an exchange that fails to open a session does not spend the Django token', async t => {
+  const { app } = await importedApp(t, CUTOVER)
+  const sessions = app.repositories.sessions
+  const create = sessions.create
+  sessions.create = async () => { throw new Error('injected: the database failed') }
+  const failed = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: tokens.refresh } })
+  t.equal(failed.statusCode, 500)
+  sessions.create = create
+  const retried = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: tokens.refresh } })
+  t.equal(retried.statusCode, 200, retried.body)
+  const claims = claimsOf(retried.json().access)
+  t.same([claims.amr, claims.acr], [['pwd'], 'aal1'], 'the Django session began with a password')
+  const logins = await app.repositories.audit.list({ type: 'user.login', limit: 50 })
+  t.same(logins.map(event => JSON.parse(event.data)).map(({ method, amr }) => ({ method, amr })), [{ method: 'password', amr: ['pwd'] }])
+})
+
+t.test('cut-over: a refresh token Django had blacklisted is refused', async t => {
+  const from = djangoDatabase(t)
+  const django = new Database(from)
+  // What simplejwt's RefreshToken.blacklist() writes (a logout, or a rotation with BLACKLIST_AFTER_ROTATION).
+  const outstanding = django.prepare('SELECT id FROM token_blacklist_outstandingtoken WHERE jti = ?').get(jtiOf(tokens.refresh2)) as { id: number }
+  django.prepare("INSERT INTO token_blacklist_blacklistedtoken (token_id, blacklisted_at) VALUES (?, '2026-01-01 00:00:00')").run(outstanding.id)
+  django.close()
+  const { app, imported } = await importedApp(t, CUTOVER, from)
+  t.match(imported.stdout, 'Refresh tokens Django blacklisted: 1 recorded as used')
+  const blacklisted = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: tokens.refresh2 } })
+  t.equal(blacklisted.statusCode, 401)
+  t.same(blacklisted.json(), { detail: 'Token is invalid or expired', code: 'token_not_valid' })
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/token/refresh', payload: { refresh: tokens.refresh2 } })).statusCode, 401)
+  const other = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: tokens.refresh } })
+  t.equal(other.statusCode, 200, 'a token Django did not blacklist is exchanged')
+})
+
+t.test('cut-over: an account with a second factor here is not entered with a Django token', async t => {
+  const { app } = await importedApp(t, { ...CUTOVER, ...MFA_ENV })
+  const ada = fixture.default.users[tokens.user]
+  const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: ada.email, password: fixture.password } })
+  t.equal(login.statusCode, 200, login.body)
+  await enrolTotp(app, login.json().access, () => new Date())
+  const refused = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: tokens.refresh } })
+  t.equal(refused.statusCode, 401)
+  t.same(refused.json(), { detail: 'Token is invalid or expired', code: 'token_not_valid' })
+  const user = await app.repositories.django.findUserByLegacyId(ada.id)
+  t.equal((await app.repositories.sessions.listLive(user!.id, new Date())).length, 1, 'only the password login\'s session')
 })
 
 t.test('cut-over: a Django access token is accepted by /api/auth/me until it expires', async t => {
