@@ -89,8 +89,8 @@ export const errors = {
       { headers: { 'www-authenticate': `${BEARER}, error="insufficient_user_authentication", error_description="A second factor is required", acr_values="aal2"` } }),
   mfaEnrolmentRequired: () =>
     new ProblemError(403, 'mfa_enrolment_required', 'This account must set up a second factor before it can do this.'),
-  mfaUnavailable: () =>
-    new ProblemError(503, 'mfa_unavailable', 'Authenticator apps are not available: the server has no KEY_ENCRYPTION_KEY to store their secrets encrypted.'),
+  mfaUnavailable: (detail = 'Authenticator apps are not available: the server has no KEY_ENCRYPTION_KEY to store their secrets encrypted.') =>
+    new ProblemError(503, 'mfa_unavailable', detail),
   notReady: (detail = 'The database does not answer.') =>
     new ProblemError(503, 'not_ready', detail),
   serverBusy: () =>

@@ -1,5 +1,5 @@
 // The second step of a login (mfa_token → /api/auth/mfa/verify), step-up of a session, and a user's factors.
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import type { Authorization, UserRecord, UserSummary } from '../../db/repositories.js'
 import { auditEvent, sessionRevoked } from '../audit/events.js'
 import type { AuthDeps, ClientInfo } from '../deps.js'
@@ -45,7 +45,7 @@ export async function hasSecondFactor (deps: AuthDeps, userId: string): Promise<
  * After a first factor (`pwd`, `fed`) for a user with a second factor: an mfa_token (single-use,
  * 5 minutes, only its hash stored) instead of tokens. Undefined when the user has no second factor.
  */
-export async function requireSecondFactor (deps: AuthDeps, userId: string, firstFactor: string[]): Promise<MfaRequired | undefined> {
+export async function requireSecondFactor (deps: AuthDeps, userId: string, firstFactor: string[], verifiedPasswordHash?: string | null): Promise<MfaRequired | undefined> {
   const factors = await deps.repositories.mfa.factors(userId)
   if (!factors.totp) return undefined
   const now = deps.now()
@@ -55,7 +55,7 @@ export async function requireSecondFactor (deps: AuthDeps, userId: string, first
     purpose: 'login',
     tokenHash: hashOpaqueToken(token),
     userId,
-    data: JSON.stringify({ amr: firstFactor }),
+    data: JSON.stringify({ amr: firstFactor, ...(typeof verifiedPasswordHash === 'string' && { password: passwordFingerprint(verifiedPasswordHash) }) }),
     createdAt: now,
     expiresAt: new Date(now.getTime() + MFA_TOKEN_TTL_SECONDS * 1000)
   })
@@ -73,17 +73,40 @@ async function checkCode (deps: AuthDeps, userId: string, method: CodeMethod, co
   const key = accountThrottleKey(userId)
   const ip = client.ip ?? 'unknown'
   await deps.mfaThrottle.countAttempt(key, ip, now)
-  const right = method === 'totp' ? await checkTotp(deps, userId, code) : await useRecoveryCode(deps, userId, code)
+  let right: boolean
+  try {
+    right = method === 'totp' ? await checkTotp(deps, userId, code) : await useRecoveryCode(deps, userId, code)
+  } catch (err) {
+    // The code was never checked (a 503, a database failure): not a guess.
+    await deps.mfaThrottle.forgetAttempt(key, ip, now)
+    throw err
+  }
   if (!right) throw errors.invalidMfaCode()
   await deps.mfaThrottle.recordSuccess(key, ip, now)
 }
 
-function firstFactorOf (data: string): string[] {
+/**
+ * Which password hash a login's first step verified, kept with its mfa_token as a digest (the hash
+ * itself stays in the users table only): a password changed or reset before the second step ends
+ * that login, as it ends one whose password is still being compared.
+ */
+function passwordFingerprint (hash: string): string {
+  return createHash('sha256').update(hash).digest('base64url')
+}
+
+interface FirstStep {
+  amr: string[]
+  /** passwordFingerprint of the hash the password matched; absent after a provider's login. */
+  password?: string
+}
+
+function firstStepOf (data: string): FirstStep {
   try {
-    const parsed = JSON.parse(data) as { amr?: unknown }
-    if (Array.isArray(parsed.amr) && parsed.amr.every(value => typeof value === 'string')) return parsed.amr as string[]
+    const parsed = JSON.parse(data) as { amr?: unknown, password?: unknown }
+    const amr = Array.isArray(parsed.amr) && parsed.amr.every(value => typeof value === 'string') ? parsed.amr as string[] : ['pwd']
+    return { amr, ...(typeof parsed.password === 'string' && { password: parsed.password }) }
   } catch {}
-  return ['pwd']
+  return { amr: ['pwd'] }
 }
 
 /** The second step of a login: the mfa_token and a code → a session at aal2. The token works once, and only with a right code. */
@@ -97,7 +120,13 @@ export async function verifySecondFactor (deps: AuthDeps, input: { mfaToken: str
   if (!await deps.repositories.mfa.consumeChallenge(challenge.id, deps.now())) throw errors.invalidMfaToken()
   // The account may have been banned or disabled since the password was checked.
   assertMayLogIn(deps, user, deps.now())
-  return startSession(deps, user, client, undefined, false, withSecondFactor(firstFactorOf(challenge.data), 'otp'))
+  const first = firstStepOf(challenge.data)
+  if (first.password !== undefined && (user.passwordHash === null || passwordFingerprint(user.passwordHash) !== first.password)) {
+    throw errors.invalidMfaToken()
+  }
+  // And from here until the session is written: the same compare-and-set as a one-step login.
+  const password = first.password !== undefined ? { verifiedHash: user.passwordHash } : undefined
+  return startSession(deps, user, client, password, false, withSecondFactor(first.amr, 'otp'))
 }
 
 export interface StepUpResult {
@@ -109,6 +138,8 @@ export interface StepUpResult {
 /** Raises the caller's session to aal2 with a second factor: a new access token of the same session. */
 export async function stepUp (deps: AuthDeps, principal: { user: UserSummary, sessionId: string, authorization: Authorization, amr: string[] }, input: { method: CodeMethod, code: string }, client: ClientInfo): Promise<StepUpResult> {
   const { user, sessionId } = principal
+  // Nothing to raise the session with: not a wrong code, and not counted as one.
+  if (!await hasSecondFactor(deps, user.id)) throw errors.noSecondFactor()
   await checkCode(deps, user.id, input.method, input.code, client)
   const amr = withSecondFactor(principal.amr, 'otp')
   if (!await deps.repositories.sessions.raiseAuthentication(user.id, sessionId, amr, deps.now())) {

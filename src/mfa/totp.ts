@@ -33,7 +33,8 @@ function secretKey (deps: Pick<AuthDeps, 'config'>): Buffer {
 
 function openSecret (deps: Pick<AuthDeps, 'config'>, userId: string, stored: string): string {
   const secret = openText(secretKey(deps), aad(userId), stored)
-  if (secret === undefined) throw new Error('KEY_ENCRYPTION_KEY does not decrypt a stored TOTP secret: it is not the key it was stored with')
+  // An operator's mistake, not the user's: a 503 that names it (logged), never a wrong code that counts.
+  if (secret === undefined) throw errors.mfaUnavailable('The server cannot check authenticator codes now: its KEY_ENCRYPTION_KEY is not the key the secrets were stored with.')
   return secret
 }
 

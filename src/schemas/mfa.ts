@@ -19,3 +19,6 @@ export const MfaStatus = Type.Object({
   }, { additionalProperties: false }), { description: 'The registered passkeys.' }),
   recovery_codes_left: Type.Integer({ description: 'How many recovery codes are still unused.', examples: [10] })
 }, { additionalProperties: false, description: 'The second factors of the user (never their secrets).' })
+
+/** A TOTP code cannot be checked or a secret stored: an operator's mistake, never counted as a wrong code. */
+export const MFA_UNAVAILABLE: [number, string] = [503, '`mfa_unavailable`: the server has no `KEY_ENCRYPTION_KEY`, or not the one the authenticator secrets were stored with (an operator must restore it). The code is not checked, and not counted against the limit.']

@@ -79,7 +79,7 @@ export async function login (deps: AuthDeps, credentials: Credentials, client: C
 
   // The password alone opens no session of an account with a second factor. (Its hash is then
   // upgraded at a later login without one, if ever: an mfa_token carries no password.)
-  const mfa = await requireSecondFactor(deps, found.id, ['pwd'])
+  const mfa = await requireSecondFactor(deps, found.id, ['pwd'], found.passwordHash)
   if (mfa !== undefined) return mfa
 
   const upgradedPasswordHash = found.passwordHash !== null && deps.hasher.needsRehash(found.passwordHash)
@@ -107,6 +107,13 @@ export interface VerifiedPassword {
  * hash, for a password login; the same activity and ban): what changed while the password was being
  * compared decides instead, so a password change, reset, claim or ban ends the logins in flight.
  */
+/** The first factor a login's `amr` names, for its user.login event. */
+function loginMethod (amr: string[]): 'password' | 'provider' | 'passkey' {
+  if (amr.includes('pwd')) return 'password'
+  if (amr.includes('fed')) return 'provider'
+  return amr.includes('hwk') || amr.includes('swk') ? 'passkey' : 'password'
+}
+
 export async function startSession (deps: AuthDeps, found: UserRecord, client: ClientInfo, password?: VerifiedPassword, retried = false, amr: string[] = password !== undefined ? ['pwd'] : ['fed']): Promise<LoginResult> {
   const now = deps.now()
   const refresh = newOpaqueToken()
@@ -122,7 +129,7 @@ export async function startSession (deps: AuthDeps, found: UserRecord, client: C
       firstToken: { id: randomUUID(), tokenHash: hashOpaqueToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) },
       amr,
       ...(password?.upgradedHash !== undefined && { upgradedPasswordHash: password.upgradedHash }),
-      events: [auditEvent(deps, 'user.login', found.id, { session_id: sessionId, method: password !== undefined ? 'password' : 'provider' }, { type: 'user', id: found.id })],
+      events: [auditEvent(deps, 'user.login', found.id, { session_id: sessionId, method: loginMethod(amr), amr }, { type: 'user', id: found.id })],
       expect: {
         ...(password !== undefined && { passwordHash: password.verifiedHash }),
         isActive: found.isActive,

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { bearer, build, loginUser, manualClock, PASSWORD } from '../helper.js'
+import { tempDatabase } from '../cli/run.js'
 import { claimsOf, enrolTotp, MFA_ENV, totpCode } from './mfa-helper.js'
 
 const STEP_MS = 30_000
@@ -55,6 +56,31 @@ t.test('without KEY_ENCRYPTION_KEY there is no TOTP: 503 mfa_unavailable, nothin
   t.equal(res.statusCode, 503)
   t.equal(res.json().code, 'mfa_unavailable')
   t.equal(await app.repositories.mfa.findTotp(user.id), undefined)
+})
+
+t.test('a KEY_ENCRYPTION_KEY that does not open the secrets: 503 mfa_unavailable, never counted as wrong codes', async t => {
+  const clock = manualClock()
+  const db = await tempDatabase(t)
+  const first = await build(t, {}, { now: clock.now, env: { ...MFA_ENV, DATABASE_URL: db.url } })
+  const user = await loginUser(first)
+  const { secret } = await enrolTotp(first, user.access, clock.now)
+  // The enrolment spent this step's code.
+  clock.advance(STEP_MS)
+  await first.close()
+  const other = await build(t, {}, { now: clock.now, env: { DATABASE_URL: db.url, KEY_ENCRYPTION_KEY: 'another-key-of-32-characters-or-more' } })
+  const login = await other.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: PASSWORD } })
+  t.equal(login.json().mfa_required, true)
+  for (let attempt = 0; attempt < 7; attempt++) {
+    const res = await other.inject({ method: 'POST', url: '/api/auth/mfa/verify', payload: { mfa_token: login.json().mfa_token, method: 'totp', code: totpCode(secret, clock.now()) } })
+    t.equal(res.statusCode, 503, `attempt ${attempt + 1}: 503, not 429`)
+    t.equal(res.json().code, 'mfa_unavailable')
+  }
+  const stepUp = await other.inject({ method: 'POST', url: '/api/auth/mfa/step-up', headers: bearer(user.access), payload: { method: 'totp', code: '000000' } })
+  t.equal(stepUp.statusCode, 503)
+  await other.close()
+  const restored = await build(t, {}, { now: clock.now, env: { ...MFA_ENV, DATABASE_URL: db.url } })
+  const verified = await restored.inject({ method: 'POST', url: '/api/auth/mfa/verify', payload: { mfa_token: login.json().mfa_token, method: 'totp', code: totpCode(secret, clock.now()) } })
+  t.equal(verified.statusCode, 200, 'the right key back: the same mfa_token and a code work, no lockout')
 })
 
 t.test('login with TOTP: mfa_required, then a code of the current step ±1, each accepted code once', async t => {
@@ -128,6 +154,26 @@ t.test('the mfa_token expires after 5 minutes', async t => {
   t.equal(late.statusCode, 401)
   t.equal(late.json().code, 'invalid_mfa_token')
   t.match(late.headers['content-type'], 'application/problem+json')
+})
+
+t.test('a password changed between the two steps ends the login the old password began', async t => {
+  const clock = manualClock()
+  const app = await build(t, {}, { now: clock.now, env: MFA_ENV })
+  const user = await loginUser(app)
+  const { secret } = await enrolTotp(app, user.access, clock.now)
+  clock.advance(STEP_MS)
+  const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: PASSWORD } })
+  t.equal(login.json().mfa_required, true)
+  // Meanwhile the owner, raised with a code, changes the password.
+  const raised = await app.inject({ method: 'POST', url: '/api/auth/mfa/step-up', headers: bearer(user.access), payload: { method: 'totp', code: totpCode(secret, clock.now()) } })
+  t.equal(raised.statusCode, 200, raised.body)
+  const change = await app.inject({ method: 'POST', url: '/api/auth/password/change', headers: bearer(raised.json().access), payload: { current_password: PASSWORD, new_password: 'another good passphrase' } })
+  t.equal(change.statusCode, 204, change.body)
+  clock.advance(STEP_MS)
+  const verify = await app.inject({ method: 'POST', url: '/api/auth/mfa/verify', payload: { mfa_token: login.json().mfa_token, method: 'totp', code: totpCode(secret, clock.now()) } })
+  t.equal(verify.statusCode, 401)
+  t.equal(verify.json().code, 'invalid_mfa_token')
+  t.equal((await app.repositories.sessions.listLive(user.id, clock.now())).length, 1, 'no session from the old password (the changing one stays)')
 })
 
 t.test('recovery codes: each works once, regenerating kills the old set, and needs aal2', async t => {
@@ -214,7 +260,7 @@ t.test('bad input to the MFA routes is a 4xx problem, never a 500', async t => {
     ['POST', '/api/auth/mfa/verify', { mfa_token: 'unknown', method: 'recovery_code', code: 'abcd' }, 401, 'invalid_mfa_token'],
     ['POST', '/api/auth/mfa/totp/confirm', { code: '123456' }, 400, 'invalid_mfa_code'],
     ['POST', '/api/auth/mfa/totp/confirm', {}, 400, 'validation_failed'],
-    ['POST', '/api/auth/mfa/step-up', { method: 'totp', code: '123456' }, 401, 'invalid_mfa_code'],
+    ['POST', '/api/auth/mfa/step-up', { method: 'totp', code: '123456' }, 409, 'no_second_factor'],
     ['POST', '/api/auth/mfa/recovery-codes', undefined, 409, 'no_second_factor'],
     ['DELETE', '/api/auth/mfa/totp', undefined, 404, 'not_found']
   ]

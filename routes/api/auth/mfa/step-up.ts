@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { clientInfo } from '../../../../src/http/client-info.js'
 import { stepUp } from '../../../../src/mfa/second-factor.js'
-import { CodeMethod, TotpCode } from '../../../../src/schemas/mfa.js'
+import { CodeMethod, MFA_UNAVAILABLE, TotpCode } from '../../../../src/schemas/mfa.js'
 import { bodyErrors, problems } from '../../../../src/schemas/responses.js'
 import { ACCESS_TOKEN_EXAMPLE } from '../../../../src/schemas/shared.js'
 
@@ -28,7 +28,9 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         }, { additionalProperties: false, description: 'Raised. `Cache-Control: no-store`.' }),
         ...problems(...bodyErrors,
           [401, '`invalid_mfa_code` (wrong, or a TOTP code already used), `not_authenticated`, `token_not_valid` or `user_inactive`.'],
-          [429, '`rate_limited`: too many wrong codes for this account.'])
+          [409, '`no_second_factor`: the account has no second factor to raise the session with (nothing is counted).'],
+          [429, '`rate_limited`: too many wrong codes for this account.'],
+          MFA_UNAVAILABLE)
       }
     },
     onRequest: [fastify.authenticate]

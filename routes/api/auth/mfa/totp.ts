@@ -2,14 +2,12 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errors } from '../../../../src/errors.js'
 import { confirmTotp, enrolTotp, removeTotp } from '../../../../src/mfa/totp.js'
-import { RecoveryCodes } from '../../../../src/schemas/mfa.js'
+import { MFA_UNAVAILABLE, RecoveryCodes } from '../../../../src/schemas/mfa.js'
 import { bodyErrors, problems, STEP_UP, UNAUTHENTICATED } from '../../../../src/schemas/responses.js'
 
 export const ConfirmTotpBody = Type.Object({
   code: Type.String({ minLength: 1, maxLength: 64, description: 'The 6-digit code the app shows now, proving it holds the secret.', examples: ['123456'] })
 }, { additionalProperties: false, examples: [{ code: '123456' }] })
-
-const UNAVAILABLE: [number, string] = [503, '`mfa_unavailable`: the server has no `KEY_ENCRYPTION_KEY` to store TOTP secrets encrypted.']
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/totp', {
@@ -25,7 +23,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
           otpauth_url: Type.String({ description: 'The `otpauth://totp/…` URI the app reads.', examples: ['otpauth://totp/Portcullis:ada%40example.com?issuer=Portcullis&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30'] }),
           qr_svg: Type.String({ description: 'The URI as a QR code, an SVG document.', examples: ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 37 37" shape-rendering="crispEdges"><path fill="#ffffff" d="M0 0h37v37H0z"/><path stroke="#000000" d="M2 2.5h7m1 0h1"/></svg>'] })
         }, { additionalProperties: false, description: 'Pending until confirmed. `Cache-Control: no-store`.' }),
-        ...problems(UNAUTHENTICATED, [409, '`already_enrolled`: a confirmed authenticator app exists; remove it first.'], UNAVAILABLE)
+        ...problems(UNAUTHENTICATED, [409, '`already_enrolled`: a confirmed authenticator app exists; remove it first.'], MFA_UNAVAILABLE)
       }
     },
     onRequest: [fastify.authenticate],
@@ -47,7 +45,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       response: {
         200: { ...RecoveryCodes, description: 'Confirmed. `Cache-Control: no-store`.' },
         ...problems(...bodyErrors.map(([status, text]): [number, string] => status === 400 ? [400, `\`invalid_mfa_code\` (a wrong code, or no pending set-up), or ${text}`] : [status, text]),
-          UNAUTHENTICATED, [409, '`already_enrolled`: the app is already confirmed.'], UNAVAILABLE)
+          UNAUTHENTICATED, [409, '`already_enrolled`: the app is already confirmed.'], MFA_UNAVAILABLE)
       }
     },
     onRequest: [fastify.authenticate],

@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { clientInfo } from '../../../../src/http/client-info.js'
 import { verifySecondFactor } from '../../../../src/mfa/second-factor.js'
-import { CodeMethod, TotpCode } from '../../../../src/schemas/mfa.js'
+import { CodeMethod, MFA_UNAVAILABLE, TotpCode } from '../../../../src/schemas/mfa.js'
 import { bodyErrors, problems } from '../../../../src/schemas/responses.js'
 import { LoginResponse, ref } from '../../../../src/schemas/shared.js'
 
@@ -25,7 +25,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         ...problems(...bodyErrors,
           [401, '`invalid_mfa_token` (unknown, expired or used) or `invalid_mfa_code` (wrong, or a TOTP code already used).'],
           [403, '`account_disabled` or `account_banned`: the account changed since the password was checked.'],
-          [429, '`rate_limited`: too many wrong codes for this account, or too many requests from this address.'])
+          [429, '`rate_limited`: too many wrong codes for this account, or too many requests from this address.'],
+          MFA_UNAVAILABLE)
       }
     },
     config: { rateLimit: fastify.perIpLimit(fastify.config.rateLimits.loginPerIp) }
