@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { emptyBodyAsObject } from '../src/http/optional-body.js'
 import { sharedSchemas } from '../src/schemas/shared.js'
-import { ANY_OPERATION_NOTE, documentAnyOperation } from '../src/schemas/any-operation.js'
+import { ANY_OPERATION_NOTE, documentAnyOperation, documentMfaPolicy } from '../src/schemas/any-operation.js'
 
 export default fp(async function openapi (fastify, options: { version: string }) {
   for (const schema of sharedSchemas) fastify.addSchema(schema)
@@ -17,10 +17,13 @@ export default fp(async function openapi (fastify, options: { version: string })
 
   // @fastify/swagger marks every body required; refresh and logout also take the token from the cookie alone.
   const optionalBodies = new Set<string>()
+  // The operations MFA_REQUIRED_FOR leaves open (a second factor's enrolment); it can close any other that takes a bearer token.
+  const enrolment = new Set<string>()
   fastify.addHook('onRoute', route => {
-    if (![route.preValidation].flat().includes(emptyBodyAsObject)) return
     const path = route.url.replace(/:(\w+)/g, '{$1}')
-    for (const method of [route.method].flat()) optionalBodies.add(`${method.toLowerCase()} ${path}`)
+    const methods = [route.method].flat().map(method => `${method.toLowerCase()} ${path}`)
+    if ([route.preValidation].flat().includes(emptyBodyAsObject)) for (const key of methods) optionalBodies.add(key)
+    if (route.config?.mfaEnrolment === true) for (const key of methods) enrolment.add(key)
   })
 
   await fastify.register(swagger, {
@@ -62,6 +65,8 @@ export default fp(async function openapi (fastify, options: { version: string })
           // Public operations say so (`security: []`), so that generators and linters need not guess.
           op.security ??= []
           documentAnyOperation(path, method, operation)
+          const bearer = op.security.some(scheme => typeof scheme === 'object' && scheme !== null && 'bearerAuth' in scheme)
+          if (bearer && !enrolment.has(`${method} ${path}`)) documentMfaPolicy(path, operation)
         }
       }
       return document.openapiObject

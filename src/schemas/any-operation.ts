@@ -75,3 +75,18 @@ export function documentAnyOperation (path: string, method: string, operation: o
       : { description: `${STATUS_CODES[status]}: ${description}`, content: PROBLEM }
   }
 }
+
+/**
+ * The 403 that MFA_REQUIRED_FOR adds to an operation behind `authenticate` (plugins/authenticate.ts):
+ * admin operations for every policy, the others for `all` only. Added to the operation's own 403, if any.
+ */
+export function documentMfaPolicy (path: string, operation: object): void {
+  const responses = (operation as Operation).responses ??= {}
+  const who = path.startsWith('/api/admin/')
+    ? 'the caller is in the scope of `MFA_REQUIRED_FOR` (`staff`, `superuser` or `all`)'
+    : '`MFA_REQUIRED_FOR=all`'
+  const note = `\`mfa_enrolment_required\`: ${who} and has no second factor yet: set one up first (\`/api/auth/mfa/totp\`).`
+  const own = responses['403']
+  if (own === undefined) responses['403'] = { description: `${STATUS_CODES[403]}: ${note}`, content: PROBLEM }
+  else if (!own.description.includes('mfa_enrolment_required')) own.description = `${own.description} ${note}`
+}

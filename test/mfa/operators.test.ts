@@ -87,3 +87,22 @@ t.test('portcullis mfa-reset <user>', async t => {
   const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: PASSWORD } })
   t.type(login.json().access, 'string', 'logs in with the password alone')
 })
+
+t.test('MFA_REQUIRED_FOR=all: the operations the document says can answer 403 mfa_enrolment_required do, and the others are open', async t => {
+  const app = await build(t, {}, { env: { ...MFA_ENV, MFA_REQUIRED_FOR: 'all' } })
+  const user = await loginUser(app)
+  const document = (await app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, { security?: Array<Record<string, unknown>>, responses: Record<string, { description: string }> }>> }
+  const closed: string[] = []
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (!(operation.security ?? []).some(scheme => 'bearerAuth' in scheme)) continue
+      const documented = operation.responses['403']?.description.includes('mfa_enrolment_required') === true
+      const url = path.replace(/\{\w+\}/g, '00000000-0000-4000-8000-000000000000')
+      const res = await app.inject({ method: method.toUpperCase() as 'GET', url, headers: bearer(user.access), ...(method !== 'get' && method !== 'delete' && { payload: {} }) })
+      const refused = res.statusCode === 403 && res.json().code === 'mfa_enrolment_required'
+      t.equal(refused, documented, `${method.toUpperCase()} ${path}: ${res.statusCode} ${documented ? '(documented)' : '(not documented)'}`)
+      if (refused) closed.push(`${method} ${path}`)
+    }
+  }
+  t.ok(closed.length > 30, `${closed.length} operations closed`)
+})
