@@ -1,7 +1,9 @@
 // The server-driven social login: authorize → provider → callback → refresh cookie and 302, against real providers.
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { build } from '../../../../helper.js'
+import { decodeJwt } from 'jose'
+import { build, manualClock } from '../../../../helper.js'
+import { enrolTotp, MFA_ENV, totpCode } from '../../../../mfa/mfa-helper.js'
 import { APP_REDIRECT, buildSocialApp, githubUser, nextLocation, startGithubProvider, startOidcProvider } from '../../../../social/providers.js'
 
 /** `null` leaves redirect_to out. */
@@ -336,4 +338,36 @@ t.test('the social endpoints are rate-limited per client address (RATE_LIMIT_TOK
   t.equal(limited.json().code, 'rate_limited')
   t.ok(limited.headers['retry-after'])
   t.equal(await count('social_login_states'), 2, 'a limited request stores no state')
+})
+
+t.test('Google, an account with a second factor: the redirect carries the mfa_token in its fragment, no cookie, and /mfa/verify finishes', async t => {
+  const clock = manualClock()
+  const google = await startOidcProvider(t)
+  const { app, count } = await buildSocialApp(t, { ...google.env, ...MFA_ENV }, { now: clock.now })
+  google.identity = { sub: 'google-mfa', email: 'mfa@gmail.test', email_verified: true }
+  const first = await callback(app, await throughProvider(app, 'google'))
+  const refreshed = await app.inject({ method: 'POST', url: '/api/auth/token/refresh', headers: { cookie: `refresh_token=${refreshCookieOf(first)}` } })
+  const { secret } = await enrolTotp(app, refreshed.json().access, clock.now)
+  clock.advance(30_000)
+  const sessionsBefore = await count('sessions')
+
+  const res = await callback(app, await throughProvider(app, 'google'))
+  t.equal(res.statusCode, 302)
+  t.equal(refreshCookieOf(res), undefined, 'no refresh cookie before the second factor')
+  t.equal(await count('sessions'), sessionsBefore, 'no session yet')
+  t.equal(res.headers['referrer-policy'], 'no-referrer')
+  const location = new URL(res.headers.location as string)
+  t.equal(location.origin + location.pathname + location.search, APP_REDIRECT, 'nothing in the path or query')
+  const fragment = new URLSearchParams(location.hash.slice(1))
+  t.equal(fragment.get('mfa_required'), 'true')
+  t.equal(fragment.get('methods'), 'totp,recovery_code')
+  const mfaToken = fragment.get('mfa_token')!
+  t.match(mfaToken, /^[A-Za-z0-9_-]{43}$/)
+
+  const verified = await app.inject({ method: 'POST', url: '/api/auth/mfa/verify', payload: { mfa_token: mfaToken, method: 'totp', code: totpCode(secret, clock.now()) } })
+  t.equal(verified.statusCode, 200, verified.body)
+  t.ok(refreshCookieOf(verified), 'the cookie comes with the second step')
+  t.same([decodeJwt(verified.json().access).amr, decodeJwt(verified.json().access).acr], [['fed', 'otp', 'mfa'], 'aal2'])
+  const again = await app.inject({ method: 'POST', url: '/api/auth/mfa/verify', payload: { mfa_token: mfaToken, method: 'totp', code: totpCode(secret, clock.now()) } })
+  t.equal(again.json().code, 'invalid_mfa_token', 'the mfa_token works once')
 })
