@@ -712,6 +712,8 @@ export interface WebhookRepository {
   finish (id: string, leaseUntil: Date, outcome: { delivered: true } | { delivered: false, error: string, nextAttemptAt: Date | null }): Promise<void>
   /** Makes a delivery due now again (a dead one too); false when there is no such delivery of this webhook. */
   retry (webhookId: string, deliveryId: string, now: Date): Promise<boolean>
+  /** Deletes at most `limit` delivered or dead deliveries made before `before` (never a pending one); how many. */
+  pruneDeliveries (before: Date, limit: number): Promise<number>
 }
 
 export interface Repositories {

@@ -82,6 +82,7 @@ export const Config = Type.Object({
   webhookRetryDelays: Type.Array(Type.Integer({ minimum: 0 }), { description: 'ms to wait before each retry of a failed webhook delivery; after the last the delivery is dead' }),
   webhookTimeout: Type.Integer({ minimum: 1, description: 'ms an attempt may take' }),
   webhookConcurrency: Type.Integer({ minimum: 1, description: 'deliveries in flight at once per instance' }),
+  webhookDeliveryRetention: Type.Integer({ minimum: 0, description: 'seconds a delivered or dead webhook delivery is kept (0: for ever); pending ones are never pruned' }),
   webhookAllowPrivate: Type.Boolean({ description: 'allow http and private, loopback and link-local targets (tests, closed networks)' }),
   trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 }), Type.Array(Type.String())]),
   social: SocialConfig,
@@ -140,9 +141,10 @@ function duration (env: Env, name: string, fallback: string, min: number): numbe
 }
 
 /** A duration, or `off` (and `0`), which is 0. */
-function durationOrOff (env: Env, name: string, min: number): number {
-  const raw = read(env, name)
-  if (raw === undefined || raw.toLowerCase() === 'off' || raw === '0') return 0
+/** Seconds, or 0 for `off` (or `0`); `fallback` when unset. */
+function durationOrOff (env: Env, name: string, min: number, fallback = 'off'): number {
+  const raw = read(env, name) ?? fallback
+  if (raw.toLowerCase() === 'off' || raw === '0') return 0
   return duration(env, name, raw, min)
 }
 
@@ -419,7 +421,8 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     mfaRequiredFor: oneOf(env, 'MFA_REQUIRED_FOR', 'none', ['none', 'staff', 'superuser', 'all'] as const),
     registrationEnumerationSafe: boolean(env, 'REGISTRATION_ENUMERATION_SAFE', false),
     mailRetryDelays: durationList(env, 'MAIL_RETRY_DELAYS', '2s,10s,60s'),
-    auditRetention: durationOrOff(env, 'AUDIT_RETENTION', 60) || (read(env, 'AUDIT_RETENTION') === undefined ? 365 * 86_400 : 0),
+    auditRetention: durationOrOff(env, 'AUDIT_RETENTION', 60, '365d'),
+    webhookDeliveryRetention: durationOrOff(env, 'WEBHOOK_DELIVERY_RETENTION', 60, '30d'),
     ...(auditSigningKey !== undefined && { auditSigningKey }),
     // About a day in all (23h42m), then dead.
     webhookRetryDelays: durationList(env, 'WEBHOOK_RETRY_DELAYS', '30s,2m,10m,30m,1h,2h,4h,8h,8h'),

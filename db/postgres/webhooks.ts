@@ -112,6 +112,13 @@ export function postgresWebhookRepository (db: PgDb): WebhookRepository {
       const result = await db.update(webhookDeliveries).set({ status: 'pending', nextAttemptAt: now, leaseUntil: sql`CASE WHEN ${webhookDeliveries.leaseUntil} > ${now} THEN ${webhookDeliveries.leaseUntil} END` })
         .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.webhookId, webhookId)))
       return (result.rowCount ?? 0) > 0
+    },
+
+    async pruneDeliveries (before, limit) {
+      const deleted = await db.execute(sql`DELETE FROM webhook_deliveries WHERE id IN (
+                                             SELECT id FROM webhook_deliveries WHERE status IN ('delivered', 'dead') AND created_at < ${before}
+                                              LIMIT ${limit} FOR UPDATE SKIP LOCKED)`)
+      return deleted.rowCount ?? 0
     }
   }
 }

@@ -22,6 +22,8 @@ export function sqliteWebhookRepository (db: SqliteDb): WebhookRepository {
   const client = db.$client
   const due = client.prepare<{ now: number, limit: number }, { id: string }>(DUE_SQL.replaceAll('$now', '@now').replaceAll('$limit', '@limit'))
   const lease = client.prepare('UPDATE webhook_deliveries SET lease_until = ? WHERE id = ?')
+  const pruneDone = client.prepare(`DELETE FROM webhook_deliveries WHERE id IN (
+    SELECT id FROM webhook_deliveries WHERE status IN ('delivered', 'dead') AND created_at < ? LIMIT ?)`)
   const claimed = client.prepare<[string], typeof webhookDeliveries.$inferSelect & { url: string, secret: string }>(`
     SELECT d.id, d.webhook_id AS webhookId, d.event_seq AS eventSeq, d.event_id AS eventId, d.type, d.payload, d.ordering_key AS orderingKey,
            d.status, d.attempts, d.last_error AS lastError, d.next_attempt_at AS nextAttemptAt, w.url, w.secret
@@ -93,6 +95,10 @@ export function sqliteWebhookRepository (db: SqliteDb): WebhookRepository {
       // at once, and the attempt under way could no longer record its outcome.
       return db.update(webhookDeliveries).set({ status: 'pending', nextAttemptAt: now, leaseUntil: sql`CASE WHEN ${webhookDeliveries.leaseUntil} > ${now.getTime()} THEN ${webhookDeliveries.leaseUntil} END` })
         .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.webhookId, webhookId))).run().changes > 0
+    },
+
+    async pruneDeliveries (before, limit) {
+      return pruneDone.run(before.getTime(), limit).changes
     }
   }
 }

@@ -31,6 +31,6 @@ Exit status: 0; 1 on a bad option; 78 when the configuration is not valid.
     const deps = await cli.deps()
     const counts = await pruneAll(deps, batchSize)
     cli.stdout.write(`Deleted ${totalPruned(counts)}: ${counts.sessions} expired or revoked sessions and refresh tokens, ` +
-      `${counts.oneTimeTokens} used or expired one-time tokens, ${counts.revocations} old revocations, ${counts.socialStates} abandoned social logins, ${counts.mfaChallenges} used or expired MFA tokens, ${counts.djangoRefreshTokens} expired Django refresh tokens.\n`)
+      `${counts.oneTimeTokens} used or expired one-time tokens, ${counts.revocations} old revocations, ${counts.socialStates} abandoned social logins, ${counts.mfaChallenges} used or expired MFA tokens, ${counts.djangoRefreshTokens} expired Django refresh tokens, ${counts.webhookDeliveries} old webhook deliveries.\n`)
   }
 }

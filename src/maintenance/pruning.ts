@@ -17,27 +17,31 @@ export interface PruneCounts {
   mfaChallenges: number
   /** Django refresh tokens recorded as exchanged that have expired since (their `exp` refuses them now). */
   djangoRefreshTokens: number
+  /** Webhook deliveries delivered or dead longer ago than WEBHOOK_DELIVERY_RETENTION. */
+  webhookDeliveries: number
 }
 
 export function totalPruned (counts: PruneCounts): number {
-  return counts.sessions + counts.oneTimeTokens + counts.revocations + counts.socialStates + counts.mfaChallenges + counts.djangoRefreshTokens
+  return counts.sessions + counts.oneTimeTokens + counts.revocations + counts.socialStates + counts.mfaChallenges + counts.djangoRefreshTokens + counts.webhookDeliveries
 }
 
 /** Deletes at most `batchSize` rows of each kind; small batches keep each synchronous delete (and its lock) short. */
 export async function pruneBatch (deps: AuthDeps, batchSize: number): Promise<PruneCounts> {
   const now = deps.now()
+  const retention = deps.config.webhookDeliveryRetention
   return {
     sessions: await pruneSessions(deps, batchSize),
     oneTimeTokens: await deps.repositories.oneTimeTokens.prune(now, batchSize),
     revocations: await pruneRevocations(deps, batchSize),
     socialStates: await deps.repositories.socialAccounts.pruneStates(now, batchSize),
     mfaChallenges: await deps.repositories.mfa.pruneChallenges(now, batchSize),
-    djangoRefreshTokens: await deps.repositories.django.pruneRefreshTokens(now, batchSize)
+    djangoRefreshTokens: await deps.repositories.django.pruneRefreshTokens(now, batchSize),
+    webhookDeliveries: retention > 0 ? await deps.repositories.webhooks.pruneDeliveries(new Date(now.getTime() - retention * 1000), batchSize) : 0
   }
 }
 
 export function nothingPruned (): PruneCounts {
-  return { sessions: 0, oneTimeTokens: 0, revocations: 0, socialStates: 0, mfaChallenges: 0, djangoRefreshTokens: 0 }
+  return { sessions: 0, oneTimeTokens: 0, revocations: 0, socialStates: 0, mfaChallenges: 0, djangoRefreshTokens: 0, webhookDeliveries: 0 }
 }
 
 /** Batches until nothing is left, summed. */
