@@ -2,7 +2,7 @@
 // is live, and what it says. A token that is not live is `{active: false}`, never an error.
 import { decodeJwt } from 'jose'
 import type { ServiceClientRecord } from '../../db/repositories.js'
-import { canAuthenticate } from '../accounts/state.js'
+import { isUsableRefreshToken } from '../sessions/refresh-liveness.js'
 import { isClientTokenPayload, type VerifiedClientToken } from './client-tokens.js'
 import type { OAuthDeps, VerifiedUserToken } from './deps.js'
 import { hashOpaqueToken } from '../sessions/opaque-tokens.js'
@@ -65,13 +65,8 @@ export async function liveClientToken (deps: OAuthDeps, token: string): Promise<
 
 async function introspectRefreshToken (deps: OAuthDeps, token: string): Promise<Introspection> {
   const found = await deps.repositories.sessions.findByTokenHash(hashOpaqueToken(token))
-  if (found === undefined) return INACTIVE
+  if (!isUsableRefreshToken(found, deps.now())) return INACTIVE
   const { token: record, session, user } = found
-  const now = deps.now()
-  // A rotated token is dead even within the reuse grace window: only its successor is live.
-  const live = record.rotatedAt === null && record.expiresAt > now && session.revokedAt === null &&
-    session.expiresAt > now && canAuthenticate(user, now)
-  if (!live) return INACTIVE
   return {
     active: true,
     sub: user.id,

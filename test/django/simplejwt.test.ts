@@ -224,6 +224,20 @@ t.test('refresh rotates, verify and blacklist answer as simplejwt', async t => {
   t.equal(after.statusCode, 401, 'a blacklisted refresh token refreshes nothing')
 })
 
+t.test('POST /api/token/verify/ takes a refresh token only while a refresh with it would work', async t => {
+  const app = await build(t, {}, { env: COMPAT })
+  const user = await loginUser(app)
+  t.same((await app.inject({ method: 'POST', url: '/api/token/verify/', payload: { token: user.refresh } })).json(), {})
+  // Disabled without its sessions ending (as a later import-django run of a user Django disabled does).
+  await app.repositories.users.update(user.id, { isActive: false })
+  const disabled = await app.inject({ method: 'POST', url: '/api/token/verify/', payload: { token: user.refresh } })
+  t.equal(disabled.statusCode, 401)
+  t.same(disabled.json(), { detail: 'Token is invalid or expired', code: 'token_not_valid' })
+  const blacklisted = await app.inject({ method: 'POST', url: '/api/token/blacklist/', payload: { refresh: user.refresh } })
+  t.equal(blacklisted.statusCode, 200, 'a logout needs no usable account (simplejwt blacklists whatever the user)')
+  t.equal((await app.repositories.sessions.listLive(user.id, new Date())).length, 0, 'the session ended')
+})
+
 t.test('every Portcullis path answers with a trailing slash too', async t => {
   const app = await build(t)
   const user = await registerUser(app, newUser())

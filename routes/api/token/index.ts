@@ -9,6 +9,7 @@ import { ACCESS_TOKEN_EXAMPLE } from '../../../src/schemas/shared.js'
 import { exchangeDjangoRefresh, looksLikeJwt } from '../../../src/django/cutover.js'
 import { charFields, detailResponse, FieldErrors, noActiveAccount, parseForm, secondFactorNeeded, SIMPLEJWT_CONSUMES, simplejwtErrorHandler, tokenNotValid } from '../../../src/django/simplejwt.js'
 import { hashOpaqueToken } from '../../../src/sessions/opaque-tokens.js'
+import { isLiveRefreshToken, isUsableRefreshToken } from '../../../src/sessions/refresh-liveness.js'
 import { login, logout, refresh } from '../../../src/sessions/sessions.js'
 
 const REFRESH_EXAMPLE = 'dPT2bhpXVzCaoVHKU4tF7ZFRwlkDSFeWNRd5v_aGTfA'
@@ -35,12 +36,6 @@ const COMPAT_NOTE = 'Only with `DJANGO_COMPAT=true`. The body is JSON or a form 
 const Empty = Type.Object({}, { additionalProperties: false, description: '`{}`.' })
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
-  /** A refresh token that is the live one of a live session: not rotated, revoked or expired. */
-  const live = (found: Awaited<ReturnType<typeof fastify.repositories.sessions.findByTokenHash>>) => {
-    const now = fastify.auth.now()
-    return found !== undefined && found.token.rotatedAt === null && found.token.expiresAt > now &&
-      found.session.revokedAt === null && found.session.expiresAt > now
-  }
   const enabled = fastify.config.django.compat
   const usernameField = fastify.config.django.usernameField
   // Registered always, so that the OpenAPI document lists them; without DJANGO_COMPAT they are not found.
@@ -144,8 +139,9 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         throw tokenNotValid()
       }
     }
+    // As a refresh with it would: a banned or disabled user's token is not valid.
     const found = await fastify.repositories.sessions.findByTokenHash(hashOpaqueToken(token))
-    if (!live(found)) throw tokenNotValid()
+    if (!isUsableRefreshToken(found, fastify.auth.now())) throw tokenNotValid()
     return {}
   })
 
@@ -163,8 +159,9 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     config: limit(fastify.config.rateLimits.refreshPerIp)
   }, async (request) => {
     const { refresh: presented } = charFields(request.body, ['refresh'] as const)
+    // simplejwt blacklists whatever the user's state: logging out never needs the account to be usable.
     const found = await fastify.repositories.sessions.findByTokenHash(hashOpaqueToken(presented))
-    if (!live(found)) throw tokenNotValid()
+    if (!isLiveRefreshToken(found, fastify.auth.now())) throw tokenNotValid()
     await logout(fastify.auth, presented)
     return {}
   })
