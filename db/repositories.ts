@@ -514,6 +514,11 @@ export interface ImportedUser {
   username: string
   /** Django's hash as it is, or null for an unusable password. */
   passwordHash: string | null
+  /**
+   * Whether the address was verified there (django-allauth's verified EmailAddress, or the operator's
+   * --emails-verified). A later import never takes back a verification made here for the same address.
+   */
+  emailVerified: boolean
   isActive: boolean
   isStaff: boolean
   isSuperuser: boolean

@@ -2,6 +2,7 @@
 import { eq, sql } from 'drizzle-orm'
 import { toUser } from '../records.js'
 import type { DjangoImportCounts, DjangoImportPlan, DjangoRepository, ExistingIdentity, NewAuditEvent } from '../repositories.js'
+import { keepsVerification } from '../imported-verification.js'
 import { usernameKey } from '../username-key.js'
 import { appendAuditEvents } from './audit-events.js'
 import { hasNul, inTransaction, type PgDb, type PgTx } from './database.js'
@@ -13,6 +14,7 @@ interface UserRow extends Record<string, unknown> {
   email: string
   username: string
   password_hash: string | null
+  email_verified: boolean
   is_active: boolean
   is_staff: boolean
   is_superuser: boolean
@@ -72,7 +74,7 @@ async function applyIn (tx: PgTx, plan: DjangoImportPlan): Promise<DjangoImportC
   const codenames = new Set(plan.permissions.map(p => p.codename))
   const events: NewAuditEvent[] = []
   for (const user of plan.users) {
-    const found = (await tx.execute<UserRow>(sql`SELECT id, email, username, password_hash, is_active, is_staff, is_superuser,
+    const found = (await tx.execute<UserRow>(sql`SELECT id, email, username, password_hash, email_verified, is_active, is_staff, is_superuser,
         (extract(epoch FROM date_joined) * 1000)::bigint AS date_joined_ms, (extract(epoch FROM last_login) * 1000)::bigint AS last_login_ms
       FROM users WHERE legacy_id = ${user.legacyId} FOR UPDATE`)).rows[0]
     let id: string
@@ -82,21 +84,23 @@ async function applyIn (tx: PgTx, plan: DjangoImportPlan): Promise<DjangoImportC
       await tx.execute(sql`INSERT INTO users (id, email, username, username_key, password_hash, is_active, is_staff, is_superuser,
           email_verified, date_joined, last_login, legacy_id)
         VALUES (${id}, ${user.email}, ${user.username}, ${usernameKey(user.username)}, ${user.passwordHash}, ${user.isActive}, ${user.isStaff},
-          ${user.isSuperuser}, false, ${user.dateJoined}, ${user.lastLogin}, ${user.legacyId})`)
+          ${user.isSuperuser}, ${user.emailVerified}, ${user.dateJoined}, ${user.lastLogin}, ${user.legacyId})`)
       counts.usersCreated++
     } else {
       id = found.id
       const passwordHash = plan.keepsPasswordHash(found.password_hash) ? found.password_hash : user.passwordHash
       // A login here since the first import is newer than Django's: the later of the two is kept.
       const lastLogin = Math.max(found.last_login_ms === null ? -Infinity : Number(found.last_login_ms), user.lastLogin?.getTime() ?? -Infinity)
+      const emailVerified = keepsVerification(found.email, found.email_verified, user)
       const next = [user.email, user.username, passwordHash, user.isActive, user.isStaff, user.isSuperuser,
-        user.dateJoined.getTime(), Number.isFinite(lastLogin) ? lastLogin : null]
+        user.dateJoined.getTime(), Number.isFinite(lastLogin) ? lastLogin : null, emailVerified]
       const before = [found.email, found.username, found.password_hash, found.is_active, found.is_staff, found.is_superuser,
-        Number(found.date_joined_ms), found.last_login_ms === null ? null : Number(found.last_login_ms)]
+        Number(found.date_joined_ms), found.last_login_ms === null ? null : Number(found.last_login_ms), found.email_verified]
       if (next.some((value, i) => value !== before[i])) {
         await tx.execute(sql`UPDATE users SET email = ${user.email}, username = ${user.username}, username_key = ${usernameKey(user.username)},
             password_hash = ${passwordHash}, is_active = ${user.isActive}, is_staff = ${user.isStaff}, is_superuser = ${user.isSuperuser},
-            date_joined = ${user.dateJoined}, last_login = ${Number.isFinite(lastLogin) ? new Date(lastLogin) : null}
+            date_joined = ${user.dateJoined}, last_login = ${Number.isFinite(lastLogin) ? new Date(lastLogin) : null},
+            email_verified = ${emailVerified}
           WHERE id = ${id}`)
         changed = true
       }

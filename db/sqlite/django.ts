@@ -2,6 +2,7 @@
 import { eq } from 'drizzle-orm'
 import { toUser } from '../records.js'
 import type { DjangoImportCounts, DjangoImportPlan, DjangoRepository, ExistingIdentity } from '../repositories.js'
+import { keepsVerification } from '../imported-verification.js'
 import { usernameKey } from '../username-key.js'
 import { auditRecorder } from './audit.js'
 import type { SqliteDb } from './connection.js'
@@ -13,6 +14,7 @@ interface UserRow {
   email: string
   username: string
   password_hash: string | null
+  email_verified: number
   is_active: number
   is_staff: number
   is_superuser: number
@@ -40,9 +42,9 @@ export function sqliteDjangoRepository (db: SqliteDb): DjangoRepository {
   const addGroupPermission = client.prepare('INSERT INTO group_permissions (group_id, codename) VALUES (?, ?)')
   const userByLegacyId = client.prepare<[number], UserRow>('SELECT * FROM users WHERE legacy_id = ?')
   const insertUser = client.prepare(`INSERT INTO users (id, email, username, username_key, password_hash, is_active, is_staff,
-      is_superuser, email_verified, date_joined, last_login, legacy_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`)
+      is_superuser, email_verified, date_joined, last_login, legacy_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const updateUser = client.prepare(`UPDATE users SET email = ?, username = ?, username_key = ?, password_hash = ?, is_active = ?,
-      is_staff = ?, is_superuser = ?, date_joined = ?, last_login = ? WHERE id = ?`)
+      is_staff = ?, is_superuser = ?, date_joined = ?, last_login = ?, email_verified = ? WHERE id = ?`)
   const userGroupNames = client.prepare<[string], { name: string }>(
     'SELECT g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = ? ORDER BY g.name')
   const deleteUserGroup = client.prepare('DELETE FROM user_groups WHERE user_id = ? AND group_id = ?')
@@ -99,19 +101,20 @@ export function sqliteDjangoRepository (db: SqliteDb): DjangoRepository {
       if (found === undefined) {
         id = plan.newId()
         insertUser.run(id, user.email, user.username, usernameKey(user.username), user.passwordHash, Number(user.isActive),
-          Number(user.isStaff), Number(user.isSuperuser), user.dateJoined.getTime(), user.lastLogin?.getTime() ?? null, user.legacyId)
+          Number(user.isStaff), Number(user.isSuperuser), Number(user.emailVerified), user.dateJoined.getTime(), user.lastLogin?.getTime() ?? null, user.legacyId)
         counts.usersCreated++
       } else {
         id = found.id
         const passwordHash = plan.keepsPasswordHash(found.password_hash) ? found.password_hash : user.passwordHash
         // A login here since the first import is newer than Django's: the later of the two is kept.
         const lastLogin = Math.max(found.last_login ?? -Infinity, user.lastLogin?.getTime() ?? -Infinity)
+        const emailVerified = keepsVerification(found.email, found.email_verified === 1, user)
         const next = [user.email, user.username, passwordHash, Number(user.isActive), Number(user.isStaff), Number(user.isSuperuser),
-          user.dateJoined.getTime(), Number.isFinite(lastLogin) ? lastLogin : null] as const
+          user.dateJoined.getTime(), Number.isFinite(lastLogin) ? lastLogin : null, Number(emailVerified)] as const
         const before = [found.email, found.username, found.password_hash, found.is_active, found.is_staff, found.is_superuser,
-          found.date_joined, found.last_login]
+          found.date_joined, found.last_login, found.email_verified]
         if (next.some((value, i) => value !== before[i])) {
-          updateUser.run(next[0], next[1], usernameKey(next[1]), next[2], next[3], next[4], next[5], next[6], next[7], id)
+          updateUser.run(next[0], next[1], usernameKey(next[1]), next[2], next[3], next[4], next[5], next[6], next[7], next[8], id)
           changed = true
         }
       }

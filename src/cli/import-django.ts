@@ -5,6 +5,7 @@ export const importDjangoCommand: Command = {
   name: 'import-django',
   summary: 'Import the users, groups and permissions of a Django database.',
   help: `Usage: portcullis import-django --from <django database> [--user-table <table>] [--dry-run] [--skip-refused]
+                              [--emails-verified]
 
 Reads the Django database <django database> (the path of its SQLite file, or a postgres:// URL) and
 writes into the database DATABASE_URL names, in one transaction:
@@ -14,6 +15,11 @@ writes into the database DATABASE_URL names, in one transaction:
   - every user of auth_user (or --user-table, a custom model with AbstractUser's columns): email,
     username, is_active, is_staff, is_superuser, date_joined, last_login, its groups and own
     permissions, its password hash as Django stored it, and Django's id as legacy_id (admins see it).
+
+An address counts as verified (email_verified, which REQUIRE_EMAIL_VERIFICATION asks for) when
+django-allauth's account_emailaddress table says it was, or for every user with --emails-verified
+(Django itself never verifies addresses: say so only if the old deployment did). A verification made
+here is kept on later runs while the address stays the same.
 
 Django's password hashes (pbkdf2_sha256, pbkdf2_sha1, bcrypt_sha256, bcrypt, argon2, scrypt) are
 verified as they are and re-hashed to bcrypt at the first login; an unusable password (set_unusable_
@@ -33,6 +39,7 @@ Options:
   --user-table <table>  The user table of a custom user model (default auth_user), e.g. accounts_user.
   --dry-run             Report what would be written, and write nothing.
   --skip-refused        Import the valid rows even when some are refused.
+  --emails-verified     Every imported address is marked verified (the old deployment verified them).
   -h, --help            Show this help.
 
 Exit status: 0 when everything was imported (or, with --dry-run, would be); 1 when rows were refused
@@ -44,13 +51,15 @@ DATABASE_URL does not exist; 78 when the configuration is not valid.
       from: { type: 'string' },
       'user-table': { type: 'string' },
       'dry-run': { type: 'boolean' },
-      'skip-refused': { type: 'boolean' }
+      'skip-refused': { type: 'boolean' },
+      'emails-verified': { type: 'boolean' }
     })
     if (values.from === undefined || values.from === '') throw new UsageError('Missing --from <django database>.')
     const userTable = values['user-table'] ?? 'auth_user'
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(userTable)) throw new UsageError(`--user-table must be a table name (letters, digits and _); got "${userTable}".`)
     const dryRun = values['dry-run'] === true
     const skipRefused = values['skip-refused'] === true
+    const emailsVerified = values['emails-verified'] === true
 
     const deps = await cli.deps()
     const { openDjangoSource, DjangoSourceError } = await import('../../db/django-source.js')
@@ -64,7 +73,7 @@ DATABASE_URL does not exist; 78 when the configuration is not valid.
     }
     let report
     try {
-      report = await importDjango(deps.repositories, source, { userTable, dryRun, skipRefused, now: deps.now() })
+      report = await importDjango(deps.repositories, source, { userTable, dryRun, skipRefused, emailsVerified, now: deps.now() })
     } catch (err) {
       if (err instanceof DjangoImportError) throw new CliError(err.message)
       if (err instanceof Error && err.name === 'UniqueViolation') {

@@ -41,6 +41,8 @@ export interface DjangoImportOptions {
   dryRun: boolean
   /** Import the valid rows even though some were refused; by default any refused row writes nothing. */
   skipRefused: boolean
+  /** The operator vouches that Django verified every address (else only django-allauth's verified ones count). */
+  emailsVerified: boolean
   now: Date
 }
 
@@ -86,8 +88,26 @@ async function readBlacklist (source: DjangoSource): Promise<DjangoData['blackli
   })
 }
 
-/** Reads what the import needs from the Django database. */
-export async function readDjango (source: DjangoSource, userTable: string): Promise<DjangoData> {
+/**
+ * The addresses django-allauth verified (its account_emailaddress table), lower-cased, by user id;
+ * empty when allauth was not installed.
+ */
+async function readVerifiedEmails (source: DjangoSource): Promise<Map<number, Set<string>>> {
+  const verified = new Map<number, Set<string>>()
+  const columns = await source.columns('account_emailaddress')
+  if (!['email', 'verified', 'user_id'].every(column => columns.includes(column))) return verified
+  for (const row of await source.rows('SELECT user_id, email FROM account_emailaddress WHERE verified')) {
+    const userId = Number(row.user_id)
+    verified.set(userId, (verified.get(userId) ?? new Set()).add(normaliseEmail(String(row.email))))
+  }
+  return verified
+}
+
+/**
+ * Reads what the import needs from the Django database. `emailsVerified`: the operator vouches that
+ * every address was verified there; otherwise an address is verified when django-allauth says so.
+ */
+export async function readDjango (source: DjangoSource, userTable: string, emailsVerified = false): Promise<DjangoData> {
   if (!IDENTIFIER.test(userTable)) throw new DjangoImportError(`"${userTable}" is not a table name.`)
   const needed = ['id', 'password', 'last_login', 'is_superuser', 'username', 'email', 'is_staff', 'is_active', 'date_joined']
   const userColumns = await source.columns(userTable)
@@ -146,13 +166,16 @@ export async function readDjango (source: DjangoSource, userTable: string): Prom
     }
   }
 
+  const verifiedEmails = await readVerifiedEmails(source)
   const users = (await source.rows(`SELECT ${needed.map(quote).join(', ')} FROM ${quote(userTable)} ORDER BY id`)).map(row => {
     const legacyId = Number(row.id)
     const password = typeof row.password === 'string' ? row.password : ''
+    const email = normaliseEmail(typeof row.email === 'string' ? row.email : '')
     return {
       legacyId,
       rawEmail: typeof row.email === 'string' ? row.email : '',
-      email: normaliseEmail(typeof row.email === 'string' ? row.email : ''),
+      email,
+      emailVerified: email !== '' && (emailsVerified || verifiedEmails.get(legacyId)?.has(email) === true),
       username: typeof row.username === 'string' ? row.username : '',
       // Django's unusable password (`!` and random text), or none at all: no password here (reset or social login).
       passwordHash: password === '' || password.startsWith('!') ? null : password,
@@ -211,7 +234,7 @@ function importEvents (deps: { now (): Date }, change: ImportedUserChange): NewA
  * any refused row writes nothing at all, so a run never stops half-way.
  */
 export async function importDjango (repositories: Pick<Repositories, 'django'>, source: DjangoSource, options: DjangoImportOptions): Promise<DjangoImportReport> {
-  const data = await readDjango(source, options.userTable)
+  const data = await readDjango(source, options.userTable, options.emailsVerified)
   const { accepted, refused } = planUsers(data.users, await repositories.django.identities())
   const write = !options.dryRun && (refused.length === 0 || options.skipRefused)
   const counts = await repositories.django.apply({

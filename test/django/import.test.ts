@@ -1,7 +1,8 @@
 // import-django: a Django database made by real Django (test/django/fixtures) imported through the CLI.
 import t from 'tap'
+import Database from 'better-sqlite3'
 import { portcullis, tempDatabase, type TempDatabase } from '../cli/run.js'
-import { build } from '../helper.js'
+import { build, ON_POSTGRES, rawDatabase } from '../helper.js'
 import { djangoDatabase, fixture } from './fixture.js'
 
 /** Every row of the tables an import writes, in a stable order: to compare a database before and after. */
@@ -77,6 +78,35 @@ t.test('imports users, hashes, flags, groups and permissions as Django has them;
   const { adminUserView } = await import('../../src/admin/users.js')
   const found = await app.auth.repositories.users.findById(byName('scrypt').id)
   t.equal((await adminUserView(app.auth, found!)).legacy_id, fixture.default.users.scrypt.id)
+})
+
+t.test('verified addresses: django-allauth\'s, or every one with --emails-verified; a later run keeps a verification made here', async t => {
+  const from = djangoDatabase(t)
+  const django = new Database(from)
+  // django-allauth's EmailAddress table: pbkdf2's address verified (in another case), bcrypt's not.
+  django.exec('CREATE TABLE account_emailaddress (id integer PRIMARY KEY, email varchar(254) NOT NULL, verified bool NOT NULL, "primary" bool NOT NULL, user_id integer NOT NULL)')
+  const insert = django.prepare('INSERT INTO account_emailaddress (email, verified, "primary", user_id) VALUES (?, ?, 1, ?)')
+  insert.run(fixture.default.users.pbkdf2.email.toUpperCase(), 1, fixture.default.users.pbkdf2.id)
+  insert.run(fixture.default.users.bcrypt.email, 0, fixture.default.users.bcrypt.id)
+  django.close()
+
+  const db = await tempDatabase(t)
+  t.equal((await portcullis(['import-django', '--from', from], db.env)).code, 0)
+  const verified = async () => (await db.query<{ username: string, email_verified: unknown }>('SELECT username, email_verified FROM users ORDER BY username'))
+    .filter(row => truthy(row.email_verified)).map(row => row.username)
+  t.same(await verified(), ['pbkdf2'], 'only the address allauth verified')
+
+  // Verified here since (a verification link): a later run keeps it.
+  await rawDatabase(t, db.url).run('UPDATE users SET email_verified = ? WHERE username = ?', ON_POSTGRES ? true : 1, 'scrypt')
+  const again = await portcullis(['import-django', '--from', from], db.env)
+  t.equal(again.code, 0, again.stderr)
+  t.match(again.stdout, 'Users: 0 created, 0 updated, 12 unchanged')
+  t.same(await verified(), ['pbkdf2', 'scrypt'])
+
+  const vouched = await tempDatabase(t)
+  t.equal((await portcullis(['import-django', '--from', from, '--emails-verified'], vouched.env)).code, 0)
+  const all = await vouched.query<{ email_verified: unknown }>('SELECT email_verified FROM users')
+  t.ok(all.length === 12 && all.every(row => truthy(row.email_verified)), '--emails-verified: every address')
 })
 
 t.test('a custom user table (--user-table accounts_user)', async t => {
