@@ -1,13 +1,15 @@
 // Runs bcrypt (and Django's hash formats) in a worker thread: bcryptjs, PBKDF2, scrypt and argon2 would otherwise block the event loop.
 // Plain JavaScript so that the same file runs under the TypeScript loader in tests and from dist/.
+import { setPriority } from 'node:os'
 import bcrypt from 'bcryptjs'
 import { djangoAlgorithm, verifyDjango } from './django-hashes.js'
 
-// No lowered priority (it was nice 10): a nice-10 thread gets about a tenth of a core beside any
-// busy nice-0 thread (the event loop, the load generator, another process), so the worker sharing a
-// core with one ran its hashes ~10× slower than the other worker, and the logins queued to it
-// starved for seconds while others passed (p99 many times p50). At the same priority every hash
-// gets an equal share and requests leave in the order they came (piscina's queue is FIFO).
+// On Linux the nice value is per thread: lowering this worker's priority lets the event loop thread
+// preempt hashing, so other requests keep answering quickly during a login flood while hashing still
+// uses every idle cycle. Elsewhere (or without permission) it is only a missed optimisation.
+try {
+  setPriority(10)
+} catch {}
 
 export default function run (task) {
   if (task.op === 'hash') return bcrypt.hashSync(task.password, task.cost)
