@@ -1,4 +1,5 @@
-// The yardstick: bare Fastify doing what GET /api/auth/me must do (verify the JWT, one SQLite lookup), nothing else.
+// The yardsticks: bare Fastify doing what GET /api/auth/me must do (verify the JWT, one SQLite lookup),
+// nothing else; and /hello, bare Fastify doing nothing at all (the ceiling of any route on this machine).
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
 import jwt from '@fastify/jwt'
@@ -46,6 +47,8 @@ app.get('/me', async (request, reply) => {
   if (row === undefined || row.revoked_at !== null) return reply.code(401).send({ error: 'session ended' })
   return { id: row.id, email: row.email, username: row.username }
 })
+
+app.get('/hello', async () => ({ hello: 'world' }))
 
 app.addHook('onClose', async () => { db.close() })
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -52,14 +52,22 @@ export async function registerUsers (origin: string, count: number): Promise<Ben
   return users
 }
 
-/** `count` logins spread over `users`: each one is a session of its own. */
-export async function loginMany (origin: string, users: BenchUser[], count: number): Promise<Session[]> {
-  return Promise.all(Array.from({ length: count }, async (_, i) => {
-    const user = users[i % users.length]
-    const { status, json } = await postJson(`${origin}/api/auth/login`, { email: user.email, password: PASSWORD })
-    if (status !== 200 || typeof json.access !== 'string' || typeof json.refresh !== 'string') {
-      throw new Error(`login ${user.email}: HTTP ${status} ${JSON.stringify(json)}`)
+/**
+ * `count` logins spread over `users`: each one is a session of its own. A few at a time: all at
+ * once would queue for the hashing pool past the request time-out on a busy machine.
+ */
+export async function loginMany (origin: string, users: BenchUser[], count: number, concurrency = 4): Promise<Session[]> {
+  const sessions: Session[] = []
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
+    while (next < count) {
+      const user = users[next++ % users.length]
+      const { status, json } = await postJson(`${origin}/api/auth/login`, { email: user.email, password: PASSWORD })
+      if (status !== 200 || typeof json.access !== 'string' || typeof json.refresh !== 'string') {
+        throw new Error(`login ${user.email}: HTTP ${status} ${JSON.stringify(json)}`)
+      }
+      sessions.push({ access: json.access, refresh: json.refresh })
     }
-    return { access: json.access, refresh: json.refresh }
   }))
+  return sessions
 }

@@ -45,7 +45,7 @@ const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(dig
 export const percent = (ratio: number) => (Number.isFinite(ratio) ? `${(ratio * 100).toFixed(1)} %` : '-')
 
 export function renderTable (rows: Row[], baselineRps: number): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs baseline', 'cpu ms/req']
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs hello', 'cpu ms/req']
   const body = rows.map(({ scenario, result }) => [
     scenario,
     fixed(result.rps, 1),

@@ -9,10 +9,10 @@ import { bcryptHashMs } from './hash-time.js'
 import { runLoad, startLoad, stopAllLoads, type LoadOptions, type LoadResult } from './load.js'
 import { describeMachine } from './machine.js'
 import { writeResults } from './report.js'
-import { loginLoad, meLoad, refreshLoad } from './scenarios.js'
+import { loginLoad, meLoad, refreshLoad, registerLoad } from './scenarios.js'
 import { startBaseline, startService, type Server } from './servers.js'
 import { loadSettings, plannedLoadSeconds, plannedScaleOutSeconds, type Settings } from './settings.js'
-import { summarise } from './summary.js'
+import { REFERENCE, summarise, type HashingRun } from './summary.js'
 
 const root = resolve(import.meta.dirname, '..')
 const BENCH_USERS = 4
@@ -66,8 +66,8 @@ async function assertMeWorks (service: Server, baseline: Server, session: Sessio
 async function bench (settings: Settings) {
   const startedAt = new Date()
   const machine = describeMachine(root, tempDir, settings.cores)
-  const { duration, connections } = settings
-  progress(`portcullis bench: ${duration} s per run, ${connections} connections, ${settings.rounds} rounds, bcrypt cost ${settings.bcryptCost}, ${settings.cores} cores, load ${machine.loadAverage.toFixed(2)}`)
+  const { duration, connections, refreshConnections } = settings
+  progress(`portcullis bench: ${duration} s per run, ${connections} connections (/me), ${refreshConnections} (refresh), ${settings.hashConnections.join(' and ')} (login, register), ${settings.rounds} rounds, bcrypt cost ${settings.bcryptCost}, ${settings.cores} cores, load ${machine.loadAverage.toFixed(2)}`)
 
   const keys = generateRsaKeyPair()
   const databasePath = join(tempDir, 'bench.db')
@@ -82,53 +82,69 @@ async function bench (settings: Settings) {
   await assertMeWorks(service, baseline, meSessions[0])
   const serviceMe = meLoad(`${service.origin}/api/auth/me`, meSessions)
   const baselineMe = meLoad(`${baseline.origin}/me`, meSessions)
+  const hello = { url: `${baseline.origin}/hello` }
+  // Twice as many chains as connections: a lost token (error, time-out) must not starve a connection.
+  // One pool for every refresh run: a token left in it at the end of a run is still live.
+  const chain = refreshLoad(service.origin, await loginMany(service.origin, users, 2 * refreshConnections))
 
   if (settings.warmup > 0) {
     progress(`warm-up (${settings.warmup} s each, not reported)`)
     await runLoad({ ...baselineMe, connections, duration: settings.warmup })
     await runLoad({ ...serviceMe, connections, duration: settings.warmup })
+    await runLoad({ ...chain, connections: refreshConnections, duration: settings.warmup })
+    await chain.recover()
   }
 
   // Alternating order (ABBA…) so that a drift in machine load does not favour one side.
-  const baselineRounds: LoadResult[] = []
-  const serviceRounds: LoadResult[] = []
+  const rounds = { hello: [] as LoadResult[], baseline: [] as LoadResult[], service: [] as LoadResult[], refresh: [] as LoadResult[], meDuringRefresh: [] as LoadResult[], refreshFlood: [] as LoadResult[] }
   for (let round = 1; round <= settings.rounds; round++) {
     progress(`round ${round}/${settings.rounds}`)
-    const runBaseline = async () => baselineRounds.push(await measured('baseline GET /me', { ...baselineMe, connections, duration }, baseline))
-    const runService = async () => serviceRounds.push(await measured('service GET /api/auth/me', { ...serviceMe, connections, duration }, service))
-    if (round % 2 === 1) {
-      await runBaseline()
-      await runService()
-    } else {
-      await runService()
-      await runBaseline()
-    }
+    const runs = [
+      async () => rounds.hello.push(await measured('baseline GET /hello', { ...hello, connections, duration }, baseline)),
+      async () => rounds.baseline.push(await measured('baseline GET /me', { ...baselineMe, connections, duration }, baseline)),
+      async () => rounds.service.push(await measured('service GET /api/auth/me', { ...serviceMe, connections, duration }, service)),
+      async () => {
+        rounds.refresh.push(await measured('service POST /api/auth/token/refresh', { ...chain, connections: refreshConnections, duration }, service))
+        await chain.recover()
+      }
+    ]
+    for (const run of round % 2 === 1 ? runs : runs.reverse()) await run()
+    // /me beside a refresh flood: the commits of the flood must not hold up the reads.
+    const flood = startLoad({ ...chain, connections: refreshConnections, duration: duration + 30 })
+    await sleep(1000)
+    rounds.meDuringRefresh.push(await measured('service GET /api/auth/me during refresh flood', { ...serviceMe, connections, duration }))
+    flood.stop()
+    rounds.refreshFlood.push(await flood.result)
+    await chain.recover()
+    progress(`  refresh flood: ${rounds.refreshFlood.at(-1)!.rps.toFixed(1)} req/s, p99 ${rounds.refreshFlood.at(-1)!.p99.toFixed(1)} ms`)
   }
-
-  progress('refresh')
-  // Twice as many chains as connections: a lost token (error, time-out) must not starve a connection.
-  const chain = refreshLoad(service.origin, await loginMany(service.origin, users, 2 * connections))
-  const refresh = await measured('service POST /api/auth/token/refresh', { ...chain, connections, duration }, service)
 
   // Measured just before the logins it is the yardstick for, with the servers idle: a shared
   // machine's speed drifts over a run.
   const hashMs = bcryptHashMs(settings.bcryptCost)
   const targetLoginRps = settings.cores / (hashMs / 1000)
   progress(`bcrypt cost ${settings.bcryptCost}: ${hashMs.toFixed(1)} ms per hash → target ${targetLoginRps.toFixed(1)} logins/s`)
-
-  progress('login')
-  const login = await measured('service POST /api/auth/login', { ...loginLoad(service.origin, users), connections, duration }, service)
-  // autocannon stops sending, but the logins already queued for the hashing pool still run: let
+  // autocannon stops sending, but the requests already queued for the hashing pool still run: let
   // them drain so they do not eat into the next measurement.
-  await sleep(Math.ceil(connections * hashMs / settings.cores) + 500)
+  const drain = (queued: number) => sleep(Math.ceil(queued * hashMs / settings.cores) + 500)
+
+  const hashing: HashingRun[] = []
+  for (const hashConnections of settings.hashConnections) {
+    for (const endpoint of ['login', 'register'] as const) {
+      const shape = endpoint === 'login' ? loginLoad(service.origin, users) : registerLoad(service.origin, `bench-c${hashConnections}`)
+      const result = await measured(`service POST /api/auth/${endpoint} (c=${hashConnections})`, { ...shape, connections: hashConnections, duration }, service)
+      hashing.push({ endpoint, connections: hashConnections, result })
+      await drain(hashConnections)
+    }
+  }
 
   progress(`/me during a login flood (${settings.floodConnections} login connections)`)
-  const flood = startLoad({ ...loginLoad(service.origin, users), connections: settings.floodConnections, duration: duration + 30 })
+  const loginFloodRun = startLoad({ ...loginLoad(service.origin, users), connections: settings.floodConnections, duration: duration + 30 })
   // A head start, so that the hashing pool is saturated before /me is measured.
   await sleep(1000)
-  const meDuringFlood = await measured('service GET /api/auth/me during flood', { ...serviceMe, connections, duration })
-  flood.stop()
-  const loginFlood = await flood.result
+  const meDuringFlood = await measured('service GET /api/auth/me during login flood', { ...serviceMe, connections, duration })
+  loginFloodRun.stop()
+  const loginFlood = await loginFloodRun.result
   progress(`  login flood: ${loginFlood.rps.toFixed(1)} req/s, non-2xx ${loginFlood.non2xx}, errors ${loginFlood.errors}`)
 
   // Idle means the flood's queued logins have drained too.
@@ -145,11 +161,14 @@ async function bench (settings: Settings) {
     hashMs,
     targetLoginRps,
     memory: { idleAfterStart, idleAfterRun },
-    baselineRounds,
-    serviceRounds,
-    refresh,
+    helloRounds: rounds.hello,
+    baselineRounds: rounds.baseline,
+    serviceRounds: rounds.service,
+    refreshRounds: rounds.refresh,
+    meDuringRefreshRounds: rounds.meDuringRefresh,
+    refreshFloodRounds: rounds.refreshFlood,
     refreshStarved: chain.starved(),
-    login,
+    hashing,
     meDuringFlood,
     loginFlood,
     serviceLog: { warnings: service.child.warnings(), tail: service.child.tail() }
@@ -162,6 +181,7 @@ async function bench (settings: Settings) {
     settings,
     bcrypt: { cost: settings.bcryptCost, hashMs, targetLoginRps },
     memory: { idleAfterStart, idleAfterRun },
+    reference: REFERENCE,
     scenarios: rows,
     targets,
     serviceLogWarnings: service.child.warnings()

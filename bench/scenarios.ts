@@ -34,6 +34,12 @@ export function loginLoad (origin: string, users: BenchUser[]): Shape {
 export interface RefreshChain extends Shape {
   /** Requests sent without a live token because the pool ran dry (each one a 401). */
   starved (): number
+  /**
+   * After a run was stopped: the tokens whose answer never came back (cut off in flight) are
+   * presented again, within the grace window, so that their successors return to the pool. Without
+   * this every stopped run would lose up to one token per connection and a later run would starve.
+   */
+  recover (): Promise<number>
 }
 
 /**
@@ -44,17 +50,21 @@ export interface RefreshChain extends Shape {
  */
 export function refreshLoad (origin: string, sessions: Session[]): RefreshChain {
   const live = sessions.map(s => s.refresh)
+  const inFlight = new Set<string>()
   let starved = 0
   const request: Request = {
     method: 'POST',
     path: '/api/auth/token/refresh',
     headers: { 'content-type': 'application/json' },
-    setupRequest: (params) => {
+    setupRequest: (params, context) => {
       const token = live.shift()
       if (token === undefined) starved++
+      else inFlight.add(token)
+      context.token = token
       return { ...params, body: JSON.stringify({ refresh: token ?? 'pool-ran-dry' }) }
     },
-    onResponse: (status, body) => {
+    onResponse: (status, body, context) => {
+      inFlight.delete(context.token as string)
       if (status !== 200) return
       try {
         const { refresh } = JSON.parse(body) as { refresh?: unknown }
@@ -68,7 +78,19 @@ export function refreshLoad (origin: string, sessions: Session[]): RefreshChain 
     url: `${origin}/api/auth/token/refresh`,
     method: 'POST',
     requests: [request],
-    starved: () => starved
+    starved: () => starved,
+    async recover () {
+      const lost = [...inFlight]
+      inFlight.clear()
+      const answers = await Promise.all(lost.map(async token => {
+        const response = await fetch(`${origin}/api/auth/token/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh: token }) })
+        const { refresh } = await response.json() as { refresh?: unknown }
+        return response.status === 200 && typeof refresh === 'string' ? refresh : undefined
+      }))
+      const recovered = answers.filter((token): token is string => token !== undefined)
+      live.push(...recovered)
+      return recovered.length
+    }
   }
 }
 

@@ -42,7 +42,9 @@ export async function startService (options: {
       // Every request comes from one address: the per-address limits would measure 429s, not the service.
       RATE_LIMIT_REFRESH_IP: 'off',
       RATE_LIMIT_LOGIN_IP: 'off',
-      RATE_LIMIT_REGISTER_IP: 'off'
+      RATE_LIMIT_REGISTER_IP: 'off',
+      RATE_LIMIT_LOGIN_ACCOUNT: 'off',
+      RATE_LIMIT_LOGIN_REQUESTS_IP: 'off'
     }
   })
   await waitForStatus(child, `${origin}/health/ready`, 200)

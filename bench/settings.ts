@@ -5,6 +5,10 @@ export interface Settings {
   /** Seconds per measured run. */
   duration: number
   connections: number
+  /** Connections of the refresh runs and of the refresh flood beside /me. */
+  refreshConnections: number
+  /** The connection counts login and register are each measured at (saturation and starvation). */
+  hashConnections: number[]
   /** Baseline and service /me pairs; medians are reported. */
   rounds: number
   floodConnections: number
@@ -26,10 +30,18 @@ function integer (env: NodeJS.ProcessEnv, name: string, fallback: number, min: n
   return value
 }
 
+function list (env: NodeJS.ProcessEnv, name: string, fallback: number[]): number[] {
+  const raw = env[name]?.trim()
+  if (raw === undefined || raw === '') return fallback
+  return raw.split(',').map((part, i) => integer({ [name]: part }, name, fallback[i] ?? 1, 1, 500))
+}
+
 export function loadSettings (env: NodeJS.ProcessEnv): Settings {
   return {
     duration: integer(env, 'BENCH_DURATION', 10, 1, 60),
-    connections: integer(env, 'BENCH_CONNECTIONS', 10, 1, 500),
+    connections: integer(env, 'BENCH_CONNECTIONS', 50, 1, 500),
+    refreshConnections: integer(env, 'BENCH_REFRESH_CONNECTIONS', 50, 1, 500),
+    hashConnections: list(env, 'BENCH_HASH_CONNECTIONS', [8, 32]),
     rounds: integer(env, 'BENCH_ROUNDS', 3, 1, 9),
     floodConnections: integer(env, 'BENCH_FLOOD_CONNECTIONS', 20, 1, 500),
     warmup: integer(env, 'BENCH_WARMUP', 2, 0, 30),
@@ -42,8 +54,10 @@ export function loadSettings (env: NodeJS.ProcessEnv): Settings {
 
 /** Seconds of load the settings add up to: the measured runs, the warm-ups and the flood's head start. */
 export function plannedLoadSeconds (s: Settings): number {
-  const runs = 2 * s.rounds + 3
-  return runs * s.duration + 2 * s.warmup + 1
+  // Per round: hello, baseline /me, service /me, refresh, /me during a refresh flood; then login
+  // and register at each hash connection count, and /me during a login flood.
+  const runs = 5 * s.rounds + 2 * s.hashConnections.length + 1
+  return runs * s.duration + 3 * s.warmup + 2 * s.rounds + 1
 }
 
 /** The same for `--postgres`: three deployments, four scenarios a round, and the hashing drains. */

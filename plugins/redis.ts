@@ -1,7 +1,7 @@
 // Owns the Redis client when REDIS_URL is set (the shared limits): connects at start without
 // waiting on a Redis that is down, reconnects by itself, closes with the app.
 import fp from 'fastify-plugin'
-import { Redis, type RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,6 +37,8 @@ export default fp(async function redis (fastify) {
     fastify.decorate('redis', null)
     return
   }
+  // Loaded only when configured: ioredis costs ~10 MiB of memory that a server without Redis never uses.
+  const { Redis } = await import('ioredis')
   const address = redisAddress(redisUrl)
   const client = new Redis(redisUrl, { ...REDIS_CLIENT_OPTIONS, keyPrefix: redisKeyPrefix })
   // Without a listener every failed reconnect would be an unhandled 'error' event. The outage itself

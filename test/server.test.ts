@@ -1,10 +1,11 @@
 // The real server process: start-up, durability under SIGKILL, graceful SIGTERM, log hygiene.
+import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
-import { ON_POSTGRES, PASSWORD, rawDatabase, testDatabaseUrl } from './helper.js'
+import { ON_POSTGRES, PASSWORD, rawDatabase, TEST_ENV, testDatabaseUrl } from './helper.js'
 import { failedStart, startServer, tempDir } from './portcullis-process.js'
 import { waitUntil } from './wait-until.js'
 
@@ -24,6 +25,38 @@ t.test('an acknowledged registration survives a SIGKILL right after the 201', as
   const rows = await rawDatabase(t, databaseUrl).query('SELECT email FROM users WHERE email = ?', 'durable@example.com')
   t.same(rows, [{ email: 'durable@example.com' }])
   if (!ON_POSTGRES) t.equal(statSync(join(dir, 'data')).mode & 0o777, 0o700, 'the data directory is owner-only')
+})
+
+/** The abuse limits of the test environment (all off): many logins from one address. */
+const limitsOff = Object.fromEntries(Object.entries(TEST_ENV).filter(([name]) => name.startsWith('RATE_LIMIT_')))
+
+t.test('refresh rotations acknowledged together (one group commit on SQLite) survive a SIGKILL right after the last 200', async t => {
+  const dir = tempDir(t)
+  const databaseUrl = ON_POSTGRES ? await testDatabaseUrl(t) : `file:${join(dir, 'data', 'portcullis.db')}`
+  const server = await startServer(t, { DATABASE_URL: databaseUrl, ...limitsOff })
+  const body = { email: 'rotating@example.com', username: 'rotating', password: PASSWORD }
+  t.equal((await post(`${server.url}/api/auth/register`, body)).status, 201)
+  const sessions = []
+  for (let i = 0; i < 12; i++) {
+    const login = await post(`${server.url}/api/auth/login`, { email: body.email, password: PASSWORD })
+    t.equal(login.status, 200)
+    sessions.push(login.body!.refresh as string)
+  }
+  // Sent at once: on SQLite they arrive together and share transactions.
+  const rotated = await Promise.all(sessions.map(refresh => post(`${server.url}/api/auth/token/refresh`, { refresh })))
+  server.child.kill('SIGKILL')
+  await server.exited
+  t.same(rotated.map(r => r.status), sessions.map(() => 200), 'every rotation was acknowledged')
+  const hashes = rotated.map(r => createHash('sha256').update(r.body!.refresh as string).digest('hex'))
+  const db = rawDatabase(t, databaseUrl)
+  for (const hash of hashes) {
+    const rows = await db.query('SELECT rotated_at FROM refresh_tokens WHERE token_hash = ?', hash)
+    t.same(rows, [{ rotated_at: null }], 'the acknowledged successor is in the database')
+  }
+  for (const refresh of sessions) {
+    const [row] = await db.query('SELECT rotated_at FROM refresh_tokens WHERE token_hash = ?', createHash('sha256').update(refresh).digest('hex')) as Array<{ rotated_at: unknown }>
+    t.not(row.rotated_at, null, 'the presented token is marked rotated')
+  }
 })
 
 t.test('SIGTERM lets in-flight requests finish, then exits 0', async t => {

@@ -15,8 +15,10 @@ import { sqliteSigningKeyRepository } from './signing-keys.js'
 import { sqliteSocialAccountRepository } from './social-accounts.js'
 import { sqliteUserRepository } from './users.js'
 import { sqliteDjangoRepository } from './django.js'
+import { groupCommit } from './group-commit.js'
 
 export { openDatabase, databaseFiles, databasePath, type SqliteDb } from './connection.js'
+export { commitChannel } from './group-commit.js'
 
 /** How long a call waits, in all, for another process's write lock before it fails with SQLITE_BUSY (a 503). */
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000
@@ -33,9 +35,11 @@ export function sqliteRepositories (db: SqliteDb, busyTimeoutMs = DEFAULT_BUSY_T
 
 function plainRepositories (db: SqliteDb): Repositories {
   const ping = db.$client.prepare('SELECT 1')
+  // One per connection: every repository writing through it shares its transactions.
+  const commits = groupCommit(db.$client)
   return {
     users: sqliteUserRepository(db),
-    sessions: sqliteSessionRepository(db),
+    sessions: sqliteSessionRepository(db, commits),
     signingKeys: sqliteSigningKeyRepository(db),
     oneTimeTokens: sqliteOneTimeTokenRepository(db),
     authorization: sqliteAuthorizationRepository(db),

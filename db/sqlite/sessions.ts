@@ -1,7 +1,9 @@
 // The sessions and refresh-tokens repository on SQLite.
 // better-sqlite3 is synchronous: each transaction below runs to completion without yielding, so a
 // rotation is atomic within this process; `immediate` takes the write lock up front so that two
-// processes sharing the file serialise too.
+// processes sharing the file serialise too. The writes of a login, a refresh and a logout go through
+// the group commit (group-commit.ts): those arriving together share one transaction and one fsync,
+// each in its own savepoint, and are acknowledged only once it committed.
 import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import { AccountChanged, type NewSession, type RotationOutcome, type RotationRequest, type SessionRepository } from '../repositories.js'
 import { refreshTokens, sessions, users } from './schema.js'
@@ -11,6 +13,7 @@ import { toSession, toUser } from '../records.js'
 import { revocationRecorder } from './revocations.js'
 import { auditRecorder } from './audit.js'
 import { accountUnchanged, passwordHashIs } from '../account-conditions.js'
+import { groupCommit, type GroupCommit } from './group-commit.js'
 
 /** The columns of the authentication query, in order. */
 type AuthStateRow = [
@@ -20,7 +23,7 @@ type AuthStateRow = [
   providers: string | null
 ]
 
-export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
+export function sqliteSessionRepository (db: SqliteDb, commits: GroupCommit = groupCommit(db.$client)): SessionRepository {
   // The hot path of every authenticated request: raw SQL, only the columns it needs, rows as arrays.
   const authState = db.$client.prepare<[string], AuthStateRow>(`
     SELECT u.id, u.email, u.username, u.is_active, u.is_staff, u.is_superuser, u.is_banned, u.banned_until,
@@ -89,8 +92,6 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     if (request.onReuse !== undefined) audit.append([request.onReuse(session.userId)])
     return { kind: 'reused', sessionId: session.id }
   }
-  // better-sqlite3's own transaction wrapper: BEGIN IMMEDIATE … COMMIT around a synchronous function.
-  const rotateAtomically = db.$client.transaction(rotateNow)
 
   /** Revokes the user's live sessions but `keepSessionId`, with their feed events; inside a transaction. */
   function revokeAllNow (tx: Pick<SqliteDb, 'update'>, userId: string, now: Date, reason: string, keepSessionId?: string): number {
@@ -112,7 +113,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
   return {
     async create (input: NewSession) {
       const { firstToken, upgradedPasswordHash, expect, events = [], ...session } = input
-      return db.transaction(tx => {
+      return commits.run(() => db.transaction(tx => {
         // Compare-and-set: the write lock is held from BEGIN IMMEDIATE, so the row checked here is
         // the row the session is created against.
         const matched = tx.update(users)
@@ -135,7 +136,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
         }).run()
         audit.append(events)
         return toSession(row)
-      }, { behavior: 'immediate' })
+      }, { behavior: 'immediate' }))
     },
 
     async findAuthState (sessionId) {
@@ -181,7 +182,9 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     },
 
     async rotate (request) {
-      return rotateAtomically.immediate(request)
+      // One savepoint of the shared transaction: the reads and writes of a rotation see no other
+      // rotation half-done (the flush runs every unit to completion, one after the other).
+      return commits.run(() => rotateNow(request))
     },
 
     async listLive (userId, now) {
@@ -199,7 +202,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
     },
 
     async revoke (userId, sessionId, now, reason, events = []) {
-      return db.transaction(tx => {
+      return commits.run(() => db.transaction(tx => {
         const result = tx.update(sessions)
           .set({ revokedAt: now, revokedReason: reason })
           .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
@@ -209,7 +212,7 @@ export function sqliteSessionRepository (db: SqliteDb): SessionRepository {
           audit.append(events)
         }
         return result.changes > 0
-      }, { behavior: 'immediate' })
+      }, { behavior: 'immediate' }))
     },
 
     async revokeAll (userId, now, reason, keepSessionId, events = []) {

@@ -29,7 +29,10 @@ export function createPasswordHasher (options: { cost: number, threads: number, 
     // worker.js is plain JavaScript and needs none of the parent's flags: a TypeScript loader or test
     // instrumentation inherited from them would cost every thread seconds of start-up.
     execArgv: [],
-    minThreads: options.threads,
+    // None at start: each thread is a V8 isolate of ~12 MiB resident, idle on a server nobody logs
+    // in to (and in every CLI command). The first hash starts them (tens of ms, once); after
+    // idleTimeout without work they end again.
+    minThreads: 0,
     maxThreads: options.threads,
     // A flood of logins queues here instead of growing memory without bound; past it, 503.
     maxQueue: options.maxQueue ?? 512,
