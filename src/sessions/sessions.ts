@@ -101,6 +101,13 @@ export interface VerifiedPassword {
   upgradedHash?: string
 }
 
+/** How a login's first factor is named in its audit event. */
+function loginMethodOf (password: VerifiedPassword | undefined, amr: string[]): 'password' | 'provider' | 'passkey' {
+  if (password !== undefined) return 'password'
+  if (!amr.includes('pwd') && !amr.includes('fed') && (amr.includes('hwk') || amr.includes('swk'))) return 'passkey'
+  return 'provider'
+}
+
 /**
  * Opens a session for a user already authenticated (password or provider) and able to log in: its
  * first tokens. The session is created only if the user is still as `found` says (the same password
@@ -122,7 +129,7 @@ export async function startSession (deps: AuthDeps, found: UserRecord, client: C
       firstToken: { id: randomUUID(), tokenHash: hashOpaqueToken(refresh), expiresAt: addSeconds(now, deps.config.refreshTokenTtl) },
       amr,
       ...(password?.upgradedHash !== undefined && { upgradedPasswordHash: password.upgradedHash }),
-      events: [auditEvent(deps, 'user.login', found.id, { session_id: sessionId, method: password !== undefined ? 'password' : 'provider' }, { type: 'user', id: found.id })],
+      events: [auditEvent(deps, 'user.login', found.id, { session_id: sessionId, method: loginMethodOf(password, amr) }, { type: 'user', id: found.id })],
       expect: {
         ...(password !== undefined && { passwordHash: password.verifiedHash }),
         isActive: found.isActive,
