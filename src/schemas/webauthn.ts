@@ -1,6 +1,56 @@
 // WebAuthn in JSON (the WebAuthn Level 3 JSON forms, as PublicKeyCredential.toJSON() and @simplewebauthn/browser give them): options out, credentials in.
 import { Type, type Static } from '@sinclair/typebox'
 
+const REGISTRATION_EXAMPLE = {
+  id: 'pQ0uMQ2lB7iH3xk2yN8aRw',
+  rawId: 'pQ0uMQ2lB7iH3xk2yN8aRw',
+  type: 'public-key',
+  response: {
+    clientDataJSON: 'eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoicTJWZlk3ZEp4MXQ4QzRtWnAwTHdSazNuQjZzSGE5dUU1eVRnTzJpV3ZYYyIsIm9yaWdpbiI6Imh0dHBzOi8vZXhhbXBsZS5jb20ifQ',
+    attestationObject: 'o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVikSZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2NFAAAAAA',
+    transports: ['internal', 'hybrid']
+  },
+  authenticatorAttachment: 'platform',
+  clientExtensionResults: { credProps: { rk: true } }
+}
+
+const ASSERTION_EXAMPLE = {
+  id: 'pQ0uMQ2lB7iH3xk2yN8aRw',
+  rawId: 'pQ0uMQ2lB7iH3xk2yN8aRw',
+  type: 'public-key',
+  response: {
+    clientDataJSON: 'eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoicTJWZlk3ZEp4MXQ4QzRtWnAwTHdSazNuQjZzSGE5dUU1eVRnTzJpV3ZYYyIsIm9yaWdpbiI6Imh0dHBzOi8vZXhhbXBsZS5jb20ifQ',
+    authenticatorData: 'SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ',
+    signature: 'MEUCIQDx9a1XbM2wQ0pVh8mE3sKqYv9FJZp6Lw1n3k7dTgE2AgIgPq5Lr1uV0c9mZx4s8YbW3nT7eHkJ2aR6fG1vD0yC5sQ',
+    userHandle: 'N2YxYzNhNWUtOWQyYi00YzZmLWIxZTMtOGE0ZDJmNmMwYjFl'
+  },
+  authenticatorAttachment: 'platform',
+  clientExtensionResults: {}
+}
+
+export const CREATION_OPTIONS_EXAMPLE = {
+  challenge: 'q2VfY7dJx1t8C4mZp0LwRk3nB6sHa9uE5yTgO2iWvXc',
+  rp: { name: 'Portcullis', id: 'example.com' },
+  user: { id: 'N2YxYzNhNWUtOWQyYi00YzZmLWIxZTMtOGE0ZDJmNmMwYjFl', name: 'ada@example.com', displayName: 'ada' },
+  pubKeyCredParams: [{ alg: -7, type: 'public-key' }, { alg: -8, type: 'public-key' }, { alg: -257, type: 'public-key' }],
+  timeout: 300000,
+  attestation: 'none',
+  excludeCredentials: [{ id: 'pQ0uMQ2lB7iH3xk2yN8aRw', type: 'public-key', transports: ['internal', 'hybrid'] }],
+  authenticatorSelection: { residentKey: 'required', userVerification: 'preferred', requireResidentKey: true },
+  extensions: { credProps: true },
+  hints: []
+}
+
+export const REQUEST_OPTIONS_EXAMPLE = {
+  rpId: 'example.com',
+  challenge: 'q2VfY7dJx1t8C4mZp0LwRk3nB6sHa9uE5yTgO2iWvXc',
+  allowCredentials: [{ id: 'pQ0uMQ2lB7iH3xk2yN8aRw', type: 'public-key', transports: ['internal', 'hybrid'] }],
+  timeout: 300000,
+  userVerification: 'preferred'
+}
+
+export { ASSERTION_EXAMPLE, REGISTRATION_EXAMPLE }
+
 const Base64Url = (description: string, maxLength = 4096) => Type.String({ minLength: 1, maxLength, pattern: '^[A-Za-z0-9_-]*={0,2}$', description })
 
 const Transport = Type.String({ maxLength: 32, description: 'How the client reaches the authenticator: `usb`, `nfc`, `ble`, `internal`, `hybrid`, ...' })
@@ -28,7 +78,7 @@ export const RegistrationCredential = Type.Object({
   }, { additionalProperties: false, description: 'The authenticator attestation response.' }),
   authenticatorAttachment: Type.Optional(AuthenticatorAttachment),
   clientExtensionResults: ClientExtensionResults
-}, { additionalProperties: false, description: 'The new credential, `PublicKeyCredential.toJSON()` of `navigator.credentials.create()` (or @simplewebauthn/browser\'s `startRegistration()`).' })
+}, { additionalProperties: false, description: 'The new credential, `PublicKeyCredential.toJSON()` of `navigator.credentials.create()` (or @simplewebauthn/browser\'s `startRegistration()`).', examples: [REGISTRATION_EXAMPLE] })
 export type RegistrationCredential = Static<typeof RegistrationCredential>
 
 export const AuthenticationCredential = Type.Object({
@@ -43,7 +93,7 @@ export const AuthenticationCredential = Type.Object({
   }, { additionalProperties: false, description: 'The authenticator assertion response.' }),
   authenticatorAttachment: Type.Optional(AuthenticatorAttachment),
   clientExtensionResults: ClientExtensionResults
-}, { additionalProperties: false, description: 'The assertion, `PublicKeyCredential.toJSON()` of `navigator.credentials.get()` (or @simplewebauthn/browser\'s `startAuthentication()`).' })
+}, { additionalProperties: false, description: 'The assertion, `PublicKeyCredential.toJSON()` of `navigator.credentials.get()` (or @simplewebauthn/browser\'s `startAuthentication()`).', examples: [ASSERTION_EXAMPLE] })
 export type AuthenticationCredential = Static<typeof AuthenticationCredential>
 
 const CredentialDescriptor = Type.Object({
@@ -80,7 +130,7 @@ export const CreationOptions = Type.Object({
   extensions: Type.Optional(Type.Object({
     credProps: Type.Optional(Type.Boolean({ description: 'Asks whether the credential is discoverable.' }))
   }, { additionalProperties: false, description: 'Extensions asked for.' }))
-}, { additionalProperties: false, description: 'WebAuthn creation options in JSON: give them to `PublicKeyCredential.parseCreationOptionsFromJSON()` (or @simplewebauthn/browser\'s `startRegistration({ optionsJSON })`) and `navigator.credentials.create()`. `Cache-Control: no-store`.' })
+}, { additionalProperties: false, description: 'WebAuthn creation options in JSON: give them to `PublicKeyCredential.parseCreationOptionsFromJSON()` (or @simplewebauthn/browser\'s `startRegistration({ optionsJSON })`) and `navigator.credentials.create()`. `Cache-Control: no-store`.', examples: [CREATION_OPTIONS_EXAMPLE] })
 
 export const RequestOptions = Type.Object({
   challenge: Type.String({ description: 'The challenge, base64url: single-use, valid 5 minutes.', examples: ['q2VfY7dJx1t8C4mZp0LwRk3nB6sHa9uE5yTgO2iWvXc'] }),
@@ -90,7 +140,7 @@ export const RequestOptions = Type.Object({
   userVerification: Type.Optional(Type.String({ description: '`required` for a passwordless login, `preferred` for a second factor.' })),
   hints: Type.Optional(Type.Array(Type.String(), { description: 'Hints for the browser\'s UI.' })),
   extensions: Type.Optional(Type.Object({}, { additionalProperties: false, description: 'Extensions asked for (none).' }))
-}, { additionalProperties: false, description: 'WebAuthn request options in JSON: give them to `PublicKeyCredential.parseRequestOptionsFromJSON()` (or @simplewebauthn/browser\'s `startAuthentication({ optionsJSON })`) and `navigator.credentials.get()`. `Cache-Control: no-store`.' })
+}, { additionalProperties: false, description: 'WebAuthn request options in JSON: give them to `PublicKeyCredential.parseRequestOptionsFromJSON()` (or @simplewebauthn/browser\'s `startAuthentication({ optionsJSON })`) and `navigator.credentials.get()`. `Cache-Control: no-store`.', examples: [REQUEST_OPTIONS_EXAMPLE, { ...REQUEST_OPTIONS_EXAMPLE, allowCredentials: [], userVerification: 'required' }] })
 
 export const PasskeyName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'A name for the user to tell its passkeys apart.', examples: ['MacBook Touch ID'] })
 

@@ -7,7 +7,7 @@ import { loginWithPasskey, passkeyLoginOptions } from '../../../../src/mfa/passk
 import { Email } from '../../../../src/schemas/fields.js'
 import { bodyErrors, problems } from '../../../../src/schemas/responses.js'
 import { LoginResponse, ref } from '../../../../src/schemas/shared.js'
-import { AuthenticationCredential, RequestOptions } from '../../../../src/schemas/webauthn.js'
+import { ASSERTION_EXAMPLE, AuthenticationCredential, RequestOptions } from '../../../../src/schemas/webauthn.js'
 
 export const PasskeyLoginOptionsBody = Type.Object({
   email: Type.Optional(Email)
@@ -15,7 +15,7 @@ export const PasskeyLoginOptionsBody = Type.Object({
 
 export const PasskeyLoginBody = Type.Object({
   credential: AuthenticationCredential
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ credential: ASSERTION_EXAMPLE }] })
 
 const LIMITED: [number, string] = [429, '`rate_limited`: too many login requests from this address (`RATE_LIMIT_LOGIN_REQUESTS_IP`).']
 

@@ -2,12 +2,12 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { passkeyCreationOptions, registerPasskey } from '../../../../src/mfa/passkeys.js'
 import { bodyErrors, problems, UNAUTHENTICATED } from '../../../../src/schemas/responses.js'
-import { CreationOptions, Passkey, PasskeyName, RegistrationCredential } from '../../../../src/schemas/webauthn.js'
+import { CreationOptions, Passkey, PasskeyName, REGISTRATION_EXAMPLE, RegistrationCredential } from '../../../../src/schemas/webauthn.js'
 
 export const RegisterPasskeyBody = Type.Object({
   credential: RegistrationCredential,
   name: Type.Optional(PasskeyName)
-}, { additionalProperties: false, description: 'The new credential and, optionally, a name for it (default `Passkey`).' })
+}, { additionalProperties: false, description: 'The new credential and, optionally, a name for it (default `Passkey`).', examples: [{ credential: REGISTRATION_EXAMPLE, name: 'MacBook Touch ID' }] })
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/options', {
