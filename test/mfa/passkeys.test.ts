@@ -275,3 +275,18 @@ t.test('the operator reset and the admin view cover passkeys', async t => {
   t.same(await app.repositories.mfa.factors(user.id), { totp: false, passkeys: 0, recoveryCodesLeft: 0 })
   t.same(await app.repositories.passkeys.listByUser(user.id), [])
 })
+
+t.test('the passwordless routes are limited per address (RATE_LIMIT_LOGIN_REQUESTS_IP), each route on its own', async t => {
+  const app = await build(t, {}, { env: { RATE_LIMIT_LOGIN_REQUESTS_IP: '2/1m' } })
+  const options = (remoteAddress: string) => app.inject({ method: 'POST', url: '/api/auth/passkeys/login/options', payload: {}, remoteAddress })
+  t.equal((await options('192.0.2.30')).statusCode, 200)
+  t.equal((await options('192.0.2.30')).statusCode, 200)
+  const limited = await options('192.0.2.30')
+  t.equal(limited.statusCode, 429)
+  t.equal(limited.json().code, 'rate_limited')
+  t.equal((await options('192.0.2.31')).statusCode, 200, 'another address is not limited')
+  const login = () => app.inject({ method: 'POST', url: '/api/auth/passkeys/login', payload: { credential: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'AAAA', authenticatorData: 'AAAA', signature: 'AAAA' } } }, remoteAddress: '192.0.2.30' })
+  t.equal((await login()).statusCode, 401, 'the login route counts apart')
+  t.equal((await login()).statusCode, 401)
+  t.equal((await login()).statusCode, 429)
+})
