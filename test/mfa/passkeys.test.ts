@@ -1,5 +1,7 @@
 import t from 'tap'
 import { bearer, build, loginUser, manualClock, PASSWORD } from '../helper.js'
+import { loginAs } from '../admin-helper.js'
+import { portcullis, tempDatabase } from '../cli/run.js'
 import { claimsOf, enrolTotp, MFA_ENV, ORIGIN, passkeyLoginOptions, registerPasskey, totpCode } from './mfa-helper.js'
 import { SoftwareAuthenticator } from './software-authenticator.js'
 
@@ -265,14 +267,30 @@ t.test('step-up with a passkey: options for the session, then an aal2 token of t
   t.equal(none.json().code, 'no_passkey')
 })
 
-t.test('the operator reset and the admin view cover passkeys', async t => {
-  const app = await build(t)
+t.test('the admin view counts passkeys; DELETE /api/admin/users/{id}/mfa and portcullis mfa-reset remove them', async t => {
+  const db = await tempDatabase(t)
+  const app = await build(t, {}, { env: { DATABASE_URL: db.url } })
+  const admin = await loginAs(app, { staff: true, permissions: ['users.view', 'users.change'] })
   const user = await loginUser(app)
-  await registerPasskey(app, user.access, new SoftwareAuthenticator(ORIGIN))
-  const { resetMfa } = await import('../../src/mfa/second-factor.js')
-  t.same(await app.repositories.mfa.factors(user.id), { totp: false, passkeys: 1, recoveryCodesLeft: 0 })
-  await resetMfa(app.auth, { id: user.id })
-  t.same(await app.repositories.mfa.factors(user.id), { totp: false, passkeys: 0, recoveryCodesLeft: 0 })
+  const authenticator = new SoftwareAuthenticator(ORIGIN)
+  await registerPasskey(app, user.access, authenticator)
+  await registerPasskey(app, user.access, authenticator, -8)
+  const view = await app.inject({ url: `/api/admin/users/${user.id}`, headers: bearer(admin.access) })
+  t.same(view.json().mfa, { totp: false, passkeys: 2, recovery_codes_left: 0 })
+  t.notOk(JSON.stringify(view.json()).includes((await app.repositories.passkeys.listByUser(user.id))[0].publicKey), 'never a key')
+
+  const reset = await app.inject({ method: 'DELETE', url: `/api/admin/users/${user.id}/mfa`, headers: bearer(admin.access) })
+  t.equal(reset.statusCode, 204)
+  t.same((await app.inject({ url: `/api/admin/users/${user.id}`, headers: bearer(admin.access) })).json().mfa, { totp: false, passkeys: 0, recovery_codes_left: 0 })
+  t.same(await app.repositories.passkeys.listByUser(user.id), [])
+  const passwordless = await app.inject({ method: 'POST', url: '/api/auth/passkeys/login', payload: { credential: authenticator.get(await passkeyLoginOptions(app)) } })
+  t.equal(passwordless.json().code, 'invalid_credential', 'a removed passkey logs in no more')
+
+  const fresh = (await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: PASSWORD } })).json().access
+  await registerPasskey(app, fresh, authenticator)
+  const cli = await portcullis(['mfa-reset', user.email], db.env)
+  t.equal(cli.code, 0, cli.stderr)
+  t.match(cli.stdout, /^Removed the second factors of/)
   t.same(await app.repositories.passkeys.listByUser(user.id), [])
 })
 
