@@ -99,7 +99,7 @@ export async function loginWithPasskey (deps: AuthDeps, credential: Authenticati
   if (passkey === undefined) throw withSecurityEvent(refused(), { event: 'login_failed' })
   // A discoverable credential names its user: it must be the passkey's.
   const handle = credential.response.userHandle
-  if (handle !== undefined && handle !== Buffer.from(userHandleOf(passkey.userId)).toString('base64url')) {
+  if (handle != null && handle !== Buffer.from(userHandleOf(passkey.userId)).toString('base64url')) {
     throw withSecurityEvent(refused(), { event: 'login_failed', accountId: passkey.userId })
   }
   const user = await deps.repositories.users.findById(passkey.userId)

@@ -144,7 +144,7 @@ export async function verifyRegistration (deps: AuthDeps, userId: string, creden
   let verified
   try {
     verified = await verifyRegistrationResponse({
-      response: { ...credential, clientExtensionResults: credential.clientExtensionResults ?? {} } as RegistrationResponseJSON,
+      response: { ...credential, authenticatorAttachment: credential.authenticatorAttachment ?? undefined, clientExtensionResults: credential.clientExtensionResults ?? {} } as RegistrationResponseJSON,
       expectedChallenge: taken.challenge,
       expectedOrigin: origins,
       expectedRPID: rpId,
@@ -185,7 +185,12 @@ export async function verifyAssertion (deps: AuthDeps, passkey: PasskeyRecord, c
   let verified
   try {
     verified = await verifyAuthenticationResponse({
-      response: { ...credential, clientExtensionResults: credential.clientExtensionResults ?? {} } as AuthenticationResponseJSON,
+      response: {
+        ...credential,
+        response: { ...credential.response, userHandle: credential.response.userHandle ?? undefined },
+        authenticatorAttachment: credential.authenticatorAttachment ?? undefined,
+        clientExtensionResults: credential.clientExtensionResults ?? {}
+      } as AuthenticationResponseJSON,
       expectedChallenge: challenge,
       expectedOrigin: origins,
       expectedRPID: rpId,

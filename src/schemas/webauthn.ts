@@ -56,6 +56,8 @@ const Base64Url = (description: string, maxLength = 4096) => Type.String({ minLe
 const Transport = Type.String({ maxLength: 32, description: 'How the client reaches the authenticator: `usb`, `nfc`, `ble`, `internal`, `hybrid`, ...' })
 
 const AuthenticatorAttachment = Type.Union([Type.Literal('platform'), Type.Literal('cross-platform')], { description: 'Whether the authenticator is built into the device (`platform`) or roams (`cross-platform`).' })
+// Some clients write an unknown attachment or an absent user handle as null rather than leaving it out.
+const NullableAttachment = Type.Union([AuthenticatorAttachment, Type.Null()], { description: 'Whether the authenticator is built into the device (`platform`) or roams (`cross-platform`); null when unknown.' })
 
 // Closed like every body: the outputs of the extensions browsers answer unasked or that the options ask for (credProps).
 const ClientExtensionResults = Type.Optional(Type.Object({
@@ -76,7 +78,7 @@ export const RegistrationCredential = Type.Object({
     publicKeyAlgorithm: Type.Optional(Type.Integer({ description: 'The COSE algorithm of the new key.' })),
     publicKey: Type.Optional(Base64Url('The new public key (SPKI), base64url.', 8192))
   }, { additionalProperties: false, description: 'The authenticator attestation response.' }),
-  authenticatorAttachment: Type.Optional(AuthenticatorAttachment),
+  authenticatorAttachment: Type.Optional(NullableAttachment),
   clientExtensionResults: ClientExtensionResults
 }, { additionalProperties: false, description: 'The new credential, `PublicKeyCredential.toJSON()` of `navigator.credentials.create()` (or @simplewebauthn/browser\'s `startRegistration()`).', examples: [REGISTRATION_EXAMPLE] })
 export type RegistrationCredential = Static<typeof RegistrationCredential>
@@ -89,9 +91,9 @@ export const AuthenticationCredential = Type.Object({
     clientDataJSON: Base64Url('The client data, base64url.'),
     authenticatorData: Base64Url('The authenticator data, base64url.', 8192),
     signature: Base64Url('The assertion signature, base64url.', 2048),
-    userHandle: Type.Optional(Base64Url('The user handle of a discoverable credential, base64url.', 256))
+    userHandle: Type.Optional(Type.Union([Base64Url('The user handle of a discoverable credential, base64url.', 256), Type.Null()], { description: 'The user handle of a discoverable credential, base64url; absent or null otherwise.' }))
   }, { additionalProperties: false, description: 'The authenticator assertion response.' }),
-  authenticatorAttachment: Type.Optional(AuthenticatorAttachment),
+  authenticatorAttachment: Type.Optional(NullableAttachment),
   clientExtensionResults: ClientExtensionResults
 }, { additionalProperties: false, description: 'The assertion, `PublicKeyCredential.toJSON()` of `navigator.credentials.get()` (or @simplewebauthn/browser\'s `startAuthentication()`).', examples: [ASSERTION_EXAMPLE] })
 export type AuthenticationCredential = Static<typeof AuthenticationCredential>

@@ -187,6 +187,11 @@ t.test('passwordless: a discoverable passkey with user verification logs in at a
   const named = await passkeyLoginOptions(app, { email: ` ${user.email.toUpperCase()} ` })
   t.same(named.allowCredentials.map((c: { id: string }) => c.id), [authenticator.credentials[0].id.toString('base64url')])
   t.equal((await app.inject({ method: 'POST', url: '/api/auth/passkeys/login', payload: { credential: authenticator.get(named) } })).statusCode, 200)
+
+  // Clients that write what is unknown as null rather than leaving it out.
+  const nulls = authenticator.get(await passkeyLoginOptions(app, { email: user.email }))
+  const withNulls = { ...nulls, authenticatorAttachment: null, response: { ...nulls.response, userHandle: null } }
+  t.equal((await app.inject({ method: 'POST', url: '/api/auth/passkeys/login', payload: { credential: withNulls } })).statusCode, 200)
 })
 
 t.test('passwordless options for an unknown email look like those of a known one', async t => {
