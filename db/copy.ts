@@ -26,6 +26,7 @@ export const COPY_ORDER = [
   'mfa_totp',
   'mfa_recovery_codes',
   'mfa_challenges',
+  'passkeys',
   'django_refresh_tokens',
   'service_clients',
   'revocation_events',

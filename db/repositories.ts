@@ -422,9 +422,15 @@ export interface TotpRecord {
   lastUsedStep: number | null
 }
 
+/**
+ * What a challenge is for: `login` is an mfa_token; the others are WebAuthn challenges (registering
+ * a passkey, a passwordless login, a second factor after a password, a step-up).
+ */
+export type MfaChallengePurpose = 'login' | 'passkey_registration' | 'passkey_login' | 'webauthn_mfa' | 'webauthn_step_up'
+
 export interface NewMfaChallenge {
   id: string
-  purpose: 'login'
+  purpose: MfaChallengePurpose
   tokenHash: string
   userId: string | null
   /** JSON. */
@@ -444,7 +450,41 @@ export interface MfaChallengeRecord {
 export interface MfaFactors {
   /** A confirmed TOTP factor. */
   totp: boolean
+  /** How many passkeys the user has registered. */
+  passkeys: number
   recoveryCodesLeft: number
+}
+
+/** A registered WebAuthn credential; `publicKey` is the COSE key, base64url (public, not a secret). */
+export interface PasskeyRecord {
+  id: string
+  userId: string
+  credentialId: string
+  publicKey: string
+  counter: number
+  transports: string[]
+  aaguid: string
+  backupEligible: boolean
+  backedUp: boolean
+  name: string
+  createdAt: Date
+  lastUsedAt: Date | null
+}
+
+export interface PasskeyRepository {
+  listByUser (userId: string): Promise<PasskeyRecord[]>
+  findByCredentialId (credentialId: string): Promise<PasskeyRecord | undefined>
+  /** Stores a new passkey; false (nothing written) when this credential id is registered already. */
+  create (passkey: PasskeyRecord, events?: NewAuditEvent[]): Promise<boolean>
+  /** Renames the user's passkey; undefined when the user has no such passkey. */
+  rename (userId: string, id: string, name: string): Promise<PasskeyRecord | undefined>
+  /** Deletes the user's passkey and, when the user has no other second factor left, its recovery codes. */
+  delete (userId: string, id: string, events?: NewAuditEvent[]): Promise<boolean>
+  /**
+   * Records a use: the counter moves from `expectedCounter` to `counter` (atomic, so two uses of the
+   * same counter value cannot both succeed); false when the stored counter changed meanwhile.
+   */
+  recordUse (id: string, expectedCounter: number, counter: number, backedUp: boolean, now: Date): Promise<boolean>
 }
 
 export interface MfaRepository {
@@ -465,11 +505,11 @@ export interface MfaRepository {
   /** Marks the unused code with this hash used (atomic): false when there is none. */
   useRecoveryCode (userId: string, codeHash: string, now: Date): Promise<boolean>
   factors (userId: string): Promise<MfaFactors>
-  /** Deletes every second factor and recovery code of the user; whether there was any. */
+  /** Deletes every second factor (TOTP, passkeys) and recovery code of the user; whether there was any. */
   deleteAll (userId: string, events?: NewAuditEvent[]): Promise<boolean>
   issueChallenge (challenge: NewMfaChallenge): Promise<void>
   /** The live (unused, unexpired) challenge with this hash and purpose, without using it up. */
-  findChallenge (tokenHash: string, purpose: NewMfaChallenge['purpose'], now: Date): Promise<MfaChallengeRecord | undefined>
+  findChallenge (tokenHash: string, purpose: MfaChallengePurpose, now: Date): Promise<MfaChallengeRecord | undefined>
   /** Marks the live challenge used (atomic); false when it was not live. */
   consumeChallenge (id: string, now: Date): Promise<boolean>
   /** Deletes at most `limit` used or expired challenges. */
@@ -736,6 +776,7 @@ export interface Repositories {
   webhooks: WebhookRepository
   django: DjangoRepository
   mfa: MfaRepository
+  passkeys: PasskeyRepository
   /** Only where several instances share the database (PostgreSQL); SQLite's single instance counts in memory. */
   attempts?: AttemptCounterRepository
 }

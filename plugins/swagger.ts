@@ -40,7 +40,7 @@ export default fp(async function openapi (fastify, options: { version: string })
         { name: 'account', description: 'The signed-in user: profile, password, sessions' },
         { name: 'admin', description: 'Users, groups and permissions (permission-guarded)' },
         { name: 'social', description: 'Log in with Google or GitHub (authorization code with PKCE), link and unlink providers' },
-        { name: 'mfa', description: 'Second factors: TOTP enrolment, recovery codes, the second step of a login, step-up to aal2' },
+        { name: 'mfa', description: 'Second factors: TOTP enrolment, passkeys (WebAuthn), recovery codes, the second step of a login, step-up to aal2' },
         { name: 'oauth', description: 'Service clients: client credentials tokens, introspection, revocation and the revocation feed (OAuth endpoints answer RFC 6749 errors)' },
         { name: 'keys', description: 'Public keys and discovery for token verifiers' },
         { name: 'django', description: 'djangorestframework-simplejwt\'s routes, bodies and errors (not problem+json), with DJANGO_COMPAT=true: for front ends written against the Django system this service replaces' },

@@ -74,6 +74,11 @@ export const Config = Type.Object({
       refreshTokenLifetime: Type.Integer({ minimum: 1, description: 'seconds: refresh tokens older than this are refused whatever their exp' })
     }, { description: 'set by DJANGO_SECRET_KEY: Django-minted tokens are accepted during the cut-over' }))
   }),
+  webauthn: Type.Object({
+    rpId: Type.String({ minLength: 1, description: 'the WebAuthn relying party id: the domain passkeys are bound to' }),
+    rpName: Type.String({ minLength: 1, description: 'the name authenticators show when a passkey is made' }),
+    origins: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'the origins whose WebAuthn responses are accepted' })
+  }),
   mfaRequiredFor: Type.Union([Type.Literal('none'), Type.Literal('staff'), Type.Literal('superuser'), Type.Literal('all')], { description: 'who must have a second factor: without one they can log in, but admin operations (for `all`, every protected operation but enrolment) answer 403 mfa_enrolment_required' }),
   registrationEnumerationSafe: Type.Boolean(),
   mailRetryDelays: Type.Array(Type.Integer({ minimum: 0 }), { description: 'ms to wait before each retry of a failed mail' }),
@@ -204,6 +209,27 @@ function origins (env: Env, name: string): string[] {
       throw new ConfigError(name, `must be a comma-separated list of origins such as https://app.example.com, got "${origin}"`)
     }
   })
+}
+
+/**
+ * WEBAUTHN_*: the relying party. Its id defaults to PUBLIC_URL's host name and the origins to
+ * PUBLIC_URL's origin; every origin must be the id or a subdomain of it, or browsers would refuse
+ * every ceremony (and a mistyped id would bind passkeys to a domain no one can use).
+ */
+function webauthnConfig (env: Env, publicUrl: string): Config['webauthn'] {
+  const rpId = (read(env, 'WEBAUTHN_RP_ID') ?? new URL(publicUrl).hostname).toLowerCase()
+  if (!/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(rpId)) {
+    throw new ConfigError('WEBAUTHN_RP_ID', `must be a domain name such as example.com (no scheme, port or path), got "${rpId}"`)
+  }
+  const listed = origins(env, 'WEBAUTHN_ORIGINS')
+  const allowed = listed.length > 0 ? listed : [new URL(publicUrl).origin]
+  for (const origin of allowed) {
+    const { hostname } = new URL(origin)
+    if (hostname !== rpId && !hostname.endsWith(`.${rpId}`)) {
+      throw new ConfigError('WEBAUTHN_ORIGINS', `must be origins on WEBAUTHN_RP_ID (${rpId}) or its subdomains, got "${origin}"`)
+    }
+  }
+  return { rpId, rpName: read(env, 'WEBAUTHN_RP_NAME') ?? 'Portcullis', origins: allowed }
 }
 
 /** "5/5m": at most 5 in any 5 minutes; "off" (or "0") turns the limit off. */
@@ -418,6 +444,7 @@ export function loadConfig (env: Env, options: LoadConfigOptions = {}): Config {
     ...(read(env, 'PWNED_PASSWORDS_URL') !== undefined && { pwnedPasswordsUrl: url(env, 'PWNED_PASSWORDS_URL', '') }),
     requireEmailVerification: boolean(env, 'REQUIRE_EMAIL_VERIFICATION', false),
     django: djangoConfig(env),
+    webauthn: webauthnConfig(env, publicUrl),
     mfaRequiredFor: oneOf(env, 'MFA_REQUIRED_FOR', 'none', ['none', 'staff', 'superuser', 'all'] as const),
     registrationEnumerationSafe: boolean(env, 'REGISTRATION_ENUMERATION_SAFE', false),
     mailRetryDelays: durationList(env, 'MAIL_RETRY_DELAYS', '2s,10s,60s'),

@@ -79,6 +79,10 @@ export const errors = {
     new ProblemError(401, 'invalid_mfa_token', 'The mfa_token is unknown, expired or already used: log in again.', { headers: { 'www-authenticate': BEARER } }),
   invalidMfaCode: (status: 400 | 401 = 401) =>
     new ProblemError(status, 'invalid_mfa_code', 'The code is wrong, expired or already used.', status === 401 ? { headers: { 'www-authenticate': BEARER } } : {}),
+  invalidCredential: (status: 400 | 401, detail = 'The passkey response is not valid: it answers no live challenge, is for another site, or its signature or counter is wrong.') =>
+    new ProblemError(status, 'invalid_credential', detail, status === 401 ? { headers: { 'www-authenticate': BEARER } } : {}),
+  noPasskey: () =>
+    new ProblemError(409, 'no_passkey', 'This account has no passkey: answer with another second factor.'),
   alreadyEnrolled: () =>
     new ProblemError(409, 'already_enrolled', 'An authenticator app is already set up for this account; remove it first.'),
   noSecondFactor: () =>

@@ -85,6 +85,12 @@ const bad: Array<[Record<string, string>, string]> = [
   [{ REFRESH_TOKEN_IN_BODY: 'maybe' }, 'REFRESH_TOKEN_IN_BODY'],
   [{ COOKIE_SECURE: '2' }, 'COOKIE_SECURE'],
   [{ ALLOWED_ORIGINS: 'app.example.com' }, 'ALLOWED_ORIGINS'],
+  [{ WEBAUTHN_RP_ID: 'https://example.com' }, 'WEBAUTHN_RP_ID'],
+  [{ WEBAUTHN_RP_ID: 'example.com:443' }, 'WEBAUTHN_RP_ID'],
+  [{ WEBAUTHN_RP_ID: 'example..com' }, 'WEBAUTHN_RP_ID'],
+  [{ WEBAUTHN_ORIGINS: 'app.example.com' }, 'WEBAUTHN_ORIGINS'],
+  [{ PUBLIC_URL: 'https://auth.example.com', WEBAUTHN_ORIGINS: 'https://evil.test' }, 'WEBAUTHN_ORIGINS'],
+  [{ WEBAUTHN_RP_ID: 'example.com', PUBLIC_URL: 'https://auth.example.org' }, 'WEBAUTHN_ORIGINS'],
   [{ BCRYPT_COST: '3' }, 'BCRYPT_COST'],
   [{ BCRYPT_COST: '10.5' }, 'BCRYPT_COST'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
@@ -233,6 +239,14 @@ t.test('the mail defaults follow PUBLIC_URL', async t => {
   t.equal(config.mailFrom, 'Portcullis <no-reply@auth.example.com>')
   t.equal(config.verifyEmailUrl, 'https://auth.example.com/api/auth/verify-email')
   t.equal(config.resetPasswordUrl, 'https://auth.example.com/api/auth/password/reset/confirm')
+})
+
+t.test('WebAuthn: the relying party follows PUBLIC_URL unless WEBAUTHN_* say otherwise', async t => {
+  t.same(loadConfig({ PUBLIC_URL: 'https://auth.example.com/' }).webauthn,
+    { rpId: 'auth.example.com', rpName: 'Portcullis', origins: ['https://auth.example.com'] })
+  t.same(loadConfig({ PUBLIC_URL: 'https://auth.example.com', WEBAUTHN_RP_ID: 'Example.com', WEBAUTHN_ORIGINS: 'https://app.example.com, https://example.com:8443/', WEBAUTHN_RP_NAME: 'Example' }).webauthn,
+    { rpId: 'example.com', rpName: 'Example', origins: ['https://app.example.com', 'https://example.com:8443'] })
+  t.throws(() => loadConfig({ WEBAUTHN_RP_ID: 'example.com', PUBLIC_URL: 'https://auth.example.org' }), /^Invalid configuration: WEBAUTHN_ORIGINS must be origins on WEBAUTHN_RP_ID \(example\.com\)/, 'one line naming the variable')
 })
 
 t.test('the mail variables are read', async t => {

@@ -8,6 +8,7 @@ import { postgresAttemptCounterRepository } from './attempts.js'
 import { postgresAuthorizationRepository } from './authorization.js'
 import { postgresBackgroundJobRepository } from './background-jobs.js'
 import { postgresMfaRepository } from './mfa.js'
+import { postgresPasskeyRepository } from './passkeys.js'
 import { postgresOneTimeTokenRepository } from './one-time-tokens.js'
 import { postgresRevocationRepository } from './revocations.js'
 import { postgresServiceClientRepository } from './service-clients.js'
@@ -40,6 +41,7 @@ export function postgresRepositories (db: PgDb): Repositories {
     webhooks: postgresWebhookRepository(db),
     django: postgresDjangoRepository(db),
     mfa: postgresMfaRepository(db),
+    passkeys: postgresPasskeyRepository(db),
     // Several instances share this database: their attempt counters must be shared too.
     attempts: postgresAttemptCounterRepository(db)
   }

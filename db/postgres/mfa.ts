@@ -1,10 +1,10 @@
-// The second-factor repository on PostgreSQL: TOTP factors, recovery codes and MFA challenges.
+// The second-factor repository on PostgreSQL: TOTP factors, recovery codes, MFA challenges, and what spans passkeys too.
 import { randomUUID } from 'node:crypto'
 import { and, count, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
 import type { MfaRepository } from '../repositories.js'
 import { appendAuditEvents } from './audit-events.js'
 import { hasNul, inTransaction, type PgExecutor, type PgDb } from './database.js'
-import { mfaChallenges, mfaRecoveryCodes, mfaTotp } from './schema.js'
+import { mfaChallenges, mfaRecoveryCodes, mfaTotp, passkeys } from './schema.js'
 
 async function writeRecoveryCodes (tx: PgExecutor, userId: string, codeHashes: string[], now: Date): Promise<void> {
   await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId))
@@ -51,9 +51,12 @@ export function postgresMfaRepository (db: PgDb): MfaRepository {
     async deleteTotp (userId, events = []) {
       if (hasNul(userId)) return false
       return inTransaction(db, async tx => {
+        // The user's row locked first: a passkey removed at the same time cannot leave the codes without a factor.
+        await tx.execute(sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`)
         const deleted = await tx.delete(mfaTotp).where(eq(mfaTotp.userId, userId)).returning({ userId: mfaTotp.userId })
         // Recovery codes back up a second factor: with none left they would be one on their own.
-        await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId))
+        const [keys] = await tx.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId))
+        if ((keys?.n ?? 0) === 0) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId))
         if (deleted.length > 0) await appendAuditEvents(tx, events)
         return deleted.length > 0
       })
@@ -72,11 +75,12 @@ export function postgresMfaRepository (db: PgDb): MfaRepository {
     },
 
     async factors (userId) {
-      if (hasNul(userId)) return { totp: false, recoveryCodesLeft: 0 }
+      if (hasNul(userId)) return { totp: false, passkeys: 0, recoveryCodesLeft: 0 }
       const [totp] = await db.select({ confirmedAt: mfaTotp.confirmedAt }).from(mfaTotp).where(eq(mfaTotp.userId, userId))
+      const [keys] = await db.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId))
       const [codes] = await db.select({ n: count() }).from(mfaRecoveryCodes)
         .where(and(eq(mfaRecoveryCodes.userId, userId), isNull(mfaRecoveryCodes.usedAt)))
-      return { totp: totp?.confirmedAt != null, recoveryCodesLeft: codes?.n ?? 0 }
+      return { totp: totp?.confirmedAt != null, passkeys: keys?.n ?? 0, recoveryCodesLeft: codes?.n ?? 0 }
     },
 
     async deleteAll (userId, events = []) {
@@ -84,8 +88,10 @@ export function postgresMfaRepository (db: PgDb): MfaRepository {
       return inTransaction(db, async tx => {
         const totp = await tx.delete(mfaTotp).where(eq(mfaTotp.userId, userId)).returning({ userId: mfaTotp.userId })
         const codes = await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId)).returning({ id: mfaRecoveryCodes.id })
-        if (totp.length + codes.length > 0) await appendAuditEvents(tx, events)
-        return totp.length + codes.length > 0
+        const keys = await tx.delete(passkeys).where(eq(passkeys.userId, userId)).returning({ id: passkeys.id })
+        const removed = totp.length + codes.length + keys.length
+        if (removed > 0) await appendAuditEvents(tx, events)
+        return removed > 0
       })
     },
 

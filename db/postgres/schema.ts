@@ -56,7 +56,7 @@ export const sessions = pgTable('sessions', {
 export const refreshTokens = pgTable('refresh_tokens', {
   id: text().primaryKey(),
   sessionId: text().notNull().references(() => sessions.id, { onDelete: 'cascade' }),
-  /** SHA-256 of the token: the token itself is never stored. */
+  /** SHA-256 of the token (or of the WebAuthn challenge): the token itself is never stored. */
   tokenHash: text().notNull(),
   parentId: text(),
   createdAt: timestamp().notNull(),
@@ -375,12 +375,36 @@ export const mfaRecoveryCodes = pgTable('mfa_recovery_codes', {
   uniqueIndex('mfa_recovery_codes_user_code_unique').on(t.userId, t.codeHash)
 ])
 
-/** Short-lived single-use secrets of the MFA flows: `mfa_token`s between the two factors of a login. */
+/** WebAuthn credentials (passkeys, security keys): a second factor, and a first one when user-verified. */
+export const passkeys = pgTable('passkeys', {
+  id: text().primaryKey(),
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  /** The credential id, base64url: what an assertion names. */
+  credentialId: text().notNull(),
+  /** The COSE public key, base64url: public, never a secret. */
+  publicKey: text().notNull(),
+  /** The authenticator's signature counter at its last use (0 for authenticators that keep none). */
+  counter: bigint({ mode: 'number' }).notNull(),
+  /** JSON array of the transports the browser reported (usb, nfc, ble, internal, hybrid). */
+  transports: text().notNull(),
+  aaguid: text().notNull(),
+  /** Whether the credential may be synced (a multi-device passkey) and whether it is. */
+  backupEligible: boolean().notNull(),
+  backedUp: boolean().notNull(),
+  name: text().notNull(),
+  createdAt: timestamp().notNull(),
+  lastUsedAt: timestamp()
+}, t => [
+  uniqueIndex('passkeys_credential_id_unique').on(t.credentialId),
+  index('passkeys_user_id_idx').on(t.userId)
+])
+
+/** Short-lived single-use secrets of the MFA flows: `mfa_token`s between the two factors of a login, and WebAuthn challenges. */
 export const mfaChallenges = pgTable('mfa_challenges', {
   id: text().primaryKey(),
-  /** `login` (an mfa_token). */
+  /** `login` (an mfa_token), or a WebAuthn challenge: `passkey_registration`, `passkey_login`, `webauthn_mfa`, `webauthn_step_up`. */
   purpose: text().notNull(),
-  /** SHA-256 of the token: the token itself is never stored. */
+  /** SHA-256 of the token (or of the WebAuthn challenge): the token itself is never stored. */
   tokenHash: text().notNull(),
   userId: text().references(() => users.id, { onDelete: 'cascade' }),
   /** JSON: what the flow carries from the first step to the next (the first factor's `amr`). */

@@ -7,6 +7,7 @@ import { sqliteWebhookRepository } from './webhooks.js'
 import { sqliteAuthorizationRepository } from './authorization.js'
 import { sqliteBackgroundJobRepository } from './background-jobs.js'
 import { sqliteMfaRepository } from './mfa.js'
+import { sqlitePasskeyRepository } from './passkeys.js'
 import { sqliteOneTimeTokenRepository } from './one-time-tokens.js'
 import { sqliteRevocationRepository } from './revocations.js'
 import { sqliteServiceClientRepository } from './service-clients.js'
@@ -55,6 +56,7 @@ function plainRepositories (db: SqliteDb): Repositories {
     audit: sqliteAuditRepository(db),
     webhooks: sqliteWebhookRepository(db),
     django: sqliteDjangoRepository(db),
-    mfa: sqliteMfaRepository(db)
+    mfa: sqliteMfaRepository(db),
+    passkeys: sqlitePasskeyRepository(db)
   }
 }

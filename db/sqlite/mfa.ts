@@ -1,10 +1,10 @@
-// The second-factor repository on SQLite: TOTP factors, recovery codes and MFA challenges.
+// The second-factor repository on SQLite: TOTP factors, recovery codes, MFA challenges, and what spans passkeys too.
 import { randomUUID } from 'node:crypto'
 import { and, count, eq, gt, isNotNull, isNull, lt, lte, or, inArray } from 'drizzle-orm'
 import type { MfaRepository } from '../repositories.js'
 import { auditRecorder } from './audit.js'
 import type { SqliteDb } from './connection.js'
-import { mfaChallenges, mfaRecoveryCodes, mfaTotp } from './schema.js'
+import { mfaChallenges, mfaRecoveryCodes, mfaTotp, passkeys } from './schema.js'
 
 export function sqliteMfaRepository (db: SqliteDb): MfaRepository {
   const audit = auditRecorder(db)
@@ -54,7 +54,8 @@ export function sqliteMfaRepository (db: SqliteDb): MfaRepository {
       return db.transaction(tx => {
         const deleted = tx.delete(mfaTotp).where(eq(mfaTotp.userId, userId)).run().changes > 0
         // Recovery codes back up a second factor: with none left they would be one on their own.
-        tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId)).run()
+        const keys = tx.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId)).get()
+        if ((keys?.n ?? 0) === 0) tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId)).run()
         if (deleted) audit.append(events)
         return deleted
       }, { behavior: 'immediate' })
@@ -72,17 +73,19 @@ export function sqliteMfaRepository (db: SqliteDb): MfaRepository {
 
     async factors (userId) {
       const totp = db.select({ confirmedAt: mfaTotp.confirmedAt }).from(mfaTotp).where(eq(mfaTotp.userId, userId)).get()
+      const keys = db.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId)).get()
       const codes = db.select({ n: count() }).from(mfaRecoveryCodes)
         .where(and(eq(mfaRecoveryCodes.userId, userId), isNull(mfaRecoveryCodes.usedAt))).get()
-      return { totp: totp?.confirmedAt != null, recoveryCodesLeft: codes?.n ?? 0 }
+      return { totp: totp?.confirmedAt != null, passkeys: keys?.n ?? 0, recoveryCodesLeft: codes?.n ?? 0 }
     },
 
     async deleteAll (userId, events = []) {
       return db.transaction(tx => {
         const totp = tx.delete(mfaTotp).where(eq(mfaTotp.userId, userId)).run().changes
         const codes = tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId)).run().changes
-        if (totp + codes > 0) audit.append(events)
-        return totp + codes > 0
+        const keys = tx.delete(passkeys).where(eq(passkeys.userId, userId)).run().changes
+        if (totp + codes + keys > 0) audit.append(events)
+        return totp + codes + keys > 0
       }, { behavior: 'immediate' })
     },
 

@@ -16,7 +16,7 @@ export interface AdminUserView extends UserView {
   banned_until: string | null
   legacy_id: number | null
   /** Which second factors the user has, never their secrets. */
-  mfa: { totp: boolean, recovery_codes_left: number }
+  mfa: { totp: boolean, passkeys: number, recovery_codes_left: number }
 }
 
 export async function adminUserView (deps: AuthDeps, user: UserRecord): Promise<AdminUserView> {
@@ -32,7 +32,7 @@ export async function adminUserView (deps: AuthDeps, user: UserRecord): Promise<
 
 async function adminMfaView (deps: AuthDeps, userId: string): Promise<AdminUserView['mfa']> {
   const factors = await deps.repositories.mfa.factors(userId)
-  return { totp: factors.totp, recovery_codes_left: factors.recoveryCodesLeft }
+  return { totp: factors.totp, passkeys: factors.passkeys, recovery_codes_left: factors.recoveryCodesLeft }
 }
 
 /** Removes every second factor of the user and ends its sessions (a lost phone): superusers' only by a superuser. */

@@ -6,11 +6,11 @@ import { describeUser, findUser } from './users.js'
 
 export const mfaReset: Command = {
   name: 'mfa-reset',
-  summary: 'Remove a user\'s second factors (authenticator app, recovery codes) and end their sessions.',
+  summary: 'Remove a user\'s second factors (authenticator app, passkeys, recovery codes) and end their sessions.',
   help: `Usage: portcullis mfa-reset <user>
 
-Removes every second factor of <user> (an email address or a username): the authenticator app and
-the recovery codes. Every session of the user is revoked; the next login asks for the password
+Removes every second factor of <user> (an email address or a username): the authenticator app, the
+passkeys and the recovery codes. Every session of the user is revoked; the next login asks for the password
 only, and the user sets up a new second factor itself. Secrets are never shown.
 
 Options:
@@ -25,7 +25,7 @@ Exit status: 0 when done (also when the user had no second factor); 1 when there
     const user = await findUser(deps, name)
     const before = await deps.repositories.mfa.factors(user.id)
     await resetUserMfa(deps, OPERATOR, user.id)
-    const had = before.totp || before.recoveryCodesLeft > 0
+    const had = before.totp || before.passkeys > 0 || before.recoveryCodesLeft > 0
     cli.stdout.write(had
       ? `Removed the second factors of ${describeUser(user)}; every session of the user is revoked.\n`
       : `${describeUser(user)} had no second factor; every session of the user is revoked.\n`)

@@ -1,13 +1,15 @@
 // Security events: the refusals an operator's alerting watches for, logged at warn by the error handler.
 import type { FastifyRequest } from 'fastify'
 
-export type SecurityEventName = 'login_failed' | 'login_locked_out' | 'refresh_token_reused' | 'csrf_refused'
+export type SecurityEventName = 'login_failed' | 'login_locked_out' | 'refresh_token_reused' | 'csrf_refused' | 'passkey_counter_regressed'
 
 export interface SecurityEvent {
   event: SecurityEventName
   /** The account concerned, when one is known (never what was typed: that may be a password). */
   accountId?: string
   sessionId?: string
+  /** The WebAuthn credential id concerned (public: it names the credential, it proves nothing). */
+  credentialId?: string
 }
 
 /** The log message of each event: README lists them, so that alerting can match them. */
@@ -15,7 +17,8 @@ export const SECURITY_EVENT_MESSAGES: Record<SecurityEventName, string> = {
   login_failed: 'security: login failed',
   login_locked_out: 'security: login refused, too many failures (locked out)',
   refresh_token_reused: 'security: refresh token reused, session revoked',
-  csrf_refused: 'security: cookie request refused (CSRF)'
+  csrf_refused: 'security: cookie request refused (CSRF)',
+  passkey_counter_regressed: 'security: passkey signature counter did not increase (a cloned authenticator?), refused'
 }
 
 const EVENT = Symbol('securityEvent')
@@ -53,6 +56,7 @@ export function logSecurityEvent (request: FastifyRequest, err: unknown): void {
     securityEvent: event.event,
     ...(event.accountId !== undefined && { accountId: event.accountId }),
     ...(event.sessionId !== undefined && { sessionId: event.sessionId }),
+    ...(event.credentialId !== undefined && { credentialId: event.credentialId }),
     ...(event.event === 'csrf_refused' && { origin, fetchSite }),
     ip: request.ip
   }, SECURITY_EVENT_MESSAGES[event.event])

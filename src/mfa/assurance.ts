@@ -4,9 +4,13 @@
 /** RFC 8176 values a session may carry. */
 export type AuthMethod = 'pwd' | 'otp' | 'hwk' | 'swk' | 'user' | 'mfa' | 'fed'
 
-/** `aal2` when two factors were used (`mfa`); one factor is `aal1`. */
+/**
+ * `aal2` when two factors were used (`mfa`), or a user-verified passkey (a key held, `hwk`/`swk`, and
+ * the user verified by it, `user`: two factors in one gesture); one factor is `aal1`.
+ */
 export function acrOf (amr: readonly string[]): 'aal1' | 'aal2' {
-  return amr.includes('mfa') ? 'aal2' : 'aal1'
+  if (amr.includes('mfa')) return 'aal2'
+  return amr.includes('user') && (amr.includes('hwk') || amr.includes('swk')) ? 'aal2' : 'aal1'
 }
 
 /** The `amr` of a session whose first factor (`pwd`, `fed`) was followed by `second` (`otp`, `hwk`, `swk`). */

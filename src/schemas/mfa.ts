@@ -5,6 +5,8 @@ export const TotpCode = Type.String({ minLength: 1, maxLength: 64, description: 
 
 export const CodeMethod = Type.Union([Type.Literal('totp'), Type.Literal('recovery_code')], { description: '`totp`: a code of the authenticator app; `recovery_code`: one of the recovery codes (each works once).' })
 
+export const SecondFactorMethod = Type.Union([Type.Literal('totp'), Type.Literal('recovery_code'), Type.Literal('webauthn')], { description: '`totp`: a code of the authenticator app (in `code`); `recovery_code`: one of the recovery codes, each works once (in `code`); `webauthn`: a passkey\'s assertion (in `credential`), for the challenge of `POST /api/auth/mfa/webauthn/options`.' })
+
 export const RecoveryCodes = Type.Object({
   recovery_codes: Type.Array(Type.String({ description: 'A single-use code, `xxxx-xxxx-xxxx`.' }), { description: 'The 10 recovery codes: shown this once, store them safely. Any older codes no longer work.', examples: [['7k2m-9q4d-x1vz', 'c83p-0w5t-hn6r']] })
 }, { additionalProperties: false })

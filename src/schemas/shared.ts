@@ -58,6 +58,7 @@ export const AdminUser = Type.Object({
   legacy_id: nullable(Type.Integer({ description: 'The user\'s id in the Django database it was imported from (`portcullis import-django`); null for a user made here.', examples: [42] })),
   mfa: Type.Object({
     totp: Type.Boolean({ description: 'Whether a confirmed authenticator app (TOTP) is set up.' }),
+    passkeys: Type.Integer({ description: 'How many passkeys are registered.', examples: [1] }),
     recovery_codes_left: Type.Integer({ description: 'How many recovery codes are unused.' })
   }, { additionalProperties: false, description: 'The user\'s second factors (never their secrets); `DELETE /api/admin/users/{id}/mfa` removes them.' })
 }, { $id: 'AdminUser', additionalProperties: false, description: 'A user account as staff see it. Never contains the password or its hash.' })
@@ -78,7 +79,7 @@ export const LoginResponse = Type.Object({
 export const MfaRequired = Type.Object({
   mfa_required: Type.Literal(true, { description: 'Always `true`: the password was right, and the account has a second factor. No tokens, no cookie yet.' }),
   mfa_token: Type.String({ description: 'Opaque, single-use, lives 5 minutes: send it to `POST /api/auth/mfa/verify` with a code.', examples: ['Yq3vK8sN1xW5bR7tC2mZ9pL4hF6dJ0aE3uG8iO1yTkS'] }),
-  methods: Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('recovery_code')]), { description: 'The second factors this account can answer with.', examples: [['totp', 'recovery_code']] })
+  methods: Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('webauthn'), Type.Literal('recovery_code')]), { description: 'The second factors this account can answer with: `totp` (a code of the authenticator app), `webauthn` (a passkey: `POST /api/auth/mfa/webauthn/options` first), `recovery_code`.', examples: [['totp', 'webauthn', 'recovery_code']] })
 }, { $id: 'MfaRequired', additionalProperties: false, description: 'The first factor was right; the login needs a second one.' })
 
 export const Detail = Type.Object({

@@ -101,12 +101,6 @@ export interface VerifiedPassword {
   upgradedHash?: string
 }
 
-/**
- * Opens a session for a user already authenticated (password or provider) and able to log in: its
- * first tokens. The session is created only if the user is still as `found` says (the same password
- * hash, for a password login; the same activity and ban): what changed while the password was being
- * compared decides instead, so a password change, reset, claim or ban ends the logins in flight.
- */
 /** The first factor a login's `amr` names, for its user.login event. */
 function loginMethod (amr: string[]): 'password' | 'provider' | 'passkey' {
   if (amr.includes('pwd')) return 'password'
@@ -114,6 +108,12 @@ function loginMethod (amr: string[]): 'password' | 'provider' | 'passkey' {
   return amr.includes('hwk') || amr.includes('swk') ? 'passkey' : 'password'
 }
 
+/**
+ * Opens a session for a user already authenticated (password or provider) and able to log in: its
+ * first tokens. The session is created only if the user is still as `found` says (the same password
+ * hash, for a password login; the same activity and ban): what changed while the password was being
+ * compared decides instead, so a password change, reset, claim or ban ends the logins in flight.
+ */
 export async function startSession (deps: AuthDeps, found: UserRecord, client: ClientInfo, password?: VerifiedPassword, retried = false, amr: string[] = password !== undefined ? ['pwd'] : ['fed']): Promise<LoginResult> {
   const now = deps.now()
   const refresh = newOpaqueToken()

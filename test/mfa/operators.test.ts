@@ -18,7 +18,7 @@ t.test('MFA_REQUIRED_FOR=staff: staff without a second factor log in, but every 
   const after = await app.inject({ url: '/api/admin/users', headers: bearer(admin.access) })
   t.equal(after.statusCode, 200, 'open once a factor is confirmed')
   const shown = after.json().items.find((item: { id: string }) => item.id === admin.id)
-  t.same(shown.mfa, { totp: true, recovery_codes_left: 10 }, 'the admin view shows the factors')
+  t.same(shown.mfa, { totp: true, passkeys: 0, recovery_codes_left: 10 }, 'the admin view shows the factors')
   t.notOk(JSON.stringify(after.json()).includes(secret), 'never the secret')
 
   const user = await loginUser(app)
@@ -55,10 +55,10 @@ t.test('DELETE /api/admin/users/{id}/mfa removes every factor and revokes the se
   t.equal(unknown.json().code, 'not_found')
 
   const view = await app.inject({ url: `/api/admin/users/${user.id}`, headers: bearer(admin.access) })
-  t.same(view.json().mfa, { totp: true, recovery_codes_left: 10 })
+  t.same(view.json().mfa, { totp: true, passkeys: 0, recovery_codes_left: 10 })
   const reset = await app.inject({ method: 'DELETE', url: `/api/admin/users/${user.id}/mfa`, headers: bearer(admin.access) })
   t.equal(reset.statusCode, 204)
-  t.same((await app.inject({ url: `/api/admin/users/${user.id}`, headers: bearer(admin.access) })).json().mfa, { totp: false, recovery_codes_left: 0 })
+  t.same((await app.inject({ url: `/api/admin/users/${user.id}`, headers: bearer(admin.access) })).json().mfa, { totp: false, passkeys: 0, recovery_codes_left: 0 })
   const old = await app.inject({ url: '/api/auth/me', headers: bearer(user.access) })
   t.equal(old.statusCode, 401, 'its sessions are revoked')
   const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: PASSWORD } })

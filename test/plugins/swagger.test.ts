@@ -39,8 +39,9 @@ const ADMIN_OPERATIONS = [
 ].sort()
 
 /** Second factors: enrolment and step-up need an access token; the login's second step does not. */
-const MFA_PROTECTED_OPERATIONS = ['confirmTotp', 'deleteTotp', 'enrolTotp', 'getMfa', 'regenerateRecoveryCodes', 'stepUpMfa']
-const MFA_OPERATIONS = [...MFA_PROTECTED_OPERATIONS, 'verifyMfa']
+const MFA_PROTECTED_OPERATIONS = ['confirmTotp', 'deleteTotp', 'enrolTotp', 'getMfa', 'regenerateRecoveryCodes', 'stepUpMfa', 'passkeyCreationOptions', 'registerPasskey', 'renamePasskey', 'deletePasskey']
+/** Reached without a token (an mfa_token, or nothing: a passwordless login); webauthnMfaOptions also with one, for a step-up. */
+const MFA_OPERATIONS = [...MFA_PROTECTED_OPERATIONS, 'verifyMfa', 'webauthnMfaOptions', 'passkeyLoginOptions', 'passkeyLogin']
 
 /** simplejwt's routes (DJANGO_COMPAT): documented always, under their own tag. */
 const DJANGO_OPERATIONS = ['djangoTokenBlacklist', 'djangoTokenObtainPair', 'djangoTokenRefresh', 'djangoTokenVerify']
@@ -234,7 +235,7 @@ t.test('no request body schema accepts unknown fields', async t => {
       for (const [at, schema] of objects) t.equal(schema.additionalProperties, false, `${at} is closed`)
     }
   }
-  t.equal(bodies, 27, 'register, login, refresh, verify, logout, password change, PATCH me, verify-email, resend, reset and reset confirm take a body, eleven admin operations (two of them webhooks), social login and link, and three of the second factor (confirm, verify, step-up)')
+  t.equal(bodies, 32, 'register, login, refresh, verify, logout, password change, PATCH me, verify-email, resend, reset and reset confirm take a body, eleven admin operations (two of them webhooks), social login and link, three of the second factor (confirm, verify, step-up) and five of passkeys (register, rename, login options, login, second-factor options)')
 })
 
 t.test('the optional bodies of refresh and logout are not marked required', async t => {
