@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Piscina } from 'piscina'
 import autoload from '@fastify/autoload'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
@@ -42,6 +43,12 @@ export interface BuildAppOptions {
    * the hundreds of apps one test process builds (test/schema-compilers.ts); the server never does.
    */
   schemaController?: FastifyServerOptions['schemaController']
+  /**
+   * Password-hashing worker threads (src/passwords/hasher.ts createHashWorkers) shared with other
+   * apps and left running when this one closes; by default the app starts config.hashWorkers of its
+   * own. The tests share one pool between the apps a test process builds; the server never does.
+   */
+  hashWorkers?: Piscina
 }
 
 export const BODY_LIMIT = 64 * 1024
@@ -113,7 +120,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(securityHeadersPlugin)
   await app.register(corsPlugin)
   await app.register(dbPlugin)
-  await app.register(passwordHasherPlugin)
+  await app.register(passwordHasherPlugin, { workers: options.hashWorkers })
   await app.register(keysPlugin, { now: options.now })
   await app.register(backgroundPlugin)
   await app.register(mailerPlugin)

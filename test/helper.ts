@@ -2,8 +2,10 @@
 // PostgreSQL database on the PostgreSQL pass: test/databases.ts), closed when the test ends.
 import { generateKeyPairSync } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import type { Piscina } from 'piscina'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
+import { createHashWorkers } from '../src/passwords/hasher.js'
 import { appDatabaseUrl, ON_POSTGRES } from './databases.js'
 import { sharedSchemaCompilers } from './schema-compilers.js'
 
@@ -60,6 +62,19 @@ export interface BuildOptions {
   env?: Record<string, string>
 }
 
+let sharedHashWorkers: Piscina | undefined
+/**
+ * The password-hashing thread of this process's apps, for those with the test default of one
+ * (HASH_WORKERS=1): each app starting its own costs ~150 ms of CPU (a thread, bcrypt loaded in
+ * it), as much as the rest of building it. Hashes are pure functions of their task, so sharing the
+ * thread changes no answer. An idle piscina thread is unref'd: it does not keep the process alive.
+ */
+function hashWorkersFor (config: Config): Piscina | undefined {
+  if (config.hashWorkers !== 1) return undefined
+  sharedHashWorkers ??= createHashWorkers({ threads: 1 })
+  return sharedHashWorkers
+}
+
 /**
  * A ready app, closed when the test ends. Its database is fresh unless the test names one (with
  * `env.DATABASE_URL` or `overrides.databaseUrl`, from testDatabaseUrl, to share it with another app
@@ -68,7 +83,8 @@ export interface BuildOptions {
 export async function build (t: Teardown, overrides: Partial<Config> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
   const named = overrides.databaseUrl !== undefined || options.env?.DATABASE_URL !== undefined
   const database = named ? {} : { databaseUrl: await appDatabaseUrl(t) }
-  const app = await buildApp({ config: testConfig({ ...database, ...overrides }, options.env), logger: false, now: options.now, schemaController: sharedSchemaCompilers })
+  const config = testConfig({ ...database, ...overrides }, options.env)
+  const app = await buildApp({ config, logger: false, now: options.now, schemaController: sharedSchemaCompilers, hashWorkers: hashWorkersFor(config) })
   t.teardown(() => app.close())
   await app.ready()
   return app

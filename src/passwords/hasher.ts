@@ -23,8 +23,15 @@ export function bcryptCost (hash: string): number | undefined {
   return match ? Number(match[1]) : undefined
 }
 
-export function createPasswordHasher (options: { cost: number, threads: number, maxQueue?: number }): PasswordHasher {
-  const pool = new Piscina({
+export interface HashWorkerOptions {
+  threads: number
+  /** A flood of logins queues here instead of growing memory without bound; past it, 503. */
+  maxQueue?: number
+}
+
+/** The worker threads that hash: one pool per app, unless its builder hands one in (createPasswordHasher's `workers`). */
+export function createHashWorkers (options: HashWorkerOptions): Piscina {
+  return new Piscina({
     filename: workerUrl.href,
     // worker.js is plain JavaScript and needs none of the parent's flags: a TypeScript loader or test
     // instrumentation inherited from them would cost every thread seconds of start-up.
@@ -34,15 +41,33 @@ export function createPasswordHasher (options: { cost: number, threads: number, 
     // idleTimeout without work they end again.
     minThreads: 0,
     maxThreads: options.threads,
-    // A flood of logins queues here instead of growing memory without bound; past it, 503.
     maxQueue: options.maxQueue ?? 512,
     idleTimeout: 60_000
   })
+}
+
+/**
+ * `workers`: a pool made by createHashWorkers that outlives this hasher (close() leaves it running).
+ * The tests share one between the apps of a process: starting a worker thread and loading bcrypt in
+ * it costs ~150 ms of CPU, about as much as the rest of building an app. The server never passes one.
+ */
+export function createPasswordHasher (options: HashWorkerOptions & { cost: number, workers?: Piscina }): PasswordHasher {
+  const owned = options.workers === undefined
+  const pool = options.workers ?? createHashWorkers(options)
   let dummyHash: Promise<string> | undefined
+  /** This hasher's tasks on a pool it does not own, which close() waits for instead of closing the pool. */
+  const inFlight = new Set<Promise<unknown>>()
 
   async function run<T> (task: Record<string, unknown>): Promise<T> {
     try {
-      return await pool.run(task)
+      if (owned) return await pool.run(task)
+      const pending: Promise<T> = pool.run(task)
+      inFlight.add(pending)
+      try {
+        return await pending
+      } finally {
+        inFlight.delete(pending)
+      }
     } catch (err) {
       if ((err as Error).message?.includes('Task queue is at limit')) throw errors.serverBusy()
       throw err
@@ -83,7 +108,8 @@ export function createPasswordHasher (options: { cost: number, threads: number, 
     },
     async close () {
       // Let queued and running hashes finish (their requests are still being answered), then stop.
-      await pool.close()
+      if (owned) await pool.close()
+      else await Promise.allSettled([...inFlight])
     }
   }
 }

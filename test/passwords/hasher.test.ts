@@ -1,5 +1,5 @@
 import t from 'tap'
-import { bcryptCost, createPasswordHasher } from '../../src/passwords/hasher.js'
+import { bcryptCost, createHashWorkers, createPasswordHasher } from '../../src/passwords/hasher.js'
 import { passwordProblems } from '../../src/passwords/policy.js'
 import { build, registerUser, newUser, PASSWORD, testDatabaseUrl } from '../helper.js'
 
@@ -23,6 +23,24 @@ t.test('bytes past 72 never match, though bcrypt would ignore them', async t => 
   const hash = await hasher.hash(seventyTwo)
   t.equal(await hasher.verify(seventyTwo, hash), true)
   t.equal(await hasher.verify(seventyTwo + 'anything', hash), false)
+})
+
+t.test('hashers on a shared pool (the tests\' apps): closing one waits for its own hashes and leaves the pool to the others', async t => {
+  const workers = createHashWorkers({ threads: 1 })
+  t.teardown(() => workers.close())
+  const first = createPasswordHasher({ cost: 4, threads: 1, workers })
+  const second = createPasswordHasher({ cost: 5, threads: 1, workers })
+  const pending = first.hash(PASSWORD)
+  let settled = false
+  pending.then(() => { settled = true }, () => { settled = true })
+  await first.close()
+  t.equal(settled, true, 'close() returned after the hash in flight')
+  t.equal(bcryptCost(await pending), 4)
+  const hash = await second.hash(PASSWORD)
+  t.equal(bcryptCost(hash), 5, 'each hasher keeps its own cost')
+  t.equal(await second.verify(PASSWORD, hash), true, 'the pool still runs after the first hasher closed')
+  await second.close()
+  t.equal(await createPasswordHasher({ cost: 4, threads: 1, workers }).verify(PASSWORD, hash), true, 'and after both closed')
 })
 
 t.test('needsRehash compares the cost of the hash with the configured cost', async t => {
