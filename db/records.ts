@@ -1,7 +1,7 @@
 // Maps the rows of either database's drizzle schema to the plain records of db/repositories.ts: the
 // tables have the same columns in both, and a row carries more than the record (the username key,
 // the revocation reason), so the fields are picked one by one.
-import type { DeliveryRecord, DeliveryStatus, SessionRecord, UserRecord, WebhookRecord } from './repositories.js'
+import type { DeliveryRecord, DeliveryStatus, PasskeyRecord, SessionRecord, UserRecord, WebhookRecord } from './repositories.js'
 
 export function toUser (row: UserRecord): UserRecord {
   return {
@@ -51,5 +51,19 @@ export function toDelivery (row: Omit<DeliveryRecord, 'status'> & { status: stri
     attempts: row.attempts,
     lastError: row.lastError,
     nextAttemptAt: row.nextAttemptAt
+  }
+}
+
+/** A passkey row: its transports are stored as a JSON array (anything else reads as none). */
+export function toPasskey (row: Omit<PasskeyRecord, 'transports'> & { transports: string }): PasskeyRecord {
+  return { ...row, transports: parseTransports(row.transports) }
+}
+
+function parseTransports (stored: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(stored)
+    return Array.isArray(parsed) ? parsed.filter((value): value is string => typeof value === 'string') : []
+  } catch {
+    return []
   }
 }

@@ -13,6 +13,17 @@ async function writeRecoveryCodes (tx: PgExecutor, userId: string, codeHashes: s
   }
 }
 
+/**
+ * Recovery codes back up a second factor: once the user has neither a confirmed TOTP factor nor a
+ * passkey, they would be one on their own, so they go. Inside the transaction of a factor's removal,
+ * which has locked the user's row first (two removals at once cannot both see the other factor).
+ */
+export async function dropOrphanRecoveryCodes (tx: PgExecutor, userId: string): Promise<void> {
+  const [keys] = await tx.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId))
+  const [totp] = await tx.select({ userId: mfaTotp.userId }).from(mfaTotp).where(and(eq(mfaTotp.userId, userId), isNotNull(mfaTotp.confirmedAt)))
+  if ((keys?.n ?? 0) === 0 && totp === undefined) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId))
+}
+
 export function postgresMfaRepository (db: PgDb): MfaRepository {
   return {
     async findTotp (userId) {
@@ -54,9 +65,7 @@ export function postgresMfaRepository (db: PgDb): MfaRepository {
         // The user's row locked first: a passkey removed at the same time cannot leave the codes without a factor.
         await tx.execute(sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`)
         const deleted = await tx.delete(mfaTotp).where(eq(mfaTotp.userId, userId)).returning({ userId: mfaTotp.userId })
-        // Recovery codes back up a second factor: with none left they would be one on their own.
-        const [keys] = await tx.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId))
-        if ((keys?.n ?? 0) === 0) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId))
+        await dropOrphanRecoveryCodes(tx, userId)
         if (deleted.length > 0) await appendAuditEvents(tx, events)
         return deleted.length > 0
       })

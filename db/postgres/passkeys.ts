@@ -1,37 +1,24 @@
 // The passkey repository on PostgreSQL: a user's WebAuthn credentials.
-import { and, asc, count, eq, isNotNull, sql } from 'drizzle-orm'
-import type { PasskeyRecord, PasskeyRepository } from '../repositories.js'
+import { and, asc, eq, sql } from 'drizzle-orm'
+import { toPasskey } from '../records.js'
+import type { PasskeyRepository } from '../repositories.js'
 import { appendAuditEvents } from './audit-events.js'
 import { hasNul, inTransaction, type PgDb } from './database.js'
-import { mfaRecoveryCodes, mfaTotp, passkeys } from './schema.js'
-
-type Row = typeof passkeys.$inferSelect
-
-function record (row: Row): PasskeyRecord {
-  return { ...row, transports: parseTransports(row.transports) }
-}
-
-function parseTransports (stored: string): string[] {
-  try {
-    const parsed: unknown = JSON.parse(stored)
-    return Array.isArray(parsed) ? parsed.filter((value): value is string => typeof value === 'string') : []
-  } catch {
-    return []
-  }
-}
+import { dropOrphanRecoveryCodes } from './mfa.js'
+import { passkeys } from './schema.js'
 
 export function postgresPasskeyRepository (db: PgDb): PasskeyRepository {
   return {
     async listByUser (userId) {
       if (hasNul(userId)) return []
       const rows = await db.select().from(passkeys).where(eq(passkeys.userId, userId)).orderBy(asc(passkeys.createdAt), asc(passkeys.id))
-      return rows.map(record)
+      return rows.map(toPasskey)
     },
 
     async findByCredentialId (credentialId) {
       if (hasNul(credentialId)) return
       const [row] = await db.select().from(passkeys).where(eq(passkeys.credentialId, credentialId))
-      return row && record(row)
+      return row && toPasskey(row)
     },
 
     async create (passkey, events = []) {
@@ -46,7 +33,7 @@ export function postgresPasskeyRepository (db: PgDb): PasskeyRepository {
     async rename (userId, id, name) {
       if (hasNul(userId, id, name)) return
       const [row] = await db.update(passkeys).set({ name }).where(and(eq(passkeys.id, id), eq(passkeys.userId, userId))).returning()
-      return row && record(row)
+      return row && toPasskey(row)
     },
 
     async delete (userId, id, events = []) {
@@ -56,10 +43,7 @@ export function postgresPasskeyRepository (db: PgDb): PasskeyRepository {
         await tx.execute(sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`)
         const deleted = await tx.delete(passkeys).where(and(eq(passkeys.id, id), eq(passkeys.userId, userId))).returning({ id: passkeys.id })
         if (deleted.length === 0) return false
-        // Recovery codes back up a second factor: with none left they would be one on their own.
-        const [keys] = await tx.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId))
-        const [totp] = await tx.select({ userId: mfaTotp.userId }).from(mfaTotp).where(and(eq(mfaTotp.userId, userId), isNotNull(mfaTotp.confirmedAt)))
-        if ((keys?.n ?? 0) === 0 && totp === undefined) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId))
+        await dropOrphanRecoveryCodes(tx, userId)
         await appendAuditEvents(tx, events)
         return true
       })

@@ -6,6 +6,16 @@ import { auditRecorder } from './audit.js'
 import type { SqliteDb } from './connection.js'
 import { mfaChallenges, mfaRecoveryCodes, mfaTotp, passkeys } from './schema.js'
 
+/**
+ * Recovery codes back up a second factor: once the user has neither a confirmed TOTP factor nor a
+ * passkey, they would be one on their own, so they go. Inside the transaction of a factor's removal.
+ */
+export function dropOrphanRecoveryCodes (tx: Pick<SqliteDb, 'select' | 'delete'>, userId: string): void {
+  const keys = tx.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId)).get()
+  const totp = tx.select({ userId: mfaTotp.userId }).from(mfaTotp).where(and(eq(mfaTotp.userId, userId), isNotNull(mfaTotp.confirmedAt))).get()
+  if ((keys?.n ?? 0) === 0 && totp === undefined) tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId)).run()
+}
+
 export function sqliteMfaRepository (db: SqliteDb): MfaRepository {
   const audit = auditRecorder(db)
 
@@ -53,9 +63,7 @@ export function sqliteMfaRepository (db: SqliteDb): MfaRepository {
     async deleteTotp (userId, events = []) {
       return db.transaction(tx => {
         const deleted = tx.delete(mfaTotp).where(eq(mfaTotp.userId, userId)).run().changes > 0
-        // Recovery codes back up a second factor: with none left they would be one on their own.
-        const keys = tx.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId)).get()
-        if ((keys?.n ?? 0) === 0) tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId)).run()
+        dropOrphanRecoveryCodes(tx, userId)
         if (deleted) audit.append(events)
         return deleted
       }, { behavior: 'immediate' })
