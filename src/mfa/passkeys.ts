@@ -1,6 +1,5 @@
 // Passkeys: registering, listing, renaming and removing them, and the passwordless login with one.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
-import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server'
 import type { AuthenticationCredential, RegistrationCredential } from '../schemas/webauthn.js'
 import type { PasskeyRecord } from '../../db/repositories.js'
 import { normaliseEmail } from '../accounts/identifiers.js'
@@ -9,7 +8,7 @@ import type { AuthDeps, ClientInfo } from '../deps.js'
 import { errors } from '../errors.js'
 import { withSecurityEvent } from '../http/security-events.js'
 import { assertMayLogIn, startSession, type LoginResult } from '../sessions/sessions.js'
-import { creationOptions, requestOptions, takeChallenge, userHandleOf, verifyAssertion, verifyRegistration, type RequestOptionsJSON } from './webauthn.js'
+import { requestOptions, takeChallenge, userHandleOf, verifyAssertion, verifyRegistration, type CredentialDescriptorSource, type RequestOptionsJSON } from './webauthn.js'
 
 export interface PasskeyView {
   id: string
@@ -24,10 +23,6 @@ export function passkeyView (passkey: PasskeyRecord): PasskeyView {
 
 export async function listPasskeys (deps: AuthDeps, userId: string): Promise<PasskeyView[]> {
   return (await deps.repositories.passkeys.listByUser(userId)).map(passkeyView)
-}
-
-export async function passkeyCreationOptions (deps: AuthDeps, user: { id: string, email: string, username: string }): Promise<PublicKeyCredentialCreationOptionsJSON> {
-  return creationOptions(deps, user)
 }
 
 /** Registers the passkey a creation response describes: from now on it is a second factor (and a first one, user-verified). */
@@ -75,7 +70,7 @@ function standInCredentialId (deps: AuthDeps, email: string): string {
  * passkeys, a stand-in of the same shape, so the answer does not tell whether the account exists.
  */
 export async function passkeyLoginOptions (deps: AuthDeps, email: string | undefined): Promise<RequestOptionsJSON> {
-  let allowed: Array<Pick<PasskeyRecord, 'credentialId' | 'transports'>> = []
+  let allowed: CredentialDescriptorSource[] = []
   if (email !== undefined) {
     const normalised = normaliseEmail(email)
     const user = await deps.repositories.users.findByEmail(normalised)

@@ -88,7 +88,10 @@ export async function takeChallenge (deps: AuthDeps, purpose: WebauthnPurpose, c
   return { id: found.id, userId: found.userId, data: parseData(found.data), challenge }
 }
 
-function descriptors (passkeys: PasskeyRecord[]): Array<{ id: string, transports?: string[] }> {
+/** The passkeys an assertion may name (only their credential ids and transports). */
+export type CredentialDescriptorSource = Pick<PasskeyRecord, 'credentialId' | 'transports'>
+
+function descriptors (passkeys: CredentialDescriptorSource[]): Array<{ id: string, transports?: string[] }> {
   return passkeys.map(passkey => ({ id: passkey.credentialId, ...(passkey.transports.length > 0 && { transports: passkey.transports }) }))
 }
 
@@ -114,27 +117,20 @@ export async function creationOptions (deps: AuthDeps, user: { id: string, email
 }
 
 /** Request options for an assertion by one of `passkeys` (none: any discoverable credential of this site). */
-export async function requestOptions (deps: AuthDeps, purpose: WebauthnPurpose, userId: string | null, passkeys: Array<Pick<PasskeyRecord, 'credentialId' | 'transports'>>, userVerification: 'required' | 'preferred', data: Record<string, unknown> = {}): Promise<RequestOptionsJSON> {
+export async function requestOptions (deps: AuthDeps, purpose: WebauthnPurpose, userId: string | null, passkeys: CredentialDescriptorSource[], userVerification: 'required' | 'preferred', data: Record<string, unknown> = {}): Promise<RequestOptionsJSON> {
   const challenge = await issueChallenge(deps, purpose, userId, data)
   const options = await generateAuthenticationOptions({
     rpID: deps.config.webauthn.rpId,
     challenge,
     timeout: WEBAUTHN_CHALLENGE_TTL_SECONDS * 1000,
-    allowCredentials: descriptors(passkeys as PasskeyRecord[]),
+    allowCredentials: descriptors(passkeys),
     userVerification
   })
   return { ...options, allowCredentials: options.allowCredentials ?? [] }
 }
 
-export interface VerifiedRegistration {
-  credentialId: string
-  publicKey: string
-  counter: number
-  transports: string[]
-  aaguid: string
-  backupEligible: boolean
-  backedUp: boolean
-}
+/** What a verified registration says of the new credential: the passkey record but for its id, owner, name and times. */
+export type VerifiedRegistration = Pick<PasskeyRecord, 'credentialId' | 'publicKey' | 'counter' | 'transports' | 'aaguid' | 'backupEligible' | 'backedUp'>
 
 /** Checks a registration response against the user's live registration challenge; 400 invalid_credential otherwise. */
 export async function verifyRegistration (deps: AuthDeps, userId: string, credential: RegistrationCredential): Promise<VerifiedRegistration> {

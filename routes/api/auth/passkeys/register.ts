@@ -1,6 +1,7 @@
 // POST /api/auth/passkeys/options and POST /api/auth/passkeys: registering a passkey for the signed-in user.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { passkeyCreationOptions, registerPasskey } from '../../../../src/mfa/passkeys.js'
+import { registerPasskey } from '../../../../src/mfa/passkeys.js'
+import { creationOptions } from '../../../../src/mfa/webauthn.js'
 import { bodyErrors, problems, UNAUTHENTICATED } from '../../../../src/schemas/responses.js'
 import { CreationOptions, Passkey, PasskeyName, REGISTRATION_EXAMPLE, RegistrationCredential } from '../../../../src/schemas/webauthn.js'
 
@@ -25,7 +26,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     onRequest: [fastify.authenticate],
     config: { mfaEnrolment: true }
   }, async (request, reply) => {
-    const options = await passkeyCreationOptions(fastify.auth, request.principal!.user)
+    const options = await creationOptions(fastify.auth, request.principal!.user)
     return reply.header('cache-control', 'no-store').send(options)
   })
 
