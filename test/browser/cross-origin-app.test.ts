@@ -1,14 +1,13 @@
 // A single-page app on another loopback port logs in and refreshes with the cookie, in headless
 // Chromium (Debian's /usr/bin/chromium through playwright-core; no browser is downloaded).
-import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import type { FastifyInstance } from 'fastify'
+import { freePort } from '../free-port.js'
 import { build, PASSWORD, registerUser } from '../helper.js'
-
-const CHROMIUM = '/usr/bin/chromium'
+import { browserSkip, launchChromium } from './chromium.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -22,17 +21,9 @@ async function startPageServer (t: Teardown): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-async function reservePort (): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise(resolve => probe.close(resolve))
-  return port
-}
-
 /** Portcullis on another loopback port, its PUBLIC_URL naming that port, allowing the given app origins. */
 async function startService (t: Teardown, allowedOrigins: string[], env: Record<string, string> = {}): Promise<{ app: FastifyInstance, base: string }> {
-  const port = await reservePort()
+  const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const app = await build(t, {}, { env: { PUBLIC_URL: base, ALLOWED_ORIGINS: allowedOrigins.join(','), ...env } })
   await app.listen({ port, host: '127.0.0.1' })
@@ -41,7 +32,7 @@ async function startService (t: Teardown, allowedOrigins: string[], env: Record<
 
 let browser: Browser | undefined
 async function newPage (t: Teardown, url: string): Promise<Page> {
-  browser ??= await chromium.launch({ executablePath: CHROMIUM, headless: true })
+  browser ??= await launchChromium()
   const context = await browser.newContext()
   t.teardown(() => context.close())
   const page = await context.newPage()
@@ -70,7 +61,7 @@ function call (page: Page, url: string, init: { method?: string, body?: unknown,
   }, { url, init })
 }
 
-const skip = existsSync(CHROMIUM) ? false : `needs ${CHROMIUM} (Debian's chromium package)`
+const skip = browserSkip
 
 t.test('an app on another loopback port logs in, refreshes with the HttpOnly cookie alone, and logs out', { skip }, async t => {
   const appOrigin = await startPageServer(t)

@@ -4,7 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
+import { freePort } from '../free-port.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -19,17 +19,6 @@ export const NEEDS_REDIS_SERVER = { skip: !HAS_REDIS_SERVER && 'redis-server is 
 /** A key prefix no other app or test process uses, so that parallel tests on one Redis never collide. */
 export function uniqueKeyPrefix (): string {
   return `portcullis-test-${process.pid}-${randomBytes(6).toString('hex')}:`
-}
-
-/** A local port that was free a moment ago (the OS gave it out, and it was closed again). */
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 /** A Redis URL on which nothing answers, with a password that must never show anywhere. */

@@ -1,21 +1,10 @@
 // A real browser registers a passkey and logs in with it, passwordless: headless Chromium (Debian's
 // /usr/bin/chromium through playwright-core; nothing is downloaded) with a CDP virtual authenticator.
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { chromium, type Browser } from 'playwright-core'
+import { browserSkip, launchChromium } from '../browser/chromium.js'
+import { freePort } from '../free-port.js'
 import { build, PASSWORD, registerUser } from '../helper.js'
 import { claimsOf } from './mfa-helper.js'
-
-const CHROMIUM = '/usr/bin/chromium'
-
-async function reservePort (): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise(resolve => probe.close(resolve))
-  return port
-}
 
 // What a front end does, without a library: base64url ⇄ bytes around navigator.credentials.
 const PAGE = `<!doctype html><meta charset="utf-8"><title>passkeys</title>
@@ -76,21 +65,15 @@ window.passwordless = async () => {
 }
 </script><p>passkeys</p>`
 
-t.test('Chromium with a virtual authenticator registers a passkey, then logs in with it alone', async t => {
+t.test('Chromium with a virtual authenticator registers a passkey, then logs in with it alone', { skip: browserSkip }, async t => {
   // WebAuthn needs a secure context: http://localhost is one. The page is served on the app's own origin.
-  const port = await reservePort()
+  const port = await freePort()
   const origin = `http://localhost:${port}`
   const app = await build(t, {}, { env: { PUBLIC_URL: origin } })
   await app.listen({ port, host: 'localhost' })
   const user = await registerUser(app)
 
-  let browser: Browser
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true })
-  } catch (err) {
-    // Failing, not skipping: a passkey flow nobody ran in a browser is not known to work.
-    throw new Error(`cannot launch ${CHROMIUM} (Debian's chromium package) for the WebAuthn browser test: ${(err as Error).message}`)
-  }
+  const browser = await launchChromium()
   t.teardown(() => browser.close())
   const context = await browser.newContext()
   const page = await context.newPage()

@@ -1,24 +1,12 @@
 // Swagger UI in a real browser (Debian's chromium through playwright-core; nothing is downloaded):
 // "Try it out" reaches the server at the address the docs were opened at, with the token given to
 // "Authorize", and a refresh from the UI uses the browser's cookie.
-import { existsSync } from 'node:fs'
-import { once } from 'node:events'
-import { createServer, type AddressInfo } from 'node:net'
 import t from 'tap'
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import type { Locator, Page } from 'playwright-core'
+import { browserSkip, launchChromium } from '../browser/chromium.js'
+import { freePort } from '../free-port.js'
 import { PASSWORD } from '../helper.js'
 import { startServer } from '../portcullis-process.js'
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-
-async function freePort (): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address() as AddressInfo
-  probe.close()
-  await once(probe, 'close')
-  return port
-}
 
 async function post (url: string, body: unknown) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -39,7 +27,7 @@ async function tryItOut (page: Page, operationId: string, tag: string, before?: 
 }
 
 t.test('Swagger UI: Authorize with an access token, then GET /api/auth/me and a cookie refresh from the UI', {
-  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (install Debian's chromium, or set CHROMIUM_PATH)`
+  skip: browserSkip
 }, async t => {
   // A known port: the default PUBLIC_URL (http://localhost:<port>) is then the origin the refresh
   // cookie is allowed from, while the docs are opened at 127.0.0.1 as the server logs it.
@@ -51,12 +39,7 @@ t.test('Swagger UI: Authorize with an access token, then GET /api/auth/me and a 
   const login = await post(`${server.url}/api/auth/login`, { email: 'ada@example.com', password: PASSWORD })
   t.equal(login.status, 200)
 
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // Chromium refuses to run as root with its sandbox (containers, some CI runners).
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : []
-  })
+  const browser = await launchChromium()
   t.teardown(() => browser.close())
   const context = await browser.newContext()
   const page = await context.newPage()
