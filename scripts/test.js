@@ -7,12 +7,19 @@
 // thresholds per run and each run replaces the previous run's coverage data, so the two passes cannot
 // be added up, and a second figure would mostly measure the same domain, route and plugin code again.
 import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { generateKeyPairSync } from 'node:crypto'
 import { forgetBuild, recordBuild, sourcesDigest } from './build-stamp.js'
 
 const tapBin = new URL('../node_modules/.bin/tap', import.meta.url).pathname
 
-const args = process.argv.slice(2)
+// A directory among the arguments stands for its test files: tap itself finds .ts test files only in
+// its include globs, since its TypeScript plugin is off (.taprc).
+const args = process.argv.slice(2).flatMap(arg => {
+  if (arg.startsWith('-') || !existsSync(arg) || !statSync(arg).isDirectory()) return [arg]
+  return readdirSync(arg, { recursive: true }).map(String).filter(file => file.endsWith('.test.ts')).sort().map(file => join(arg, file))
+})
 const serverUrl = process.env.TEST_DATABASE_URL?.trim() || undefined
 
 /** host:port/database of a PostgreSQL URL: never its password. */
