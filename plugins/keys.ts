@@ -26,7 +26,7 @@ declare module 'fastify' {
     configuredKid: string | undefined
     /** The public keys in the JWKS now (empty with HS256: a shared secret is never published). */
     readonly publicJwks: JWK[]
-    signAccessToken (claims: AccessTokenClaims): string
+    signAccessToken (claims: AccessTokenClaims): Promise<string>
     /** Verifies any token the ring signed (user or client) against the key its kid names; throws when it is not valid. */
     verifySignedToken (token: string): Promise<Record<string, unknown>>
     /** Verifies a user's access token (a client's is refused); throws when it is not valid. */

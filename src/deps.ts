@@ -16,7 +16,7 @@ export interface AuthDeps {
   /** Wrong second-factor codes per account (RATE_LIMIT_MFA_ACCOUNT). */
   mfaThrottle: LoginThrottle
   passwordPolicy: PasswordPolicy
-  signAccessToken (claims: AccessTokenClaims): string
+  signAccessToken (claims: AccessTokenClaims): Promise<string>
   now (): Date
 }
 

@@ -46,7 +46,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const credentials = clientCredentials(request.headers.authorization, request.body)
     const client = await authenticateClient(fastify.auth, credentials)
-    const token = issueClientToken(fastify.auth, client, request.body.grant_type, request.body.scope)
+    const token = await issueClientToken(fastify.auth, client, request.body.grant_type, request.body.scope)
     return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(token)
   })
 }

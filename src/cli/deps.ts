@@ -64,7 +64,7 @@ export async function openCliDeps (config: Config, log: (line: string) => void):
     loginThrottle,
     mfaThrottle: loginThrottle,
     passwordPolicy: configuredPasswordPolicy(config, (err, message) => log(`Warning: ${message} (${err instanceof Error ? err.message : String(err)}).`)),
-    signAccessToken () {
+    async signAccessToken () {
       throw new Error('The CLI does not issue access tokens.')
     },
     now: () => new Date()

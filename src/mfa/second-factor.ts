@@ -196,7 +196,7 @@ export async function stepUp (deps: AuthDeps, principal: { user: UserSummary, se
     throw errors.tokenNotValid('The session of this token has ended.')
   }
   return {
-    access: deps.signAccessToken(accessTokenClaims(user, sessionId, principal.authorization, amr)),
+    access: await deps.signAccessToken(accessTokenClaims(user, sessionId, principal.authorization, amr)),
     token_type: 'Bearer',
     expires_in: deps.config.accessTokenTtl
   }

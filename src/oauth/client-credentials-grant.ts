@@ -25,9 +25,9 @@ export function grantedScopes (client: ServiceClientRecord, requested: string | 
   return tokens.sort()
 }
 
-export function issueClientToken (deps: AuthDeps, client: ServiceClientRecord, grantType: string, scope: string | undefined): ClientTokenResponse {
+export async function issueClientToken (deps: AuthDeps, client: ServiceClientRecord, grantType: string, scope: string | undefined): Promise<ClientTokenResponse> {
   if (grantType !== 'client_credentials') throw oauthErrors.unsupportedGrantType(grantType)
   const scopes = grantedScopes(client, scope)
-  const accessToken = signClientToken(deps.signAccessToken, clientTokenClaims(client.id, scopes))
+  const accessToken = await signClientToken(deps.signAccessToken, clientTokenClaims(client.id, scopes))
   return { access_token: accessToken, token_type: 'Bearer', expires_in: deps.config.accessTokenTtl, scope: scopes.join(' ') }
 }

@@ -28,7 +28,7 @@ export function clientTokenClaims (clientId: string, scopes: string[]): ClientTo
  * Signs with the signer of user access tokens, so both share the key, kid, header and lifetime. The
  * signer is typed for user claims only; what it adds (iss, aud, iat, exp) applies to these the same.
  */
-export function signClientToken (sign: (claims: AccessTokenClaims) => string, claims: ClientTokenClaims): string {
+export function signClientToken (sign: (claims: AccessTokenClaims) => Promise<string>, claims: ClientTokenClaims): Promise<string> {
   return sign(claims as unknown as AccessTokenClaims)
 }
 

@@ -35,8 +35,8 @@ function addSeconds (date: Date, seconds: number): Date {
   return new Date(date.getTime() + seconds * 1000)
 }
 
-function tokenPair (deps: AuthDeps, user: UserRecord, sessionId: string, refresh: string, authorization: Authorization, amr: string[]): TokenPair {
-  const access = deps.signAccessToken(accessTokenClaims(user, sessionId, authorization, amr))
+async function tokenPair (deps: AuthDeps, user: UserRecord, sessionId: string, refresh: string, authorization: Authorization, amr: string[]): Promise<TokenPair> {
+  const access = await deps.signAccessToken(accessTokenClaims(user, sessionId, authorization, amr))
   return { access, refresh, token_type: 'Bearer', expires_in: deps.config.accessTokenTtl }
 }
 
@@ -152,7 +152,7 @@ export async function startSession (deps: AuthDeps, found: UserRecord, client: C
   // Read at issue time: a change to the user's groups or permissions shows in the next token.
   const extras = await loadUserExtras(deps.repositories, user)
   const authorization = { groups: extras.groups, permissions: extras.permissions }
-  return { ...tokenPair(deps, user, session.id, refresh, authorization, amr), user: userView(user, extras), sessionId: session.id }
+  return { ...await tokenPair(deps, user, session.id, refresh, authorization, amr), user: userView(user, extras), sessionId: session.id }
 }
 
 /**
@@ -198,7 +198,7 @@ export async function refresh (deps: AuthDeps, presented: string, client: Client
   const refreshExpiresIn = outcome.kind === 'rotated'
     ? deps.config.refreshTokenTtl
     : Math.max(0, Math.floor((outcome.successorExpiresAt.getTime() - now.getTime()) / 1000))
-  const pair = tokenPair(deps, outcome.user, outcome.session.id, handedOut, await deps.repositories.authorization.forUser(outcome.user), outcome.session.amr)
+  const pair = await tokenPair(deps, outcome.user, outcome.session.id, handedOut, await deps.repositories.authorization.forUser(outcome.user), outcome.session.amr)
   return { ...pair, refreshExpiresIn }
 }
 
