@@ -33,6 +33,12 @@ interface View {
   etag: string
   /** Header segments of tokens that verified under this view → their key's verifier. */
   byHeader: Map<string, Verifier>
+  /**
+   * Tokens whose signature, issuer, audience and type checked out under this view → their claims.
+   * Per view: when a key stops being accepted, its tokens are verified again (and refused). Their
+   * time claims are still checked on every use (verify).
+   */
+  verified: Map<string, Record<string, unknown>>
 }
 
 export interface KeyRingOptions {
@@ -48,6 +54,11 @@ export interface KeyRingOptions {
 const UNKNOWN_KID_RELOAD_MS = 1000
 /** Distinct token headers remembered per view: tokens of one key share one header. */
 const HEADER_CACHE_SIZE = 64
+/**
+ * Verified tokens remembered per view, keyed by the token itself (exact; fast-jwt's own cache keys
+ * by a SHA-2 digest of it, ~4 % of the CPU of a GET /api/auth/me). At most ~10 MB of ~1 kB tokens.
+ */
+const VERIFIED_CACHE_SIZE = 10_000
 
 export class KeyRing {
   private keys: RingKey[] = []
@@ -100,7 +111,7 @@ export class KeyRing {
     const published = [signer, ...[...accepted.values()].filter(k => k !== signer)]
     const jwks = { keys: published.flatMap(k => k.publicJwk === undefined ? [] : [k.publicJwk]) }
     const etag = `"${createHash('sha256').update(JSON.stringify(jwks)).digest('base64url').slice(0, 27)}"`
-    return { validUntil: nextChange(this.keys, now, times), signer, accepted, jwks, etag, byHeader: new Map() }
+    return { validUntil: nextChange(this.keys, now, times), signer, accepted, jwks, etag, byHeader: new Map(), verified: new Map() }
   }
 
   /** The JWKS now, and its strong ETag. */
@@ -160,10 +171,13 @@ export class KeyRing {
 
   private async verifySignature (token: string): Promise<Record<string, unknown>> {
     const view = this.current()
+    // The hot path: a token verified before under this view, which fast-jwt would still accept now.
+    const cached = view.verified.get(token)
+    if (cached !== undefined && inTimeWindow(cached, Date.now())) return cached
     const header = token.slice(0, token.indexOf('.'))
-    // The hot path: a header seen before under this view names an accepted key.
+    // Next: a header seen before under this view names an accepted key.
     const known = view.byHeader.get(header)
-    if (known !== undefined) return known(token)
+    if (known !== undefined) return this.remember(view, token, known(token))
 
     const kid = kidOf(header)
     let key = kid === undefined ? undefined : view.accepted.get(kid)
@@ -177,6 +191,13 @@ export class KeyRing {
     // Remembered only once the signature checked out, so that nobody else can fill the cache.
     if (view.byHeader.size >= HEADER_CACHE_SIZE) view.byHeader.clear()
     view.byHeader.set(header, verifier)
+    return this.remember(view, token, claims)
+  }
+
+  /** Only tokens that verified get here, so nobody else can fill the cache; the oldest goes first. */
+  private remember (view: View, token: string, claims: Record<string, unknown>): Record<string, unknown> {
+    if (view.verified.size >= VERIFIED_CACHE_SIZE) view.verified.delete(view.verified.keys().next().value as string)
+    view.verified.set(token, claims)
     return claims
   }
 
@@ -191,12 +212,8 @@ export class KeyRing {
         allowedIss: config.jwtIssuer,
         allowedAud: config.jwtAudience,
         requiredClaims: SIGNED_TOKEN_CLAIMS,
-        checkTyp: ACCESS_TOKEN_TYPE,
-        // Verified tokens are remembered (their expiry still checked on every use), keyed by the
-        // token itself: exact, and fast-jwt's default key, a SHA-2 digest of it, was ~4 % of the
-        // CPU of a GET /api/auth/me. At most ~10 MB for 10,000 tokens of ~1 kB.
-        cache: 10_000,
-        cacheKeyBuilder: (token: string) => token
+        checkTyp: ACCESS_TOKEN_TYPE
+        // No cache of fast-jwt's: the view remembers verified tokens (View.verified).
       }) as Verifier
       this.verifiers.set(key.kid, verifier)
     }
@@ -220,6 +237,15 @@ export class KeyRing {
       return false
     }
   }
+}
+
+/**
+ * Whether a remembered token is clearly inside its exp/nbf window. The one second of margin leaves
+ * the edge to fast-jwt's own check: a token near or past its expiry is verified again (and refused).
+ */
+function inTimeWindow (claims: Record<string, unknown>, nowMs: number): boolean {
+  const { exp, nbf } = claims as { exp: number, nbf?: number }
+  return nowMs < exp * 1000 - 1000 && (nbf === undefined || nbf * 1000 <= nowMs)
 }
 
 /** The kid of a token's header segment: '' when it has none, undefined when the header is not JSON. */

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { bearer, build, loginUser, testPrivateKey } from '../helper.js'
 import { clientToken, introspectAs, makeClient } from '../oauth-helper.js'
 import { TOKEN_CLOCK_SKEW_SECONDS } from '../../src/keys/time-claims.js'
+import { waitUntil } from '../wait-until.js'
 
 /** The token with its claims changed, signed again by hand with the app's real key. */
 function resigned (token: string, changes: Record<string, unknown>): string {
@@ -81,4 +82,17 @@ t.test('a client token with a bad time claim is inactive and does not open the r
     t.equal(res.statusCode, 401, `feed: ${name}`)
     t.equal(res.json().code, 'token_not_valid', `feed: ${name}`)
   }
+})
+
+t.test('a token accepted before is refused once it has expired: the cache of verified tokens checks exp on every use', async t => {
+  const app = await build(t, { accessTokenTtl: 2 })
+  const { access } = await loginUser(app)
+  const me = () => app.inject({ url: '/api/auth/me', headers: bearer(access) })
+  t.equal((await me()).statusCode, 200, 'verified once, and remembered')
+  t.equal((await me()).statusCode, 200, 'again, from the cache')
+  const { exp } = JSON.parse(Buffer.from(access.split('.')[1], 'base64url').toString()) as { exp: number }
+  await waitUntil(() => Date.now() >= exp * 1000 + 1000, 10_000, 'the token to expire', t)
+  const res = await me()
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'token_not_valid')
 })
