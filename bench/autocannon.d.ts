@@ -25,6 +25,8 @@ declare module 'autocannon' {
     connections?: number
     duration?: number
     pipelining?: number
+    /** Requests per second over all connections. */
+    overallRate?: number
     timeout?: number
     method?: string
     headers?: Record<string, string>

@@ -15,7 +15,15 @@ export interface Session {
 
 /** A fresh RS256 key pair: the service signs with the private half, the baseline verifies with the public one. */
 export function generateRsaKeyPair (): { privatePem: string, publicPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  return pemsOf(generateKeyPairSync('rsa', { modulusLength: 2048 }))
+}
+
+/** A fresh ES256 (P-256) key pair, for the service run with JWT_ALGORITHM=ES256. */
+export function generateEcKeyPair (): { privatePem: string, publicPem: string } {
+  return pemsOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }))
+}
+
+function pemsOf ({ privateKey, publicKey }: ReturnType<typeof generateKeyPairSync>): { privatePem: string, publicPem: string } {
   return {
     privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString()

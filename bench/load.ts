@@ -7,6 +7,8 @@ export interface LoadOptions {
   connections: number
   /** Seconds; a run started for longer can be cut short with `stop()`. */
   duration: number
+  /** Requests per second over all connections (autocannon's overallRate): a paced load, not a saturating one. */
+  overallRate?: number
   /** Seconds before autocannon gives up on an answer (and counts an error); default 10. */
   timeout?: number
   method?: 'GET' | 'POST'
@@ -60,6 +62,7 @@ export function startLoad (options: LoadOptions): RunningLoad {
     method: options.method ?? 'GET',
     headers: options.headers ?? {},
     ...(options.body !== undefined && { body: options.body }),
+    ...(options.overallRate !== undefined && { overallRate: options.overallRate }),
     ...(options.requests !== undefined && { requests: options.requests }),
     ...(options.setupClient !== undefined && { setupClient: options.setupClient })
   })

@@ -4,7 +4,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cpuTimeMs, killAllChildren, killAllChildrenNow, memoryOf } from './children.js'
-import { generateRsaKeyPair, loginMany, registerUsers, type Session } from './fixtures.js'
+import { generateEcKeyPair, generateRsaKeyPair, loginMany, registerUsers, type Session } from './fixtures.js'
 import { bcryptHashMs } from './hash-time.js'
 import { runLoad, startLoad, stopAllLoads, type LoadOptions, type LoadResult } from './load.js'
 import { describeMachine } from './machine.js'
@@ -77,6 +77,11 @@ async function bench (settings: Settings) {
   const baseline = await startBaseline({ root, databasePath, publicPem: keys.publicPem })
   progress(`  service on ${service.origin} (RSS ${idleAfterStart.rssMiB.toFixed(1)} MiB), baseline on ${baseline.origin}`)
 
+  // The same service signing with ES256 (JWT_ALGORITHM=ES256), for refresh only: what the signature's
+  // algorithm costs there (an RS256 signature is ~0.7 ms of CPU, an ES256 one ~0.05 ms).
+  const es256 = await startService({ root, databaseUrl: `file:${join(tempDir, 'bench-es256.db')}`, privatePem: generateEcKeyPair().privatePem, algorithm: 'ES256', bcryptCost: settings.bcryptCost, hashWorkers: settings.hashWorkers })
+  const es256Chain = refreshLoad(es256.origin, await loginMany(es256.origin, await registerUsers(es256.origin, BENCH_USERS), 2 * refreshConnections))
+
   const users = await registerUsers(service.origin, BENCH_USERS)
   const meSessions = await loginMany(service.origin, users, connections)
   await assertMeWorks(service, baseline, meSessions[0])
@@ -93,10 +98,12 @@ async function bench (settings: Settings) {
     await runLoad({ ...serviceMe, connections, duration: settings.warmup })
     await runLoad({ ...chain, connections: refreshConnections, duration: settings.warmup })
     await chain.recover()
+    await runLoad({ ...es256Chain, connections: refreshConnections, duration: settings.warmup })
+    await es256Chain.recover()
   }
 
   // Alternating order (ABBA…) so that a drift in machine load does not favour one side.
-  const rounds = { hello: [] as LoadResult[], baseline: [] as LoadResult[], service: [] as LoadResult[], refresh: [] as LoadResult[], meDuringRefresh: [] as LoadResult[], refreshFlood: [] as LoadResult[] }
+  const rounds = { hello: [] as LoadResult[], baseline: [] as LoadResult[], service: [] as LoadResult[], refresh: [] as LoadResult[], es256Refresh: [] as LoadResult[], meDuringRefresh: [] as LoadResult[], mePacedDuringRefresh: [] as LoadResult[], refreshFlood: [] as LoadResult[] }
   for (let round = 1; round <= settings.rounds; round++) {
     progress(`round ${round}/${settings.rounds}`)
     const runs = [
@@ -106,13 +113,19 @@ async function bench (settings: Settings) {
       async () => {
         rounds.refresh.push(await measured('service POST /api/auth/token/refresh', { ...chain, connections: refreshConnections, duration }, service))
         await chain.recover()
+      },
+      async () => {
+        rounds.es256Refresh.push(await measured('ES256 service POST /api/auth/token/refresh', { ...es256Chain, connections: refreshConnections, duration }, es256))
+        await es256Chain.recover()
       }
     ]
     for (const run of round % 2 === 1 ? runs : runs.reverse()) await run()
     // /me beside a refresh flood: the commits of the flood must not hold up the reads.
-    const flood = startLoad({ ...chain, connections: refreshConnections, duration: duration + 30 })
+    const flood = startLoad({ ...chain, connections: refreshConnections, duration: 2 * duration + 30 })
     await sleep(1000)
     rounds.meDuringRefresh.push(await measured('service GET /api/auth/me during refresh flood', { ...serviceMe, connections, duration }))
+    // And paced: what the flood adds to a /me, apart from the queueing of 50 saturating connections.
+    rounds.mePacedDuringRefresh.push(await measured(`service GET /api/auth/me at ${settings.pacedRate} req/s during refresh flood`, { ...serviceMe, connections: 10, overallRate: settings.pacedRate, duration }))
     flood.stop()
     rounds.refreshFlood.push(await flood.result)
     await chain.recover()
@@ -165,6 +178,8 @@ async function bench (settings: Settings) {
     baselineRounds: rounds.baseline,
     serviceRounds: rounds.service,
     refreshRounds: rounds.refresh,
+    es256RefreshRounds: rounds.es256Refresh,
+    mePacedDuringRefreshRounds: rounds.mePacedDuringRefresh,
     meDuringRefreshRounds: rounds.meDuringRefresh,
     refreshFloodRounds: rounds.refreshFlood,
     refreshStarved: chain.starved(),

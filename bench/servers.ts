@@ -18,6 +18,8 @@ export async function startService (options: {
   privatePem: string
   bcryptCost: number
   hashWorkers?: number
+  /** The key's algorithm; RS256 (the default of the service) unless said. */
+  algorithm?: 'RS256' | 'ES256'
 }): Promise<Server> {
   const port = await freePort()
   const origin = `http://${HOST}:${port}`
@@ -35,6 +37,7 @@ export async function startService (options: {
       BCRYPT_COST: String(options.bcryptCost),
       ...(options.hashWorkers !== undefined && { HASH_WORKERS: String(options.hashWorkers) }),
       JWT_PRIVATE_KEY: options.privatePem,
+      JWT_ALGORITHM: options.algorithm ?? 'RS256',
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       // The /me tokens are minted once at set-up; a long BENCH_DURATION must not outlive them.

@@ -12,6 +12,8 @@ export interface Settings {
   /** Baseline and service /me pairs; medians are reported. */
   rounds: number
   floodConnections: number
+  /** Requests per second of the paced /me beside the refresh flood: latency added by the flood, not queueing of a saturating load. */
+  pacedRate: number
   /** Seconds of unreported load on each server before the first measured run. */
   warmup: number
   bcryptCost: number
@@ -44,6 +46,7 @@ export function loadSettings (env: NodeJS.ProcessEnv): Settings {
     hashConnections: list(env, 'BENCH_HASH_CONNECTIONS', [8, 32]),
     rounds: integer(env, 'BENCH_ROUNDS', 3, 1, 9),
     floodConnections: integer(env, 'BENCH_FLOOD_CONNECTIONS', 20, 1, 500),
+    pacedRate: integer(env, 'BENCH_PACED_RATE', 500, 1, 100_000),
     warmup: integer(env, 'BENCH_WARMUP', 2, 0, 30),
     // The service's own bounds for BCRYPT_COST.
     bcryptCost: integer(env, 'BCRYPT_COST', 10, 4, 17),
@@ -54,9 +57,10 @@ export function loadSettings (env: NodeJS.ProcessEnv): Settings {
 
 /** Seconds of load the settings add up to: the measured runs, the warm-ups and the flood's head start. */
 export function plannedLoadSeconds (s: Settings): number {
-  // Per round: hello, baseline /me, service /me, refresh, /me during a refresh flood; then login
-  // and register at each hash connection count, and /me during a login flood.
-  const runs = 5 * s.rounds + 2 * s.hashConnections.length + 1
+  // Per round: hello, baseline /me, service /me, refresh, refresh with ES256, /me during a refresh
+  // flood (saturating, then paced); then login and register at each hash connection count, and /me
+  // during a login flood.
+  const runs = 7 * s.rounds + 2 * s.hashConnections.length + 1
   return runs * s.duration + 3 * s.warmup + 2 * s.rounds + 1
 }
 
