@@ -31,6 +31,7 @@ import securityHeadersPlugin from '../plugins/security-headers.js'
 import corsPlugin from '../plugins/cors.js'
 import { version } from './runtime/version.js'
 import { utf8BodiesOnly } from './http/charset.js'
+import { lazySchemaCompilers } from './http/lazy-schema-compilers.js'
 
 export interface BuildAppOptions {
   config: Config
@@ -39,8 +40,9 @@ export interface BuildAppOptions {
   /** An injected clock for tests. */
   now?: () => Date
   /**
-   * Fastify's schemaController option. The tests pass compilers that share compiled schemas between
-   * the hundreds of apps one test process builds (test/schema-compilers.ts); the server never does.
+   * Fastify's schemaController option; by default Fastify's compilers, each route's schemas compiled
+   * at its first request (src/http/lazy-schema-compilers.ts). The tests pass compilers that share
+   * compiled schemas between the hundreds of apps one test process builds (test/schema-compilers.ts).
    */
   schemaController?: FastifyServerOptions['schemaController']
   /**
@@ -72,7 +74,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     trustProxy,
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors: frameworkError,
-    schemaController: options.schemaController,
+    schemaController: options.schemaController ?? lazySchemaCompilers,
     ajv: {
       customOptions: {
         // Closed schemas must refuse unknown fields, not silently drop them; auth input is never coerced.

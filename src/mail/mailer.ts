@@ -1,6 +1,6 @@
 // Sends mail in the background with retries, over SMTP (nodemailer) or, with no SMTP_URL, to the log.
 // A request that causes a mail never waits for it and never fails because of it.
-import nodemailer, { type Transporter } from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import type { FastifyBaseLogger } from 'fastify'
 import { settleWithin } from '../runtime/settle-within.js'
 
@@ -30,9 +30,13 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms).unr
 
 export function createMailer (options: MailerOptions): Mailer {
   const { logger } = options
-  const transport: Transporter | undefined = options.smtpUrl === undefined
+  const { smtpUrl } = options
+  // nodemailer (~3 MiB of heap) is loaded only with an SMTP_URL: the console backend never needs it.
+  const transport: Promise<Transporter> | undefined = smtpUrl === undefined
     ? undefined
-    : nodemailer.createTransport(options.smtpUrl, { from: options.from })
+    : import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(smtpUrl, { from: options.from }))
+  // Awaited by each delivery (which logs a failure); this only keeps a failed load from being unhandled.
+  transport?.catch(() => {})
   const pending = new Set<Promise<void>>()
 
   async function deliver (message: MailMessage): Promise<void> {
@@ -44,7 +48,7 @@ export function createMailer (options: MailerOptions): Mailer {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        await transport.sendMail({ from: options.from, ...message })
+        await (await transport).sendMail({ from: options.from, ...message })
         logger.info({ mailTo: message.to, subject: message.subject, attempt: attempt + 1 }, 'mail sent')
         return
       } catch (err) {
@@ -67,7 +71,7 @@ export function createMailer (options: MailerOptions): Mailer {
     },
     async close (timeoutMs = 10_000) {
       await settleWithin(pending, timeoutMs)
-      transport?.close()
+      await transport?.then(t => t.close(), () => {})
     }
   }
 }

@@ -1,6 +1,5 @@
 // TOTP (RFC 6238: 6 digits, 30 s, SHA-1): enrolment, confirmation, code checks and removal.
-import { Secret, TOTP } from 'otpauth'
-import QRCode from 'qrcode'
+import type { TOTP } from 'otpauth'
 import { auditEvent } from '../audit/events.js'
 import type { AuthDeps } from '../deps.js'
 import { errors } from '../errors.js'
@@ -16,6 +15,11 @@ const SECRET_BYTES = 20
 // the signing keys'), bound to the user's id: a sealed secret copied onto another account does not open.
 const HKDF_INFO = 'portcullis totp-secret encryption v1'
 const aad = (userId: string) => Buffer.from(`portcullis totp secret ${userId}`, 'utf8')
+
+// otpauth, and qrcode with its PNG encoder (~1.2 MiB of heap together), are loaded by the first
+// enrolment or code check, not at start.
+let otpauth: Promise<typeof import('otpauth')> | undefined
+const loadOtpauth = () => (otpauth ??= import('otpauth'))
 
 export interface TotpEnrolment {
   /** The shared secret, base32, for typing into an app by hand. */
@@ -38,24 +42,27 @@ function openSecret (deps: Pick<AuthDeps, 'config'>, userId: string, stored: str
   return secret
 }
 
-function totpOf (secretBase32: string, label = 'account'): TOTP {
+async function totpOf (secretBase32: string, label = 'account'): Promise<TOTP> {
+  const { Secret, TOTP } = await loadOtpauth()
   return new TOTP({ issuer: 'Portcullis', label, algorithm: ALGORITHM, digits: DIGITS, period: PERIOD, secret: Secret.fromBase32(secretBase32) })
 }
 
 /** The time step a code belongs to, if it is the code of the current step or of the one before or after; else null. */
-export function matchingStep (secretBase32: string, code: string, now: Date): number | null {
+export async function matchingStep (secretBase32: string, code: string, now: Date): Promise<number | null> {
   if (!/^\d{6}$/.test(code)) return null
-  const delta = totpOf(secretBase32).validate({ token: code, timestamp: now.getTime(), window: 1 })
+  const delta = (await totpOf(secretBase32)).validate({ token: code, timestamp: now.getTime(), window: 1 })
   return delta === null ? null : Math.floor(now.getTime() / 1000 / PERIOD) + delta
 }
 
 /** Starts (or restarts) a TOTP enrolment: a new secret, pending until confirmTotp. 409 when one is confirmed. */
 export async function enrolTotp (deps: AuthDeps, user: { id: string, email: string }): Promise<TotpEnrolment> {
   const key = secretKey(deps)
+  const { Secret } = await loadOtpauth()
   const secret = new Secret({ size: SECRET_BYTES }).base32
   const saved = await deps.repositories.mfa.savePendingTotp(user.id, sealText(key, aad(user.id), secret), deps.now())
   if (!saved) throw errors.alreadyEnrolled()
-  const otpauthUrl = totpOf(secret, user.email).toString()
+  const otpauthUrl = (await totpOf(secret, user.email)).toString()
+  const { default: QRCode } = await import('qrcode')
   return { secret, otpauth_url: otpauthUrl, qr_svg: await QRCode.toString(otpauthUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) }
 }
 
@@ -68,7 +75,7 @@ export async function confirmTotp (deps: AuthDeps, userId: string, code: string)
   const now = deps.now()
   const found = await deps.repositories.mfa.findTotp(userId)
   if (found !== undefined && found.confirmedAt !== null) throw errors.alreadyEnrolled()
-  const step = found === undefined ? null : matchingStep(openSecret(deps, userId, found.secret), code, now)
+  const step = found === undefined ? null : await matchingStep(openSecret(deps, userId, found.secret), code, now)
   if (step === null) throw errors.invalidMfaCode(400)
   const recovery = newRecoveryCodes()
   if (!await deps.repositories.mfa.confirmTotp(userId, step, recovery.hashes, now, [auditEvent(deps, 'mfa.enabled', userId, { method: 'totp' })])) throw errors.invalidMfaCode(400)
@@ -79,7 +86,7 @@ export async function confirmTotp (deps: AuthDeps, userId: string, code: string)
 export async function checkTotp (deps: AuthDeps, userId: string, code: string): Promise<boolean> {
   const found = await deps.repositories.mfa.findTotp(userId)
   if (found === undefined || found.confirmedAt === null) return false
-  const step = matchingStep(openSecret(deps, userId, found.secret), code, deps.now())
+  const step = await matchingStep(openSecret(deps, userId, found.secret), code, deps.now())
   // A step at or before the last accepted one is a replay (or an older code than the one used): refused.
   return step !== null && await deps.repositories.mfa.useTotpStep(userId, step)
 }

@@ -1,8 +1,8 @@
 // Django's password hash formats (django/contrib/auth/hashers.py), verified as they are: run in the hashing worker.
 // Plain JavaScript so that the worker can import it under the TypeScript loader in tests and from dist/.
 import { createHash, pbkdf2Sync, scryptSync, timingSafeEqual } from 'node:crypto'
-import bcrypt from 'bcryptjs'
-import { argon2Verify } from 'hash-wasm'
+// bcryptjs and hash-wasm (its source alone is ~0.3 MiB) are imported by the first Django hash
+// verified: the main thread reads only djangoAlgorithm, and most workers never see a Django hash.
 
 // Bounds on the parameters a stored hash may ask for: a hash is data from another system, and one
 // with a billion iterations or gigabytes of memory must not take the service down when it is verified.
@@ -62,10 +62,12 @@ export async function verifyDjango (password, hash) {
     const [, , bcryptHash] = BCRYPT.exec(hash)
     // bcrypt_sha256 hashes the password first (hex of its SHA-256) so that bcrypt's 72-byte limit never truncates it.
     const input = algorithm === 'bcrypt_sha256' ? createHash('sha256').update(password).digest('hex') : password
+    const { default: bcrypt } = await import('bcryptjs')
     return bcrypt.compareSync(input, bcryptHash)
   }
   if (algorithm === 'argon2') {
     // argon2Verify compares in constant time; Django stores argon2-cffi's encoding after its `argon2` prefix.
+    const { argon2Verify } = await import('hash-wasm')
     return argon2Verify({ password, hash: ARGON2.exec(hash)[1] })
   }
   if (algorithm === 'scrypt') {

@@ -1,6 +1,6 @@
 // The social login's problems, and how a provider's failure becomes one.
-import * as oidc from 'openid-client'
 import { ProblemError } from '../errors.js'
+import { openidClient } from './openid-client.js'
 
 /** A provider answered in a way we cannot use, or not at all. */
 export class ProviderFailure extends Error {
@@ -47,9 +47,11 @@ function isNetworkFailure (err: unknown): boolean {
  * the provider unreachable or failing (502 provider_unavailable), or an answer that failed
  * validation, such as a tampered or foreign ID token (502 provider_error). Domain problems pass through.
  */
-export function providerProblem (err: unknown): ProblemError {
+export async function providerProblem (err: unknown): Promise<ProblemError> {
   if (err instanceof ProblemError) return err
   if (err instanceof ProviderFailure) return err.kind === 'unavailable' ? socialErrors.providerUnavailable() : socialErrors.providerError()
+  // Already loaded by the provider that threw: this only reaches its error classes.
+  const oidc = await openidClient()
   if (err instanceof oidc.ResponseBodyError) {
     if (err.status >= 500) return socialErrors.providerUnavailable()
     return GRANT_ERRORS.has(err.error) ? socialErrors.invalidGrant() : socialErrors.providerError()

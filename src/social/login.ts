@@ -1,6 +1,5 @@
 // Social login: the server-driven redirect flow, the client-driven code exchange, linking and unlinking.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
-import * as oidc from 'openid-client'
 import { UniqueViolation, type SocialAccountRecord, type UserRecord } from '../../db/repositories.js'
 import type { AuthDeps, ClientInfo } from '../deps.js'
 import { errors } from '../errors.js'
@@ -10,6 +9,7 @@ import { assertMayLogIn, startSession, type LoginResult } from '../sessions/sess
 import { requireSecondFactor, type MfaRequired } from '../mfa/second-factor.js'
 import { loadUserView, type UserView } from '../accounts/user-view.js'
 import { providerProblem, socialErrors } from './errors.js'
+import { openidClient } from './openid-client.js'
 import type { ProviderIdentity, SocialProvider } from './provider.js'
 import { isAllowedRedirect, withQuery } from './redirects.js'
 import { usernameBase, usernameCandidates } from './usernames.js'
@@ -59,7 +59,7 @@ async function withProvider<T> (exchange: () => Promise<T>): Promise<T> {
   try {
     return await exchange()
   } catch (err) {
-    throw providerProblem(err)
+    throw await providerProblem(err)
   }
 }
 
@@ -92,6 +92,7 @@ export interface RedirectStart {
 export async function startRedirectLogin (deps: SocialDeps, providerName: string, redirectTo: string | undefined): Promise<RedirectStart> {
   const provider = findProvider(deps, providerName)
   if (redirectTo === undefined || !isAllowedRedirect(redirectTo, deps.config.social.redirectAllowlist)) throw socialErrors.invalidRedirect()
+  const oidc = await openidClient()
   const binding = oidc.randomState()
   const state = stateOfBinding(binding)
   const codeVerifier = oidc.randomPKCECodeVerifier()
@@ -146,7 +147,7 @@ export async function finishRedirectLogin (deps: SocialDeps, providerName: strin
     }
     return { kind: 'logged_in', redirectTo: saved.redirectTo, login }
   } catch (err) {
-    const problem = providerProblem(err)
+    const problem = await providerProblem(err)
     return { kind: 'failed', redirectTo: withQuery(saved.redirectTo, { error: problem.code }) }
   }
 }
