@@ -102,9 +102,14 @@ const serializer: Kind = {
 
 const compiled = new Map<string, unknown>()
 
+function sha256 (text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
 function shared (kind: Kind) {
   return (externalSchemas: unknown, options: unknown) => {
-    const context = `${salt}\0${kind.name}\0${JSON.stringify(externalSchemas)}\0${JSON.stringify(options)}`
+    // Hashed once per app: the schemas of its routes are keyed under it.
+    const context = sha256(`${salt}\0${kind.name}\0${JSON.stringify(externalSchemas)}\0${JSON.stringify(options)}`)
     let compile: ((route: RouteSchema) => string) | undefined
     return (route: RouteSchema) => {
       if (kind === validator && route.httpPart === 'headers') {
@@ -112,10 +117,10 @@ function shared (kind: Kind) {
         // unchanged to a custom one like this: compiled here, header names would match differently.
         throw new Error('test/schema-compilers.ts does not handle headers schemas: lower-case their property names as Fastify does, or compile them without this cache')
       }
-      const key = createHash('sha256').update(context).update('\0').update(route.httpPart ?? '').update('\0').update(JSON.stringify(route.schema)).digest('hex')
+      const key = `${context}\0${route.httpPart ?? ''}\0${JSON.stringify(route.schema)}`
       let fn = compiled.get(key)
       if (fn === undefined) {
-        const file = join(cacheDir, `${key}.cjs`)
+        const file = join(cacheDir, `${sha256(key)}.cjs`)
         let code = readStored(file)
         if (code === undefined) {
           compile ??= kind.standalone(externalSchemas, options)
