@@ -1,14 +1,10 @@
 // WebAuthn ceremonies (@simplewebauthn/server): challenges issued and used up once, and the checks of a registration or an assertion.
 import { randomBytes, randomUUID } from 'node:crypto'
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON
 } from '@simplewebauthn/server'
 import type { MfaChallengePurpose, PasskeyRecord } from '../../db/repositories.js'
 import type { AuthenticationCredential, RegistrationCredential } from '../schemas/webauthn.js'
@@ -16,6 +12,17 @@ import type { AuthDeps } from '../deps.js'
 import { errors } from '../errors.js'
 import { withSecurityEvent } from '../http/security-events.js'
 import { hashOpaqueToken } from '../sessions/opaque-tokens.js'
+
+let library: Promise<typeof import('@simplewebauthn/server')> | undefined
+/**
+ * @simplewebauthn/server, loaded at the first ceremony rather than with the app: with its X.509 and
+ * ASN.1 stack it was half a CPU-second of every process start (a test process, the CLI), most of which
+ * never see a passkey. The first ceremony of a server process pays that load once.
+ */
+function simpleWebAuthn (): Promise<typeof import('@simplewebauthn/server')> {
+  library ??= import('@simplewebauthn/server')
+  return library
+}
 
 /** A challenge lives as long as an mfa_token: 5 minutes. */
 export const WEBAUTHN_CHALLENGE_TTL_SECONDS = 300
@@ -100,7 +107,7 @@ export async function creationOptions (deps: AuthDeps, user: { id: string, email
   const { rpId, rpName } = deps.config.webauthn
   const existing = await deps.repositories.passkeys.listByUser(user.id)
   const challenge = await issueChallenge(deps, 'passkey_registration', user.id)
-  return generateRegistrationOptions({
+  return (await simpleWebAuthn()).generateRegistrationOptions({
     rpName,
     rpID: rpId,
     userName: user.email,
@@ -119,7 +126,7 @@ export async function creationOptions (deps: AuthDeps, user: { id: string, email
 /** Request options for an assertion by one of `passkeys` (none: any discoverable credential of this site). */
 export async function requestOptions (deps: AuthDeps, purpose: WebauthnPurpose, userId: string | null, passkeys: CredentialDescriptorSource[], userVerification: 'required' | 'preferred', data: Record<string, unknown> = {}): Promise<RequestOptionsJSON> {
   const challenge = await issueChallenge(deps, purpose, userId, data)
-  const options = await generateAuthenticationOptions({
+  const options = await (await simpleWebAuthn()).generateAuthenticationOptions({
     rpID: deps.config.webauthn.rpId,
     challenge,
     timeout: WEBAUTHN_CHALLENGE_TTL_SECONDS * 1000,
@@ -139,7 +146,7 @@ export async function verifyRegistration (deps: AuthDeps, userId: string, creden
   const { rpId, origins } = deps.config.webauthn
   let verified
   try {
-    verified = await verifyRegistrationResponse({
+    verified = await (await simpleWebAuthn()).verifyRegistrationResponse({
       response: { ...credential, authenticatorAttachment: credential.authenticatorAttachment ?? undefined, clientExtensionResults: credential.clientExtensionResults ?? {} } as RegistrationResponseJSON,
       expectedChallenge: taken.challenge,
       expectedOrigin: origins,
@@ -180,7 +187,7 @@ export async function verifyAssertion (deps: AuthDeps, passkey: PasskeyRecord, c
   const { rpId, origins } = deps.config.webauthn
   let verified
   try {
-    verified = await verifyAuthenticationResponse({
+    verified = await (await simpleWebAuthn()).verifyAuthenticationResponse({
       response: {
         ...credential,
         response: { ...credential.response, userHandle: credential.response.userHandle ?? undefined },
