@@ -7,10 +7,11 @@
 // thresholds per run and each run replaces the previous run's coverage data, so the two passes cannot
 // be added up, and a second figure would mostly measure the same domain, route and plugin code again.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs'
+import { join, sep } from 'node:path'
 import { generateKeyPairSync } from 'node:crypto'
 import { forgetBuild, recordBuild, sourcesDigest } from './build-stamp.js'
+import { warmCache } from '../test/typescript-loader/hooks.mjs'
 
 const tapBin = new URL('../node_modules/.bin/tap', import.meta.url).pathname
 
@@ -58,6 +59,16 @@ if (build.status === 0) {
   forgetBuild()
   process.stdout.write('\n# The build failed: the tests run the CLI and server processes from source\n')
 }
+
+// The TypeScript the test processes load, transpiled into the loader's cache here, in one process
+// (test/typescript-loader): on a cold cache each test process would load TypeScript itself.
+const root = realpathSync(new URL('../', import.meta.url).pathname)
+warmCache(['src', 'plugins', 'routes', 'db', 'test', 'examples', 'packages'].flatMap(dir => {
+  if (!existsSync(join(root, dir))) return []
+  return readdirSync(join(root, dir), { recursive: true }).map(String)
+    .filter(file => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.split(sep).includes('node_modules') && !file.split(sep).includes('dist'))
+    .map(file => join(root, dir, file))
+}))
 
 // The PostgreSQL repositories' own tests (test/db/postgres) run on the PostgreSQL pass only: on the
 // SQLite pass they would test the same PostgreSQL code a second time.

@@ -8,9 +8,8 @@ import { join, relative } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
-import pg from 'pg'
+import type pg from 'pg'
 import { databaseKind } from '../db/database-url.js'
-import { closePostgres, openPostgres } from '../db/postgres/connection.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -33,11 +32,19 @@ const TEMPLATE_LOCK = 7_399_001
 const TEST_DATABASE_PREFIX = 'portcullis_test_'
 const TEMPLATE_PREFIX = 'portcullis_tpl_'
 
-let maintenance: pg.Pool | undefined
+/**
+ * The PostgreSQL driver, loaded on the PostgreSQL pass only: on the SQLite pass nothing needs it, and
+ * loading it cost every test process some 0.1 CPU-second.
+ */
+async function loadPg (): Promise<typeof pg> {
+  return (await import('pg')).default
+}
+
+let maintenance: Promise<pg.Pool> | undefined
 /** Connections to the server's maintenance database (TEST_DATABASE_URL's own), for CREATE and DROP. */
-function maintenancePool (): pg.Pool {
+function maintenancePool (): Promise<pg.Pool> {
   // allowExitOnIdle: idle connections must not keep a finished test process alive.
-  maintenance ??= new pg.Pool({ connectionString: serverUrl, max: 2, allowExitOnIdle: true })
+  maintenance ??= loadPg().then(pg => new pg.Pool({ connectionString: serverUrl, max: 2, allowExitOnIdle: true }))
   return maintenance
 }
 
@@ -67,7 +74,7 @@ function migrationsHash (): string {
 async function whileInUse (statement: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await maintenancePool().query(statement)
+      await (await maintenancePool()).query(statement)
       return
     } catch (err) {
       // 55006 object_in_use: a session of the template that has ended client-side is still exiting.
@@ -93,7 +100,7 @@ function templateDatabase (): Promise<string> {
 
 async function buildTemplate (): Promise<string> {
   const name = `${TEMPLATE_PREFIX}${migrationsHash()}`
-  const client = await maintenancePool().connect()
+  const client = await (await maintenancePool()).connect()
   try {
     await client.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK])
     const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${TEMPLATE_PREFIX}%`])
@@ -101,6 +108,7 @@ async function buildTemplate (): Promise<string> {
       const building = `${name}_building`
       await client.query(`DROP DATABASE IF EXISTS ${quoted(building)} WITH (FORCE)`)
       await client.query(`CREATE DATABASE ${quoted(building)}`)
+      const { closePostgres, openPostgres } = await import('../db/postgres/connection.js')
       await closePostgres(await openPostgres({ url: urlOf(building), poolMax: 1, connectTimeoutMs: 10_000 }))
       await whileInUse(`ALTER DATABASE ${quoted(building)} RENAME TO ${quoted(name)}`)
     }
@@ -144,14 +152,14 @@ function newDatabaseName (): string {
 
 function dropAtTeardown (t: Teardown, name: string): void {
   // FORCE: a child process (server, CLI) that the test killed may still hold a connection.
-  t.teardown(() => maintenancePool().query(`DROP DATABASE IF EXISTS ${quoted(name)} WITH (FORCE)`))
+  t.teardown(async () => (await maintenancePool()).query(`DROP DATABASE IF EXISTS ${quoted(name)} WITH (FORCE)`))
 }
 
 /** An empty PostgreSQL database (no migrations applied) on TEST_DATABASE_URL's server, dropped at teardown. */
 export async function emptyPostgresDatabase (t: Teardown): Promise<string> {
   if (!ON_POSTGRES) throw new Error('emptyPostgresDatabase needs TEST_DATABASE_URL')
   const name = newDatabaseName()
-  await maintenancePool().query(`CREATE DATABASE ${quoted(name)}`)
+  await (await maintenancePool()).query(`CREATE DATABASE ${quoted(name)}`)
   dropAtTeardown(t, name)
   return urlOf(name)
 }
@@ -201,28 +209,31 @@ export interface RawDatabase {
 /** A second connection to `databaseUrl` (from testDatabaseUrl), closed when the test ends. */
 export function rawDatabase (t: Teardown, databaseUrl: string): RawDatabase {
   if (databaseKind(databaseUrl) === 'postgres') {
-    const pool = new pg.Pool({
-      connectionString: databaseUrl,
-      max: 1,
-      allowExitOnIdle: true,
-      // int8 (count(*), sequences) as a number: test tables are small.
-      types: { getTypeParser: (oid: number, format?: string) => oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text') }
+    const pool = loadPg().then(pg => {
+      const pool = new pg.Pool({
+        connectionString: databaseUrl,
+        max: 1,
+        allowExitOnIdle: true,
+        // int8 (count(*), sequences) as a number: test tables are small.
+        types: { getTypeParser: (oid: number, format?: string) => oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text') }
+      })
+      // The database is dropped WITH (FORCE) at teardown, which may run before this pool ends: the
+      // idle connection it terminates is expected, not a failure of the test.
+      pool.on('error', () => {})
+      return pool
     })
-    // The database is dropped WITH (FORCE) at teardown, which may run before this pool ends: the
-    // idle connection it terminates is expected, not a failure of the test.
-    pool.on('error', () => {})
-    t.teardown(() => pool.end())
+    t.teardown(async () => (await pool).end())
     const numbered = (sql: string) => {
       let index = 0
       return sql.replace(/\?/g, () => `$${++index}`)
     }
     return {
       async query<T> (sql: string, ...params: unknown[]): Promise<T[]> {
-        const { rows } = await pool.query(numbered(sql), params)
+        const { rows } = await (await pool).query(numbered(sql), params)
         return rows.map(row => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, asSqlite(value)]))) as T[]
       },
       async run (sql, ...params) {
-        await pool.query(numbered(sql), params)
+        await (await pool).query(numbered(sql), params)
       }
     }
   }

@@ -3,7 +3,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Piscina } from 'piscina'
-import { buildApp } from '../src/app.js'
+import { buildApp, type BuildAppOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { createHashWorkers } from '../src/passwords/hasher.js'
 import { appDatabaseUrl, ON_POSTGRES } from './databases.js'
@@ -83,10 +83,18 @@ function hashWorkersFor (config: Config): Piscina | undefined {
 export async function build (t: Teardown, overrides: Partial<Config> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
   const named = overrides.databaseUrl !== undefined || options.env?.DATABASE_URL !== undefined
   const database = named ? {} : { databaseUrl: await appDatabaseUrl(t) }
-  const config = testConfig({ ...database, ...overrides }, options.env)
-  const app = await buildApp({ config, logger: false, now: options.now, schemaController: sharedSchemaCompilers, hashWorkers: hashWorkersFor(config) })
-  t.teardown(() => app.close())
+  const app = await buildAppFor(t, testConfig({ ...database, ...overrides }, options.env), { now: options.now })
   await app.ready()
+  return app
+}
+
+/**
+ * buildApp(config) as build makes it (this process's compiled schemas and hashing thread shared),
+ * closed when the test ends, and not yet ready: for a test that adds routes first, or logs.
+ */
+export async function buildAppFor (t: Teardown, config: Config, options: { now?: () => Date, logger?: BuildAppOptions['logger'] } = {}): Promise<FastifyInstance> {
+  const app = await buildApp({ config, logger: options.logger ?? false, now: options.now, schemaController: sharedSchemaCompilers, hashWorkers: hashWorkersFor(config) })
+  t.teardown(() => app.close())
   return app
 }
 

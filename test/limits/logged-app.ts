@@ -1,9 +1,8 @@
 // An app whose log lines the test can read: for what must be logged once, and what never may be.
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
 import type { Config } from '../../src/config.js'
-import { appDatabaseUrl, testConfig } from '../helper.js'
+import { appDatabaseUrl, buildAppFor, testConfig } from '../helper.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -36,8 +35,7 @@ export async function loggedApp (t: Teardown, overrides: Partial<Config> = {}, e
     }
   })
   const config = testConfig({ databaseUrl: await appDatabaseUrl(t), ...overrides }, env)
-  const app = await buildApp({ config, logger: { level: 'debug', stream } })
-  t.teardown(() => app.close())
+  const app = await buildAppFor(t, config, { logger: { level: 'debug', stream } })
   await app.ready()
   return { app, lines, raw: () => written.join('') }
 }

@@ -1,16 +1,14 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
 import { ProblemError } from '../../src/errors.js'
-import { appDatabaseUrl, build, bearer, loginUser, testConfig } from '../helper.js'
+import { appDatabaseUrl, build, buildAppFor, bearer, loginUser, testConfig } from '../helper.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 type Reply = Awaited<ReturnType<FastifyInstance['inject']>>
 
 /** A built app with extra routes added before ready(), closed when the test ends. */
 async function appWith (t: Test, addRoutes: (app: FastifyInstance) => void): Promise<FastifyInstance> {
-  const app = await buildApp({ config: testConfig({ databaseUrl: await appDatabaseUrl(t) }), logger: false })
-  t.teardown(() => app.close())
+  const app = await buildAppFor(t, testConfig({ databaseUrl: await appDatabaseUrl(t) }))
   addRoutes(app)
   await app.ready()
   return app

@@ -1,13 +1,11 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
-import { appDatabaseUrl, testConfig } from '../helper.js'
+import { appDatabaseUrl, buildAppFor, testConfig } from '../helper.js'
 import { call, expectProblem, loginAs, makePermission } from '../admin-helper.js'
 
 /** The app with routes behind each guard, added before ready() as a route plugin would. */
 async function buildGuarded (t: Test): Promise<FastifyInstance> {
-  const app = await buildApp({ config: testConfig({ databaseUrl: await appDatabaseUrl(t) }), logger: false })
-  t.teardown(() => app.close())
+  const app = await buildAppFor(t, testConfig({ databaseUrl: await appDatabaseUrl(t) }))
   app.get('/guarded/staff', { onRequest: [app.authenticate, app.requireStaff] }, async () => ({ ok: true }))
   app.get('/guarded/one', { onRequest: [app.authenticate, app.requirePermission('posts.add')] }, async () => ({ ok: true }))
   app.get('/guarded/two', { onRequest: [app.authenticate, app.requirePermission('posts.add', 'posts.publish')] }, async () => ({ ok: true }))

@@ -1,8 +1,7 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { buildApp } from '../../../../src/app.js'
 import { loggerOptions } from '../../../../src/logger.js'
-import { appDatabaseUrl, build, newUser, testConfig, PASSWORD } from '../../../helper.js'
+import { appDatabaseUrl, build, buildAppFor, newUser, testConfig, PASSWORD } from '../../../helper.js'
 import { mailLink, serve, startSmtpServer, type ReceivedMail } from '../../../smtp.js'
 
 const VERIFY_SUBJECT = 'Confirm your email address'
@@ -211,8 +210,7 @@ t.test('without SMTP_URL the verification mail is written to the log, readable, 
       done()
     }
   })
-  const app = await buildApp({ config: testConfig({ databaseUrl: await appDatabaseUrl(t) }), logger: { ...loggerOptions('info'), stream } })
-  t.teardown(() => app.close())
+  const app = await buildAppFor(t, testConfig({ databaseUrl: await appDatabaseUrl(t) }), { logger: { ...loggerOptions('info'), stream } })
   await app.ready()
   t.ok(lines.some(l => l.level === 40 && /SMTP_URL is not set/.test(l.msg)), 'a warning that mail goes to the log')
 
