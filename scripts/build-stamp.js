@@ -46,13 +46,13 @@ export function forgetBuild () {
   rmSync(STAMP, { force: true })
 }
 
-/** True when dist/ was built from the sources as they are now. */
-export function buildIsCurrent () {
+/** True when dist/ was built from the sources as they are now (`digest`, when already taken). */
+export function buildIsCurrent (digest = sourcesDigest()) {
   let recorded
   try {
     recorded = readFileSync(STAMP, 'utf8').trim()
   } catch {
     return false
   }
-  return recorded === sourcesDigest()
+  return recorded === digest
 }
