@@ -129,6 +129,8 @@ export function createRevocationFeed (options: RevocationFeedOptions): Revocatio
   let failures = 0
   let timer: NodeJS.Timeout | undefined
   let inFlight: Promise<boolean> | undefined
+  /** A poll asked for while one was in flight: it reads once that one is done. */
+  let queued: Promise<boolean> | undefined
   let closed = false
   let started = false
 
@@ -196,8 +198,17 @@ export function createRevocationFeed (options: RevocationFeedOptions): Revocatio
   }
 
   function poll (): Promise<boolean> {
-    inFlight ??= pollPages().finally(() => { inFlight = undefined })
-    return inFlight
+    if (inFlight === undefined) {
+      inFlight = pollPages().finally(() => { inFlight = undefined })
+      return inFlight
+    }
+    // The read under way may have started before what this caller wants to see (a revocation made
+    // just now): one more read after it, shared by every caller that arrives meanwhile.
+    queued ??= inFlight.then(() => {
+      queued = undefined
+      return closed ? false : poll()
+    })
+    return queued
   }
 
   function schedule (): void {
@@ -220,6 +231,7 @@ export function createRevocationFeed (options: RevocationFeedOptions): Revocatio
       closed = true
       clearTimeout(timer)
       await inFlight
+      await queued
     },
     revocationOf (token) {
       if (failClosed && staleFor() > maxStalenessMs) {

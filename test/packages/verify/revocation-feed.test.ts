@@ -32,6 +32,37 @@ t.test('polls follow the cursor and apply only the new items', async t => {
   t.equal(iss.requests.revocations - before, 2, 'one page with the news, one that confirms the end')
 })
 
+t.test('poll() while a poll is in flight reads again once that one is done: a revocation made meanwhile is seen', async t => {
+  const iss = await startIssuer()
+  t.teardown(() => iss.close())
+  let release = () => {}
+  const held = new Promise<void>(resolve => { release = resolve })
+  let answered = false
+  let calls = 0
+  // The first read has its answer from the issuer, but is held before the feed takes it.
+  const feed = createRevocationFeed({
+    url: iss.revocationsUrl,
+    fetch: async (input, init) => {
+      const res = await fetch(input, init)
+      if (calls++ === 0) {
+        answered = true
+        await held
+      }
+      return res
+    }
+  })
+  const iat = Math.floor(Date.now() / 1000)
+  const first = feed.poll()
+  await until(() => answered, 10_000, 'the first read to be answered', t)
+  iss.revoke({ sid: 's1' })
+  const second = feed.poll()
+  release()
+  t.equal(await first, true)
+  t.equal(await second, true)
+  t.ok(feed.revocationOf({ sid: 's1', sub: 'u', iat }), 'the poll asked for after the revocation saw it')
+  t.equal(calls, 3, 'the read in flight; after it, a page with the revocation and one that confirms the end')
+})
+
 t.test('start() polls on the interval until close()', async t => {
   const iss = await startIssuer()
   t.teardown(() => iss.close())
