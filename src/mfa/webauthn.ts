@@ -18,10 +18,8 @@ export const WEBAUTHN_CHALLENGE_TTL_SECONDS = 300
 /** ES256, EdDSA and RS256 (COSE ids): what every platform authenticator and security key offers. */
 export const SUPPORTED_ALGORITHMS = [-7, -8, -257]
 
-// @simplewebauthn/server and the certificate stack under it (~4 MiB of heap, ~250 modules) are loaded
+// @simplewebauthn/server and the certificate stack under it (~4 MiB of heap, ~250 modules) are imported
 // by the first ceremony, not at start: most deployments see few passkeys, and many none.
-let library: Promise<typeof import('@simplewebauthn/server')> | undefined
-const simpleWebauthn = () => (library ??= import('@simplewebauthn/server'))
 
 export type WebauthnPurpose = Exclude<MfaChallengePurpose, 'login'>
 
@@ -101,7 +99,7 @@ export async function creationOptions (deps: AuthDeps, user: { id: string, email
   const { rpId, rpName } = deps.config.webauthn
   const existing = await deps.repositories.passkeys.listByUser(user.id)
   const challenge = await issueChallenge(deps, 'passkey_registration', user.id)
-  const { generateRegistrationOptions } = await simpleWebauthn()
+  const { generateRegistrationOptions } = await import('@simplewebauthn/server')
   return generateRegistrationOptions({
     rpName,
     rpID: rpId,
@@ -121,7 +119,7 @@ export async function creationOptions (deps: AuthDeps, user: { id: string, email
 /** Request options for an assertion by one of `passkeys` (none: any discoverable credential of this site). */
 export async function requestOptions (deps: AuthDeps, purpose: WebauthnPurpose, userId: string | null, passkeys: CredentialDescriptorSource[], userVerification: 'required' | 'preferred', data: Record<string, unknown> = {}): Promise<RequestOptionsJSON> {
   const challenge = await issueChallenge(deps, purpose, userId, data)
-  const { generateAuthenticationOptions } = await simpleWebauthn()
+  const { generateAuthenticationOptions } = await import('@simplewebauthn/server')
   const options = await generateAuthenticationOptions({
     rpID: deps.config.webauthn.rpId,
     challenge,
@@ -140,7 +138,7 @@ export async function verifyRegistration (deps: AuthDeps, userId: string, creden
   const taken = await takeChallenge(deps, 'passkey_registration', credential.response.clientDataJSON)
   if (taken === undefined || taken.userId !== userId) throw errors.invalidCredential(400, 'The passkey response answers no live registration challenge of this user: ask for new options.')
   const { rpId, origins } = deps.config.webauthn
-  const { verifyRegistrationResponse } = await simpleWebauthn()
+  const { verifyRegistrationResponse } = await import('@simplewebauthn/server')
   let verified
   try {
     verified = await verifyRegistrationResponse({
@@ -182,7 +180,7 @@ export interface VerifiedAssertion {
  */
 export async function verifyAssertion (deps: AuthDeps, passkey: PasskeyRecord, credential: AuthenticationCredential, challenge: string, requireUserVerification: boolean, refusal: Error): Promise<VerifiedAssertion | undefined> {
   const { rpId, origins } = deps.config.webauthn
-  const { verifyAuthenticationResponse } = await simpleWebauthn()
+  const { verifyAuthenticationResponse } = await import('@simplewebauthn/server')
   let verified
   try {
     verified = await verifyAuthenticationResponse({

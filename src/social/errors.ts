@@ -1,6 +1,5 @@
 // The social login's problems, and how a provider's failure becomes one.
 import { ProblemError } from '../errors.js'
-import { openidClient } from './openid-client.js'
 
 /** A provider answered in a way we cannot use, or not at all. */
 export class ProviderFailure extends Error {
@@ -50,8 +49,8 @@ function isNetworkFailure (err: unknown): boolean {
 export async function providerProblem (err: unknown): Promise<ProblemError> {
   if (err instanceof ProblemError) return err
   if (err instanceof ProviderFailure) return err.kind === 'unavailable' ? socialErrors.providerUnavailable() : socialErrors.providerError()
-  // Already loaded by the provider that threw: this only reaches its error classes.
-  const oidc = await openidClient()
+  // Already loaded by the provider that threw (never at start: see plugins/social.ts): its error classes.
+  const oidc = await import('openid-client')
   if (err instanceof oidc.ResponseBodyError) {
     if (err.status >= 500) return socialErrors.providerUnavailable()
     return GRANT_ERRORS.has(err.error) ? socialErrors.invalidGrant() : socialErrors.providerError()

@@ -9,7 +9,6 @@ import { assertMayLogIn, startSession, type LoginResult } from '../sessions/sess
 import { requireSecondFactor, type MfaRequired } from '../mfa/second-factor.js'
 import { loadUserView, type UserView } from '../accounts/user-view.js'
 import { providerProblem, socialErrors } from './errors.js'
-import { openidClient } from './openid-client.js'
 import type { ProviderIdentity, SocialProvider } from './provider.js'
 import { isAllowedRedirect, withQuery } from './redirects.js'
 import { usernameBase, usernameCandidates } from './usernames.js'
@@ -92,7 +91,8 @@ export interface RedirectStart {
 export async function startRedirectLogin (deps: SocialDeps, providerName: string, redirectTo: string | undefined): Promise<RedirectStart> {
   const provider = findProvider(deps, providerName)
   if (redirectTo === undefined || !isAllowedRedirect(redirectTo, deps.config.social.redirectAllowlist)) throw socialErrors.invalidRedirect()
-  const oidc = await openidClient()
+  // Loaded with the first provider enabled (plugins/social.ts), never by a server without one.
+  const oidc = await import('openid-client')
   const binding = oidc.randomState()
   const state = stateOfBinding(binding)
   const codeVerifier = oidc.randomPKCECodeVerifier()
