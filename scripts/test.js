@@ -10,7 +10,6 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { join, sep } from 'node:path'
 import { generateKeyPairSync } from 'node:crypto'
-import { forgetBuild, recordBuild, sourcesDigest } from './build-stamp.js'
 import { warmCache } from '../test/typescript-loader/hooks.mjs'
 
 const tapBin = new URL('../node_modules/.bin/tap', import.meta.url).pathname
@@ -50,13 +49,10 @@ function tap (title, env, extraArgs) {
 // The processes that tests start (the CLI, the server) run the build when it is current, and the
 // sources through tsx otherwise (test/source-loader.ts): a compiled child starts in a fraction of the
 // time. Brought up to date once here, for both passes. A build that fails (a type error: typecheck is
-// its own step) only leaves those children on the sources.
-const digest = sourcesDigest()
-const build = spawnSync('npm', ['run', '--silent', 'build:if-needed'], { stdio: 'inherit' })
-if (build.status === 0) {
-  recordBuild(digest)
-} else {
-  forgetBuild()
+// its own step) only leaves those children on the sources: build:if-needed records the build stamp
+// (scripts/build-if-needed.js) and forgets it until a build succeeds.
+const build = spawnSync(process.execPath, [new URL('build-if-needed.js', import.meta.url).pathname], { stdio: 'inherit' })
+if (build.status !== 0) {
   process.stdout.write('\n# The build failed: the tests run the CLI and server processes from source\n')
 }
 
