@@ -164,7 +164,7 @@ export class KeyRing {
    */
   async verify (token: string): Promise<Record<string, unknown>> {
     const claims = await this.verifySignature(token)
-    // Date.now, not the injected clock: fast-jwt stamps iat and checks exp against the real one too.
+    // Date.now, not the injected clock: sign stamps iat, and fast-jwt checks exp, by the real one.
     checkTimeClaims(claims, this.options.config.accessTokenTtl, Date.now())
     return claims
   }
