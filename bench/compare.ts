@@ -22,6 +22,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const scenario = process.env.BENCH_COMPARE ?? 'refresh'
 const bcryptCost = Number(process.env.BCRYPT_COST ?? 10)
+const pacedRate = Number(process.env.BENCH_PACED_RATE ?? 500)
 const progress = (message: string) => process.stderr.write(`${message}\n`)
 const tempDir = mkdtempSync(join(tmpdir(), 'portcullis-refresh-compare-'))
 
@@ -36,15 +37,19 @@ async function refreshRun (server: Server): Promise<LoadResult> {
   return result
 }
 
-/** /me at `connections` while a refresh flood of `connections` more runs. */
-async function meDuringRefreshFlood (server: Server): Promise<{ me: LoadResult, flood: LoadResult }> {
+/**
+ * /me while a refresh flood of `connections` runs: at `connections` too (saturating), then paced at
+ * BENCH_PACED_RATE over 10 connections (the latency the flood adds to a request).
+ */
+async function meDuringRefreshFlood (server: Server): Promise<{ me: LoadResult, paced: LoadResult, flood: LoadResult }> {
   const chain = refreshLoad(server.origin, await loginMany(server.origin, users, 2 * connections))
   const meSessions = await loginMany(server.origin, users, connections)
-  const flood = startLoad({ ...chain, connections, duration: duration + 30 })
+  const flood = startLoad({ ...chain, connections, duration: 2 * duration + 30 })
   await new Promise(resolve => setTimeout(resolve, 1000))
   const me = await runLoad({ ...meLoad(`${server.origin}/api/auth/me`, meSessions), connections, duration })
+  const paced = await runLoad({ ...meLoad(`${server.origin}/api/auth/me`, meSessions), connections: 10, overallRate: pacedRate, duration })
   flood.stop()
-  return { me, flood: await flood.result }
+  return { me, paced, flood: await flood.result }
 }
 
 async function main (): Promise<void> {
@@ -57,7 +62,7 @@ async function main (): Promise<void> {
   if (scenario === 'login') return compareLogins(servers)
   progress(`refresh c=${connections}, ${rounds} rounds × ${duration} s, load average ${loadavg()[0].toFixed(2)}`)
   const results: Record<string, LoadResult[]> = { before: [], after: [] }
-  const floods: Record<string, Array<{ me: LoadResult, flood: LoadResult }>> = { before: [], after: [] }
+  const floods: Record<string, Array<{ me: LoadResult, paced: LoadResult, flood: LoadResult }>> = { before: [], after: [] }
   for (let round = 1; round <= rounds; round++) {
     const order = round % 2 === 1 ? ['before', 'after'] : ['after', 'before']
     for (const name of order) {
@@ -68,14 +73,14 @@ async function main (): Promise<void> {
     for (const name of order) {
       const r = await meDuringRefreshFlood(servers[name])
       floods[name].push(r)
-      progress(`  ${name} /me during refresh flood: ${r.me.rps.toFixed(0)} req/s, p99 ${r.me.p99.toFixed(2)} ms; flood ${r.flood.rps.toFixed(0)} req/s, p99 ${r.flood.p99.toFixed(1)} ms`)
+      progress(`  ${name} /me during refresh flood: ${r.me.rps.toFixed(0)} req/s, p99 ${r.me.p99.toFixed(2)} ms; paced at ${pacedRate} req/s: p50 ${r.paced.p50.toFixed(2)} ms, p99 ${r.paced.p99.toFixed(2)} ms; flood ${r.flood.rps.toFixed(0)} req/s, p99 ${r.flood.p99.toFixed(1)} ms`)
     }
   }
   const row = (name: string) => {
     const m = (pick: (r: LoadResult) => number, list: LoadResult[]) => median(list.map(pick))
-    return `| ${name} | ${m(r => r.rps, results[name]).toFixed(0)} | ${m(r => r.cpuMsPerOk ?? NaN, results[name]).toFixed(2)} | ${m(r => r.p50, results[name]).toFixed(1)} | ${m(r => r.p99, results[name]).toFixed(1)} | ${m(r => r.p99, floods[name].map(f => f.me)).toFixed(2)} | ${m(r => r.rps, floods[name].map(f => f.flood)).toFixed(0)} |`
+    return `| ${name} | ${m(r => r.rps, results[name]).toFixed(0)} | ${m(r => r.cpuMsPerOk ?? NaN, results[name]).toFixed(2)} | ${m(r => r.p50, results[name]).toFixed(1)} | ${m(r => r.p99, results[name]).toFixed(1)} | ${m(r => r.p99, floods[name].map(f => f.me)).toFixed(2)} | ${m(r => r.p99, floods[name].map(f => f.paced)).toFixed(2)} | ${m(r => r.rps, floods[name].map(f => f.flood)).toFixed(0)} |`
   }
-  process.stdout.write(['| build | refresh req/s | server CPU ms/req | p50 ms | p99 ms | /me p99 during refresh flood, ms | flood req/s |', '|---|---|---|---|---|---|---|', row('before'), row('after'), `load average at end ${loadavg()[0].toFixed(2)}`].join('\n') + '\n')
+  process.stdout.write([`| build | refresh req/s | server CPU ms/req | p50 ms | p99 ms | /me p99 during refresh flood (c=${connections}), ms | /me p99 paced at ${pacedRate} req/s during the flood, ms | flood req/s |`, '|---|---|---|---|---|---|---|---|', row('before'), row('after'), `load average at end ${loadavg()[0].toFixed(2)}`].join('\n') + '\n')
 }
 
 /** Login at c=8 and c=32 on both builds: rate, p50, p99, max (starvation shows as p99 and max far above p50). */

@@ -88,6 +88,9 @@ async function bench (settings: Settings) {
   const serviceMe = meLoad(`${service.origin}/api/auth/me`, meSessions)
   const baselineMe = meLoad(`${baseline.origin}/me`, meSessions)
   const hello = { url: `${baseline.origin}/hello` }
+  // The service's own floor: its cheapest route (no token, no database), through every hook each
+  // request passes (security headers, request id, audit context, CORS). No route can beat it.
+  const floor = { url: `${service.origin}/health/live` }
   // Twice as many chains as connections: a lost token (error, time-out) must not starve a connection.
   // One pool for every refresh run: a token left in it at the end of a run is still live.
   const chain = refreshLoad(service.origin, await loginMany(service.origin, users, 2 * refreshConnections))
@@ -103,11 +106,12 @@ async function bench (settings: Settings) {
   }
 
   // Alternating order (ABBA…) so that a drift in machine load does not favour one side.
-  const rounds = { hello: [] as LoadResult[], baseline: [] as LoadResult[], service: [] as LoadResult[], refresh: [] as LoadResult[], es256Refresh: [] as LoadResult[], meDuringRefresh: [] as LoadResult[], mePacedDuringRefresh: [] as LoadResult[], refreshFlood: [] as LoadResult[] }
+  const rounds = { hello: [] as LoadResult[], floor: [] as LoadResult[], baseline: [] as LoadResult[], service: [] as LoadResult[], refresh: [] as LoadResult[], es256Refresh: [] as LoadResult[], meDuringRefresh: [] as LoadResult[], mePacedDuringRefresh: [] as LoadResult[], refreshFlood: [] as LoadResult[] }
   for (let round = 1; round <= settings.rounds; round++) {
     progress(`round ${round}/${settings.rounds}`)
     const runs = [
       async () => rounds.hello.push(await measured('baseline GET /hello', { ...hello, connections, duration }, baseline)),
+      async () => rounds.floor.push(await measured('service GET /health/live', { ...floor, connections, duration }, service)),
       async () => rounds.baseline.push(await measured('baseline GET /me', { ...baselineMe, connections, duration }, baseline)),
       async () => rounds.service.push(await measured('service GET /api/auth/me', { ...serviceMe, connections, duration }, service)),
       async () => {
@@ -175,6 +179,7 @@ async function bench (settings: Settings) {
     targetLoginRps,
     memory: { idleAfterStart, idleAfterRun },
     helloRounds: rounds.hello,
+    floorRounds: rounds.floor,
     baselineRounds: rounds.baseline,
     serviceRounds: rounds.service,
     refreshRounds: rounds.refresh,

@@ -57,10 +57,10 @@ export function loadSettings (env: NodeJS.ProcessEnv): Settings {
 
 /** Seconds of load the settings add up to: the measured runs, the warm-ups and the flood's head start. */
 export function plannedLoadSeconds (s: Settings): number {
-  // Per round: hello, baseline /me, service /me, refresh, refresh with ES256, /me during a refresh
+  // Per round: hello, the service floor, baseline /me, service /me, refresh, refresh with ES256, /me during a refresh
   // flood (saturating, then paced); then login and register at each hash connection count, and /me
   // during a login flood.
-  const runs = 7 * s.rounds + 2 * s.hashConnections.length + 1
+  const runs = 8 * s.rounds + 2 * s.hashConnections.length + 1
   return runs * s.duration + 3 * s.warmup + 2 * s.rounds + 1
 }
 

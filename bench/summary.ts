@@ -20,6 +20,8 @@ export interface Measurements {
   targetLoginRps: number
   memory: { idleAfterStart: Memory, idleAfterRun: Memory }
   helloRounds: LoadResult[]
+  /** The service's GET /health/live: its per-request floor. */
+  floorRounds: LoadResult[]
   baselineRounds: LoadResult[]
   serviceRounds: LoadResult[]
   refreshRounds: LoadResult[]
@@ -57,6 +59,7 @@ export function summarise (m: Measurements): { rows: Row[], targets: Target[], t
   const { connections, refreshConnections, duration, rounds: n } = settings
   const helloMedian = medianOf(m.helloRounds)
   const baselineMedian = medianOf(m.baselineRounds)
+  const floorMedian = medianOf(m.floorRounds)
   const serviceMedian = medianOf(m.serviceRounds)
   const refresh = medianOf(m.refreshRounds)
   const es256Refresh = medianOf(m.es256RefreshRounds)
@@ -66,6 +69,7 @@ export function summarise (m: Measurements): { rows: Row[], targets: Target[], t
   const rows: Row[] = [
     { scenario: `reference: bare Fastify GET /hello (c=${connections}, median of ${n})`, result: helloMedian, rounds: m.helloRounds },
     { scenario: `reference: bare Fastify RS256 verify + SQLite GET /me (c=${connections})`, result: baselineMedian, rounds: m.baselineRounds },
+    { scenario: `service GET /health/live: its floor, every hook and no work (c=${connections})`, result: floorMedian, rounds: m.floorRounds },
     { scenario: `service GET /api/auth/me (c=${connections})`, result: serviceMedian, rounds: m.serviceRounds },
     { scenario: `service POST /api/auth/token/refresh (c=${refreshConnections})`, result: refresh, rounds: m.refreshRounds, note: `${m.refreshStarved} requests found the token pool empty` },
     { scenario: `service POST /api/auth/token/refresh, JWT_ALGORITHM=ES256 (c=${refreshConnections})`, result: es256Refresh, rounds: m.es256RefreshRounds },
@@ -118,7 +122,7 @@ export function summarise (m: Measurements): { rows: Row[], targets: Target[], t
       name: '/me >= 50 % of bare hello',
       pass: meOfHello >= 0.5,
       actual: percent(meOfHello),
-      detail: `${serviceMedian.rps.toFixed(0)} vs ${helloMedian.rps.toFixed(0)} req/s; ${percent(meOfBaseline)} of the RS256-verify + SQLite baseline`
+      detail: `${serviceMedian.rps.toFixed(0)} vs ${helloMedian.rps.toFixed(0)} req/s; ${percent(meOfBaseline)} of the RS256-verify + SQLite baseline; the service's floor (GET /health/live) is ${percent(floorMedian.rps / helloMedian.rps)} of hello and /me ${percent(serviceMedian.rps / floorMedian.rps)} of it`
     },
     ...m.hashing.map(h => ({
       name: `${h.endpoint} p99 <= 2 × p50 at c=${h.connections}`,
@@ -156,7 +160,7 @@ export function summarise (m: Measurements): { rows: Row[], targets: Target[], t
     '',
     renderTable(rows, helloMedian.rps),
     '',
-    `rounds, req/s  hello: ${m.helloRounds.map(r => r.rps.toFixed(0)).join(', ')}  baseline /me: ${m.baselineRounds.map(r => r.rps.toFixed(0)).join(', ')}  service /me: ${m.serviceRounds.map(r => r.rps.toFixed(0)).join(', ')}  refresh: ${m.refreshRounds.map(r => r.rps.toFixed(0)).join(', ')}  ES256 refresh: ${m.es256RefreshRounds.map(r => r.rps.toFixed(0)).join(', ')}`,
+    `rounds, req/s  hello: ${m.helloRounds.map(r => r.rps.toFixed(0)).join(', ')}  floor: ${m.floorRounds.map(r => r.rps.toFixed(0)).join(', ')}  baseline /me: ${m.baselineRounds.map(r => r.rps.toFixed(0)).join(', ')}  service /me: ${m.serviceRounds.map(r => r.rps.toFixed(0)).join(', ')}  refresh: ${m.refreshRounds.map(r => r.rps.toFixed(0)).join(', ')}  ES256 refresh: ${m.es256RefreshRounds.map(r => r.rps.toFixed(0)).join(', ')}`,
     `reference (${REFERENCE.source}; not run here): /me ${REFERENCE.me.rps} req/s p99 ${REFERENCE.me.p99Ms} ms; refresh ${REFERENCE.refresh.rps} req/s p99 ${REFERENCE.refresh.p99Ms} ms; register ${REFERENCE.register.rps} req/s p99 ${REFERENCE.register.p99Ms} ms; login ${REFERENCE.login.rps} req/s p99 ${REFERENCE.login.p99Ms} ms; idle RSS ${REFERENCE.idleRssMiB} MiB`,
     `bcrypt cost ${settings.bcryptCost}: ${m.hashMs.toFixed(1)} ms per hash (median of 5, bcryptjs in-process); target login rate ${m.targetLoginRps.toFixed(1)}/s`,
     `service RSS: ${mib(idleAfterStart)} idle after start-up, ${mib(idleAfterRun)} idle after the run, peak ${idleAfterRun.peakMiB?.toFixed(1) ?? '-'} MiB`,

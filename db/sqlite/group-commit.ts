@@ -3,11 +3,17 @@
 // one commit per refresh capped the service at one fsync's rate with every other request waiting
 // behind it. Here a write is queued, and a flush scheduled with setImmediate runs every queued
 // write inside one BEGIN IMMEDIATE … COMMIT, each in its own SAVEPOINT (a failing write rolls back
-// only itself and rejects only its own promise). Promises settle only after COMMIT returned, so an
-// acknowledged write is as durable as before. Under load batches grow by themselves; a lone write
-// costs what it did.
+// only itself and rejects only its own promise). Under load batches grow by themselves; a lone
+// write costs what it did.
+//
+// On a database file in WAL mode the sync itself leaves the event loop too (wal-sync.ts): the batch
+// commits with synchronous=NORMAL (the connection's FULL is restored at once for every other
+// transaction), and its promises settle only after the WAL was synced on the thread pool. Either
+// way a promise settles only once its write is on disk: an acknowledged write survives a crash or
+// a power loss.
 import { channel } from 'node:diagnostics_channel'
 import type Database from 'better-sqlite3'
+import { walSync, type WalSync } from './wal-sync.js'
 
 /** Published after each committed batch ({ units }): for monitoring, and for tests to count transactions. */
 export const commitChannel = channel('portcullis:sqlite:commit')
@@ -29,6 +35,22 @@ interface Queued {
 
 type Outcome = { ok: true, value: unknown } | { ok: false, error: unknown }
 
+interface Committed {
+  units: Queued[]
+  outcomes: Outcome[]
+}
+
+/**
+ * A database file in WAL mode that syncs every commit (FULL, or EXTRA: 2 and 3) gets its WAL synced
+ * off the event loop; an in-memory one has nothing to sync, and a connection set to sync less was
+ * not promised more.
+ */
+function syncsOwnWal (client: Database.Database, synchronous: number): WalSync | undefined {
+  if (client.memory || client.readonly || synchronous < 2) return undefined
+  if (client.pragma('journal_mode', { simple: true }) !== 'wal') return undefined
+  return walSync(client.name, () => client.open)
+}
+
 export function groupCommit (client: Database.Database): GroupCommit {
   const begin = client.prepare('BEGIN IMMEDIATE')
   const commit = client.prepare('COMMIT')
@@ -36,6 +58,10 @@ export function groupCommit (client: Database.Database): GroupCommit {
   // better-sqlite3's wrapper opens a SAVEPOINT when a transaction is already open, and rolls back
   // to it (only) when the function throws.
   const inSavepoint = client.transaction((unit: () => unknown) => unit())
+  const synchronous = client.pragma('synchronous', { simple: true }) as number
+  const wal = syncsOwnWal(client, synchronous)
+  const deferSync = client.prepare('PRAGMA synchronous = NORMAL')
+  const syncInCommit = client.prepare(`PRAGMA synchronous = ${synchronous}`)
   let queue: Queued[] = []
   let scheduled = false
 
@@ -56,12 +82,37 @@ export function groupCommit (client: Database.Database): GroupCommit {
       for (const queued of batch) queued.reject(closed)
       return
     }
+    if (wal === undefined) {
+      commitBatch(batch)
+      return
+    }
+    deferSync.run()
+    let committed: Committed | undefined
+    try {
+      committed = commitBatch(batch)
+    } finally {
+      syncInCommit.run()
+    }
+    if (committed === undefined) return
+    const { units, outcomes } = committed
+    wal.barrier().then(() => settle(units, outcomes), (err: unknown) => {
+      // Committed, but not known to be on disk: nobody is told it succeeded.
+      for (const queued of units) queued.reject(err)
+    })
+  }
+
+  /**
+   * Runs the batch in one transaction. Units that failed, or that a failed transaction took with it,
+   * are settled here; the committed ones are returned, their outcomes to be settled by the caller
+   * (at once, or once the WAL is synced).
+   */
+  function commitBatch (batch: Queued[]): Committed | undefined {
     try {
       begin.run()
     } catch (err) {
       // Nothing ran: every unit fails with the error (SQLITE_BUSY is retried whole by busy.ts).
       for (const queued of batch) queued.reject(err)
-      return
+      return undefined
     }
     const outcomes: Outcome[] = []
     for (let i = 0; i < batch.length; i++) {
@@ -76,7 +127,7 @@ export function groupCommit (client: Database.Database): GroupCommit {
           settle(batch.slice(0, i + 1), outcomes)
           queue = batch.slice(i + 1).concat(queue)
           if (queue.length > 0) schedule()
-          return
+          return undefined
         }
       }
     }
@@ -85,10 +136,14 @@ export function groupCommit (client: Database.Database): GroupCommit {
     } catch (err) {
       if (client.inTransaction) rollback.run()
       for (const queued of batch) queued.reject(err)
-      return
+      return undefined
     }
     if (commitChannel.hasSubscribers) commitChannel.publish({ units: batch.length })
-    settle(batch, outcomes)
+    if (wal === undefined) {
+      settle(batch, outcomes)
+      return undefined
+    }
+    return { units: batch, outcomes }
   }
 
   function settle (batch: Queued[], outcomes: Outcome[]): void {

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { commitChannel, groupCommit } from '../../../db/sqlite/group-commit.js'
+import { walSync, walSyncChannel } from '../../../db/sqlite/wal-sync.js'
 import { openDatabase, sqliteRepositories } from '../../../db/sqlite/index.js'
 import { build, loginUser, sqliteOnly, testDatabaseUrl } from '../../helper.js'
 
@@ -52,6 +53,73 @@ t.test('units queued together run in one transaction; each result arrives after 
   t.same(results, [1, 1, 1, 1, 1])
   t.same(batches, [5], 'one transaction for the five')
   t.same(seen, Array(5).fill({ inTransaction: false, count: 5 }), 'every promise settled after COMMIT')
+})
+
+/** Commits and WAL syncs as they happen, and each caller's answer, in one ordered list. */
+function eventLog (t: Test): string[] {
+  const events: string[] = []
+  const onCommit = (message: unknown) => { events.push(`commit ${(message as { units: number }).units}`) }
+  const onSync = () => { events.push('wal synced') }
+  subscribe(commitChannel.name, onCommit)
+  subscribe(walSyncChannel.name, onSync)
+  t.teardown(() => {
+    unsubscribe(commitChannel.name, onCommit)
+    unsubscribe(walSyncChannel.name, onSync)
+  })
+  return events
+}
+
+t.test('on a WAL file: the sync runs off the event loop after COMMIT, and every caller is answered only after it', async t => {
+  const { writer, insert } = rawPair(t)
+  const events = eventLog(t)
+  const commits = groupCommit(writer)
+  const first = Promise.all([1, 2, 3].map(id => commits.run(() => insert.run(id, 'a')).then(() => { events.push(`answered ${id}`) })))
+  // Queued while the first batch's sync is under way: a batch of its own, answered after a later sync.
+  await new Promise(resolve => setImmediate(resolve))
+  t.same(events, ['commit 3'], 'committed, not yet answered: the sync is still running')
+  t.equal(writer.pragma('synchronous', { simple: true }), 2, 'the connection is back to FULL for every other transaction')
+  const second = commits.run(() => insert.run(4, 'b')).then(() => { events.push('answered 4') })
+  await Promise.all([first, second])
+  t.same(events, ['commit 3', 'commit 1', 'wal synced', 'answered 1', 'answered 2', 'answered 3', 'wal synced', 'answered 4'])
+})
+
+t.test('the WAL sync: callers that arrive during a sync share one more, never more than one runs or waits', async t => {
+  const { writer, insert } = rawPair(t)
+  insert.run(1, 'a')
+  let syncs = 0
+  const onSync = () => { syncs++ }
+  subscribe(walSyncChannel.name, onSync)
+  t.teardown(() => unsubscribe(walSyncChannel.name, onSync))
+  const wal = walSync(writer.name, () => writer.open)
+  await Promise.all(Array.from({ length: 20 }, () => wal.barrier()))
+  t.equal(syncs, 2, 'the first caller\'s sync, and one more for the nineteen that came while it ran')
+  await wal.barrier()
+  t.equal(syncs, 3)
+})
+
+t.test('a WAL that cannot be synced fails the callers; one gone with its closed connection needs no sync', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-wal-sync-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  await t.rejects(walSync(join(dir, 'missing.db'), () => true).barrier(), { code: 'ENOENT' }, 'an open connection without its WAL: an error, not a silent success')
+  await t.resolves(walSync(join(dir, 'closed.db'), () => false).barrier(), 'closing the last connection checkpointed and removed it')
+})
+
+t.test('in memory, or set to sync less than FULL: answered at COMMIT, no WAL sync', async t => {
+  const events = eventLog(t)
+  for (const open of [() => new Database(':memory:'), () => {
+    const db = new Database(tempFile(t))
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    return db
+  }]) {
+    const db = open()
+    t.teardown(() => db.close())
+    db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY)')
+    const commits = groupCommit(db)
+    await commits.run(() => db.prepare('INSERT INTO items (id) VALUES (1)').run())
+    events.push('answered')
+  }
+  t.same(events, ['commit 1', 'answered', 'commit 1', 'answered'])
 })
 
 t.test('a failing unit rolls back only its own writes and rejects only its own promise', async t => {
