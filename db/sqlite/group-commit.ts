@@ -82,7 +82,9 @@ export function groupCommit (client: Database.Database): GroupCommit {
       for (const queued of batch) queued.reject(closed)
       return
     }
-    if (wal === undefined) {
+    // (A transaction left open on the connection fails BEGIN below, and every unit with it; the
+    // synchronous setting is not touched then: SQLite refuses to change it inside a transaction.)
+    if (wal === undefined || client.inTransaction) {
       commitBatch(batch)
       return
     }

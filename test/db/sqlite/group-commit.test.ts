@@ -83,6 +83,18 @@ t.test('on a WAL file: the sync runs off the event loop after COMMIT, and every 
   t.same(events, ['commit 3', 'commit 1', 'wal synced', 'answered 1', 'answered 2', 'answered 3', 'wal synced', 'answered 4'])
 })
 
+t.test('a transaction left open on the connection fails the batch (SQLite refuses to change the sync setting inside one): no crash', async t => {
+  const { writer, reader, insert } = rawPair(t)
+  const commits = groupCommit(writer)
+  writer.exec('BEGIN')
+  const outcomes = await Promise.allSettled([commits.run(() => insert.run(1, 'a'))])
+  t.equal(outcomes[0].status, 'rejected')
+  t.match((outcomes[0] as PromiseRejectedResult).reason, { message: /within a transaction/ })
+  writer.exec('ROLLBACK')
+  await commits.run(() => insert.run(2, 'b'))
+  t.same(reader.prepare('SELECT id FROM items').all(), [{ id: 2 }], 'the next batch commits')
+})
+
 t.test('the WAL sync: callers that arrive during a sync share one more, never more than one runs or waits', async t => {
   const { writer, insert } = rawPair(t)
   insert.run(1, 'a')
