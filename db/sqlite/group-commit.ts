@@ -35,11 +35,6 @@ interface Queued {
 
 type Outcome = { ok: true, value: unknown } | { ok: false, error: unknown }
 
-interface Committed {
-  units: Queued[]
-  outcomes: Outcome[]
-}
-
 /**
  * A database file in WAL mode that syncs every commit (FULL, or EXTRA: 2 and 3) gets its WAL synced
  * off the event loop; an in-memory one has nothing to sync, and a connection set to sync less was
@@ -82,33 +77,33 @@ export function groupCommit (client: Database.Database): GroupCommit {
       for (const queued of batch) queued.reject(closed)
       return
     }
-    // (A transaction left open on the connection fails BEGIN below, and every unit with it; the
-    // synchronous setting is not touched then: SQLite refuses to change it inside a transaction.)
-    if (wal === undefined || client.inTransaction) {
-      commitBatch(batch)
+    // SQLite refuses to change the sync setting inside a transaction; one left open on the connection
+    // fails BEGIN below, and every unit with it.
+    const syncAfterCommit = wal !== undefined && !client.inTransaction
+    if (syncAfterCommit) deferSync.run()
+    let outcomes: Outcome[] | undefined
+    try {
+      outcomes = commitBatch(batch)
+    } finally {
+      if (syncAfterCommit) syncInCommit.run()
+    }
+    if (outcomes === undefined) return
+    if (!syncAfterCommit) {
+      settle(batch, outcomes)
       return
     }
-    deferSync.run()
-    let committed: Committed | undefined
-    try {
-      committed = commitBatch(batch)
-    } finally {
-      syncInCommit.run()
-    }
-    if (committed === undefined) return
-    const { units, outcomes } = committed
-    wal.barrier().then(() => settle(units, outcomes), (err: unknown) => {
+    wal.barrier().then(() => settle(batch, outcomes), (err: unknown) => {
       // Committed, but not known to be on disk: nobody is told it succeeded.
-      for (const queued of units) queued.reject(err)
+      for (const queued of batch) queued.reject(err)
     })
   }
 
   /**
-   * Runs the batch in one transaction. Units that failed, or that a failed transaction took with it,
-   * are settled here; the committed ones are returned, their outcomes to be settled by the caller
-   * (at once, or once the WAL is synced).
+   * Runs the batch in one transaction and returns each unit's outcome once it committed. When
+   * nothing of it committed, every unit is settled here (failed, or the ones after a failure that
+   * took the transaction with it queued again) and nothing is returned.
    */
-  function commitBatch (batch: Queued[]): Committed | undefined {
+  function commitBatch (batch: Queued[]): Outcome[] | undefined {
     try {
       begin.run()
     } catch (err) {
@@ -141,11 +136,7 @@ export function groupCommit (client: Database.Database): GroupCommit {
       return undefined
     }
     if (commitChannel.hasSubscribers) commitChannel.publish({ units: batch.length })
-    if (wal === undefined) {
-      settle(batch, outcomes)
-      return undefined
-    }
-    return { units: batch, outcomes }
+    return outcomes
   }
 
   function settle (batch: Queued[], outcomes: Outcome[]): void {
