@@ -5,7 +5,7 @@
 // then telling the caller, makes an acknowledged commit exactly as durable: the sync covers every
 // frame written before it started, the commit frame included (what FULL syncs, and when it returns).
 import { channel } from 'node:diagnostics_channel'
-import { open } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 /** Published after each completed sync of a WAL ({ path }): for monitoring, and for tests to order events. */
@@ -24,25 +24,25 @@ export function walSync (databasePath: string, isOpen: () => boolean): WalSync {
   const walPath = `${databasePath}-wal`
   let running: Promise<void> | undefined
   let waiting: Promise<void> | undefined
+  // Kept open while syncs follow one another (under load: opening and closing it cost as much CPU as
+  // the sync itself), closed once none is waiting.
+  let handle: FileHandle | undefined
   // SQLite creates the WAL at the first write after the connection opened: its directory entry is
   // synced once, as SQLite does for a file it created (under FULL, at the first sync).
   let directorySynced = false
 
   async function syncOnce (): Promise<void> {
-    let handle
-    try {
-      handle = await open(walPath, 'r')
-    } catch (err) {
-      // Closing the last connection checkpoints the WAL into the database file, syncs it and removes
-      // the WAL: nothing is left to sync.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !isOpen()) return
-      throw err
+    if (handle === undefined) {
+      try {
+        handle = await open(walPath, 'r')
+      } catch (err) {
+        // Closing the last connection checkpoints the WAL into the database file, syncs it and
+        // removes the WAL: nothing is left to sync.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !isOpen()) return
+        throw err
+      }
     }
-    try {
-      await handle.datasync()
-    } finally {
-      await handle.close()
-    }
+    await handle.datasync()
     if (!directorySynced) {
       const directory = await open(dirname(walPath), 'r')
       try {
@@ -55,9 +55,19 @@ export function walSync (databasePath: string, isOpen: () => boolean): WalSync {
     if (walSyncChannel.hasSubscribers) walSyncChannel.publish({ path: walPath })
   }
 
+  function release (): void {
+    const idle = handle
+    handle = undefined
+    // A failed close leaves nothing to undo: the syncs that needed this handle are over.
+    idle?.close().catch(() => {})
+  }
+
   function barrier (): Promise<void> {
     if (running === undefined) {
-      running = syncOnce().finally(() => { running = undefined })
+      running = syncOnce().finally(() => {
+        running = undefined
+        if (waiting === undefined) release()
+      })
       return running
     }
     waiting ??= running.catch(() => {}).then(() => {

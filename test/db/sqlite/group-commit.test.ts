@@ -1,7 +1,7 @@
 // Group commit on SQLite: writes queued together share one transaction (one fsync), a failing one
 // rolls back only itself, and a promise settles only once its transaction committed.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -10,6 +10,7 @@ import { commitChannel, groupCommit } from '../../../db/sqlite/group-commit.js'
 import { walSync, walSyncChannel } from '../../../db/sqlite/wal-sync.js'
 import { openDatabase, sqliteRepositories } from '../../../db/sqlite/index.js'
 import { build, loginUser, sqliteOnly, testDatabaseUrl } from '../../helper.js'
+import { waitUntil } from '../../wait-until.js'
 
 const DAY = 86_400_000
 
@@ -54,6 +55,17 @@ t.test('units queued together run in one transaction; each result arrives after 
   t.same(batches, [5], 'one transaction for the five')
   t.same(seen, Array(5).fill({ inTransaction: false, count: 5 }), 'every promise settled after COMMIT')
 })
+
+/** How many of this process's file descriptors are open on `path` (Linux: /proc/self/fd). */
+function descriptorsOf (path: string): number {
+  return readdirSync('/proc/self/fd').filter(fd => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path
+    } catch {
+      return false
+    }
+  }).length
+}
 
 /** Commits and WAL syncs as they happen, and each caller's answer, in one ordered list. */
 function eventLog (t: Test): string[] {
@@ -107,6 +119,10 @@ t.test('the WAL sync: callers that arrive during a sync share one more, never mo
   t.equal(syncs, 2, 'the first caller\'s sync, and one more for the nineteen that came while it ran')
   await wal.barrier()
   t.equal(syncs, 3)
+  // The WAL's file, held open across the syncs that follow one another, is closed once none waits:
+  // only the connection's own descriptor is left.
+  await waitUntil(() => descriptorsOf(writer.name + '-wal') === 1, 10_000, 'the sync\'s handle on the WAL to be closed', t)
+  t.pass('no descriptor left behind')
 })
 
 t.test('a WAL that cannot be synced fails the callers; one gone with its closed connection needs no sync', async t => {
