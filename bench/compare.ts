@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path'
 import { cpuTimeMs, killAllChildren } from './children.js'
 import { generateRsaKeyPair, loginMany, registerUsers } from './fixtures.js'
 import { bcryptHashMs } from './hash-time.js'
-import { runLoad, startLoad, type LoadResult } from './load.js'
-import { loginLoad, meLoad, refreshLoad } from './scenarios.js'
+import { runLoad, type LoadResult } from './load.js'
+import { loginLoad, meBesideRefreshFlood, meLoad, refreshLoad, type BesideRefreshFlood } from './scenarios.js'
 import { startService, type Server } from './servers.js'
 import { median } from './stats.js'
 
@@ -37,19 +37,11 @@ async function refreshRun (server: Server): Promise<LoadResult> {
   return result
 }
 
-/**
- * /me while a refresh flood of `connections` runs: at `connections` too (saturating), then paced at
- * BENCH_PACED_RATE over 10 connections (the latency the flood adds to a request).
- */
-async function meDuringRefreshFlood (server: Server): Promise<{ me: LoadResult, paced: LoadResult, flood: LoadResult }> {
-  const chain = refreshLoad(server.origin, await loginMany(server.origin, users, 2 * connections))
-  const meSessions = await loginMany(server.origin, users, connections)
-  const flood = startLoad({ ...chain, connections, duration: 2 * duration + 30 })
-  await new Promise(resolve => setTimeout(resolve, 1000))
-  const me = await runLoad({ ...meLoad(`${server.origin}/api/auth/me`, meSessions), connections, duration })
-  const paced = await runLoad({ ...meLoad(`${server.origin}/api/auth/me`, meSessions), connections: 10, overallRate: pacedRate, duration })
-  flood.stop()
-  return { me, paced, flood: await flood.result }
+/** /me beside a refresh flood of `connections`, on fresh sessions and chains: saturating, then paced. */
+async function meDuringRefreshFlood (server: Server): Promise<BesideRefreshFlood> {
+  const refresh = refreshLoad(server.origin, await loginMany(server.origin, users, 2 * connections))
+  const me = meLoad(`${server.origin}/api/auth/me`, await loginMany(server.origin, users, connections))
+  return meBesideRefreshFlood({ me, refresh, connections, floodConnections: connections, pacedRate, duration })
 }
 
 async function main (): Promise<void> {
@@ -62,7 +54,7 @@ async function main (): Promise<void> {
   if (scenario === 'login') return compareLogins(servers)
   progress(`refresh c=${connections}, ${rounds} rounds × ${duration} s, load average ${loadavg()[0].toFixed(2)}`)
   const results: Record<string, LoadResult[]> = { before: [], after: [] }
-  const floods: Record<string, Array<{ me: LoadResult, paced: LoadResult, flood: LoadResult }>> = { before: [], after: [] }
+  const floods: Record<string, BesideRefreshFlood[]> = { before: [], after: [] }
   for (let round = 1; round <= rounds; round++) {
     const order = round % 2 === 1 ? ['before', 'after'] : ['after', 'before']
     for (const name of order) {
@@ -73,12 +65,12 @@ async function main (): Promise<void> {
     for (const name of order) {
       const r = await meDuringRefreshFlood(servers[name])
       floods[name].push(r)
-      progress(`  ${name} /me during refresh flood: ${r.me.rps.toFixed(0)} req/s, p99 ${r.me.p99.toFixed(2)} ms; paced at ${pacedRate} req/s: p50 ${r.paced.p50.toFixed(2)} ms, p99 ${r.paced.p99.toFixed(2)} ms; flood ${r.flood.rps.toFixed(0)} req/s, p99 ${r.flood.p99.toFixed(1)} ms`)
+      progress(`  ${name} /me during refresh flood: ${r.saturating.rps.toFixed(0)} req/s, p99 ${r.saturating.p99.toFixed(2)} ms; paced at ${pacedRate} req/s: p50 ${r.paced.p50.toFixed(2)} ms, p99 ${r.paced.p99.toFixed(2)} ms; flood ${r.flood.rps.toFixed(0)} req/s, p99 ${r.flood.p99.toFixed(1)} ms`)
     }
   }
   const row = (name: string) => {
     const m = (pick: (r: LoadResult) => number, list: LoadResult[]) => median(list.map(pick))
-    return `| ${name} | ${m(r => r.rps, results[name]).toFixed(0)} | ${m(r => r.cpuMsPerOk ?? NaN, results[name]).toFixed(2)} | ${m(r => r.p50, results[name]).toFixed(1)} | ${m(r => r.p99, results[name]).toFixed(1)} | ${m(r => r.p99, floods[name].map(f => f.me)).toFixed(2)} | ${m(r => r.p99, floods[name].map(f => f.paced)).toFixed(2)} | ${m(r => r.rps, floods[name].map(f => f.flood)).toFixed(0)} |`
+    return `| ${name} | ${m(r => r.rps, results[name]).toFixed(0)} | ${m(r => r.cpuMsPerOk ?? NaN, results[name]).toFixed(2)} | ${m(r => r.p50, results[name]).toFixed(1)} | ${m(r => r.p99, results[name]).toFixed(1)} | ${m(r => r.p99, floods[name].map(f => f.saturating)).toFixed(2)} | ${m(r => r.p99, floods[name].map(f => f.paced)).toFixed(2)} | ${m(r => r.rps, floods[name].map(f => f.flood)).toFixed(0)} |`
   }
   process.stdout.write([`| build | refresh req/s | server CPU ms/req | p50 ms | p99 ms | /me p99 during refresh flood (c=${connections}), ms | /me p99 paced at ${pacedRate} req/s during the flood, ms | flood req/s |`, '|---|---|---|---|---|---|---|---|', row('before'), row('after'), `load average at end ${loadavg()[0].toFixed(2)}`].join('\n') + '\n')
 }

@@ -9,7 +9,7 @@ import { bcryptHashMs } from './hash-time.js'
 import { runLoad, startLoad, stopAllLoads, type LoadOptions, type LoadResult } from './load.js'
 import { describeMachine } from './machine.js'
 import { writeResults } from './report.js'
-import { loginLoad, meLoad, refreshLoad, registerLoad } from './scenarios.js'
+import { loginLoad, meBesideRefreshFlood, meLoad, refreshLoad, registerLoad } from './scenarios.js'
 import { startBaseline, startService, type Server } from './servers.js'
 import { loadSettings, plannedLoadSeconds, plannedScaleOutSeconds, type Settings } from './settings.js'
 import { REFERENCE, summarise, type HashingRun } from './summary.js'
@@ -125,13 +125,10 @@ async function bench (settings: Settings) {
     ]
     for (const run of round % 2 === 1 ? runs : runs.reverse()) await run()
     // /me beside a refresh flood: the commits of the flood must not hold up the reads.
-    const flood = startLoad({ ...chain, connections: refreshConnections, duration: 2 * duration + 30 })
-    await sleep(1000)
-    rounds.meDuringRefresh.push(await measured('service GET /api/auth/me during refresh flood', { ...serviceMe, connections, duration }))
-    // And paced: what the flood adds to a /me, apart from the queueing of 50 saturating connections.
-    rounds.mePacedDuringRefresh.push(await measured(`service GET /api/auth/me at ${settings.pacedRate} req/s during refresh flood`, { ...serviceMe, connections: 10, overallRate: settings.pacedRate, duration }))
-    flood.stop()
-    rounds.refreshFlood.push(await flood.result)
+    const beside = await meBesideRefreshFlood({ me: serviceMe, refresh: chain, connections, floodConnections: refreshConnections, pacedRate: settings.pacedRate, duration, measure: measured })
+    rounds.meDuringRefresh.push(beside.saturating)
+    rounds.mePacedDuringRefresh.push(beside.paced)
+    rounds.refreshFlood.push(beside.flood)
     await chain.recover()
     progress(`  refresh flood: ${rounds.refreshFlood.at(-1)!.rps.toFixed(1)} req/s, p99 ${rounds.refreshFlood.at(-1)!.p99.toFixed(1)} ms`)
   }

@@ -1,7 +1,7 @@
 // The request shapes of each scenario, as autocannon options: who sends which token or body.
 import type { Client, Request } from 'autocannon'
 import { loginBody, PASSWORD, type BenchUser, type Session } from './fixtures.js'
-import type { LoadOptions } from './load.js'
+import { runLoad, startLoad, type LoadOptions, type LoadResult } from './load.js'
 
 type Shape = Omit<LoadOptions, 'connections' | 'duration'>
 
@@ -107,4 +107,36 @@ export function registerLoad (origin: string, prefix: string): Shape {
     }
   }
   return { url: `${origin}/api/auth/register`, method: 'POST', timeout: 30, requests: [request] }
+}
+
+export interface BesideRefreshFlood {
+  /** /me at `connections`, saturating: its latency is mostly its own queue. */
+  saturating: LoadResult
+  /** /me paced at `pacedRate` over 10 connections: the latency the flood adds to a request. */
+  paced: LoadResult
+  flood: LoadResult
+}
+
+/**
+ * `me` while `refresh` floods the same service at `floodConnections` (after a second's head start):
+ * at `connections`, then paced. `measure` runs each /me load (the bench's own reporting around
+ * runLoad, or runLoad itself).
+ */
+export async function meBesideRefreshFlood (options: {
+  me: Shape
+  refresh: RefreshChain
+  connections: number
+  floodConnections: number
+  pacedRate: number
+  duration: number
+  measure?: (label: string, options: LoadOptions) => Promise<LoadResult>
+}): Promise<BesideRefreshFlood> {
+  const { me, refresh, connections, pacedRate, duration } = options
+  const measure = options.measure ?? ((_label: string, load: LoadOptions) => runLoad(load))
+  const flood = startLoad({ ...refresh, connections: options.floodConnections, duration: 2 * duration + 30 })
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  const saturating = await measure('service GET /api/auth/me during refresh flood', { ...me, connections, duration })
+  const paced = await measure(`service GET /api/auth/me at ${pacedRate} req/s during refresh flood`, { ...me, connections: 10, overallRate: pacedRate, duration })
+  flood.stop()
+  return { saturating, paced, flood: await flood.result }
 }
