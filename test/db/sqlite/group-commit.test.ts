@@ -132,6 +132,19 @@ t.test('a WAL that cannot be synced fails the callers; one gone with its closed 
   await t.resolves(walSync(join(dir, 'closed.db'), () => false).barrier(), 'closing the last connection checkpointed and removed it')
 })
 
+t.test('a commit whose WAL cannot be synced is not acknowledged: its callers fail with the error', async t => {
+  const { writer, insert } = rawPair(t)
+  insert.run(1, 'a')
+  // The connection keeps writing to its WAL, but the file is gone from the directory: nothing this
+  // process can sync under that name.
+  rmSync(`${writer.name}-wal`)
+  const commits = groupCommit(writer)
+  const outcomes = await Promise.allSettled([commits.run(() => insert.run(2, 'b')), commits.run(() => insert.run(3, 'c'))])
+  t.same(outcomes.map(o => o.status), ['rejected', 'rejected'])
+  t.match((outcomes[0] as PromiseRejectedResult).reason, { code: 'ENOENT' })
+  t.equal(writer.pragma('synchronous', { simple: true }), 2, 'the connection is back to FULL')
+})
+
 t.test('in memory, or set to sync less than FULL: answered at COMMIT, no WAL sync', async t => {
   const events = eventLog(t)
   for (const open of [() => new Database(':memory:'), () => {
