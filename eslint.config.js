@@ -3,7 +3,7 @@ import neostandard from 'neostandard'
 export default [
   ...neostandard({
     ts: true,
-    ignores: ['dist/**', 'packages/*/dist/**', 'coverage/**', '.tap/**', 'data/**', 'db/migrations/**', 'bench/results/**', 'test/generated/**']
+    ignores: ['dist/**', 'packages/*/dist/**', 'coverage/**', '.tap/**', 'data/**', 'db/migrations/**', 'bench/results/**', 'test/generated/**', '.test-groups/**']
   }),
   {
     // TypeBox's idiom declares a schema and its static type under one name.

@@ -1,25 +1,39 @@
 // npm test: the whole suite on SQLite, then, when TEST_DATABASE_URL names a PostgreSQL server where
 // the user may CREATE DATABASE, the whole suite again on PostgreSQL (each app on a fresh database:
-// test/databases.ts). Arguments go to tap on both passes (`npm test -- test/config.test.ts`).
+// test/databases.ts). Test files and folders named as arguments run on both passes (`npm test -- test/config.test.ts
+// test/limits`); options go to tap.
 // Fails when either pass fails; runs both regardless, so one run shows every failure.
 //
 // Coverage, and its thresholds from .taprc, are measured on the SQLite pass only: tap checks the
 // thresholds per run and each run replaces the previous run's coverage data, so the two passes cannot
 // be added up, and a second figure would mostly measure the same domain, route and plugin code again.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs'
-import { join, sep } from 'node:path'
+import { existsSync, readdirSync, realpathSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
 import { generateKeyPairSync } from 'node:crypto'
 import { warmCache } from '../test/typescript-loader/hooks.mjs'
+import { groupTestFiles, isDirectory, writeGroupEntries } from './test-groups.js'
 
-const tapBin = new URL('../node_modules/.bin/tap', import.meta.url).pathname
+const root = realpathSync(new URL('../', import.meta.url).pathname)
+const tapBin = join(root, 'node_modules/.bin/tap')
 
-// A directory among the arguments stands for its test files: tap itself finds .ts test files only in
-// its include globs, since its TypeScript plugin is off (.taprc).
-const args = process.argv.slice(2).flatMap(arg => {
-  if (arg.startsWith('-') || !existsSync(arg) || !statSync(arg).isDirectory()) return [arg]
-  return readdirSync(arg, { recursive: true }).map(String).filter(file => file.endsWith('.test.ts')).sort().map(file => join(arg, file))
-})
+/** The test files under `directory` (relative to the root), sorted. */
+function testFilesUnder (directory) {
+  return readdirSync(join(root, directory), { recursive: true }).map(String)
+    .filter(file => file.endsWith('.test.ts')).sort().map(file => join(directory, file))
+}
+
+// No arguments: every test file (.taprc's include). A directory stands for the test files under it;
+// both run grouped by folder, a process per group (scripts/test-groups.js). A file named on its own
+// runs in a process of its own, as tap would run it. Options go to tap.
+const options = process.argv.slice(2).filter(arg => arg.startsWith('-'))
+const named = process.argv.slice(2).filter(arg => !arg.startsWith('-'))
+const files = named.length === 0 ? testFilesUnder('test') : named.flatMap(arg => isDirectory(arg) ? testFilesUnder(relative(root, arg)) : [arg])
+const alone = new Set(named.filter(arg => !isDirectory(arg)))
+const groups = [
+  ...groupTestFiles(root, files.filter(file => !alone.has(file))),
+  ...[...alone].map(file => ({ name: file, files: [file] }))
+]
 const serverUrl = process.env.TEST_DATABASE_URL?.trim() || undefined
 
 /** host:port/database of a PostgreSQL URL: never its password. */
@@ -35,10 +49,14 @@ function describe (url) {
 // The apps' signing key, made once for every test process of both passes (test/helper.ts).
 const testPrivateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
 
-function tap (title, env, extraArgs) {
+function tap (title, env, extraArgs, testFiles) {
   process.stdout.write(`\n# ${title}\n\n`)
+  if (testFiles.length === 0) {
+    process.stdout.write('# No test files\n')
+    return 0
+  }
   const { TEST_DATABASE_URL: _, ...inherited } = process.env
-  const result = spawnSync(tapBin, [...extraArgs, ...args], {
+  const result = spawnSync(tapBin, [...extraArgs, ...options, ...testFiles], {
     stdio: 'inherit',
     env: { ...inherited, FASTIFY_AUTOLOAD_TYPESCRIPT: '1', TEST_PRIVATE_KEY: testPrivateKey, ...env }
   })
@@ -58,7 +76,6 @@ if (build.status !== 0) {
 
 // The TypeScript the test processes load, transpiled into the loader's cache here, in one process
 // (test/typescript-loader): on a cold cache each test process would load TypeScript itself.
-const root = realpathSync(new URL('../', import.meta.url).pathname)
 warmCache(['src', 'plugins', 'routes', 'db', 'test', 'examples', 'packages'].flatMap(dir => {
   if (!existsSync(join(root, dir))) return []
   return readdirSync(join(root, dir), { recursive: true }).map(String)
@@ -66,13 +83,17 @@ warmCache(['src', 'plugins', 'routes', 'db', 'test', 'examples', 'packages'].fla
     .map(file => join(root, dir, file))
 }))
 
-// The PostgreSQL repositories' own tests (test/db/postgres) run on the PostgreSQL pass only: on the
-// SQLite pass they would test the same PostgreSQL code a second time.
-const passes = [['SQLite', tap('Pass 1: SQLite (coverage thresholds from .taprc)', {}, ['--exclude=test/db/postgres/**'])]]
+// The groups' entries, for both passes. The PostgreSQL repositories' own tests (test/db/postgres)
+// run on the PostgreSQL pass only: on the SQLite pass they would test the same PostgreSQL code a
+// second time.
+const entries = writeGroupEntries(root, groups, join(root, '.test-groups'))
+const postgresOnly = ({ name }) => name === join('test', 'db', 'postgres') || name.startsWith(join('test', 'db', 'postgres') + sep)
+const sqliteEntries = entries.filter((_, index) => !postgresOnly(groups[index]))
+const passes = [['SQLite', tap('Pass 1: SQLite (coverage thresholds from .taprc)', {}, [], sqliteEntries)]]
 if (serverUrl === undefined) {
   process.stdout.write('\n# The PostgreSQL pass is skipped: set TEST_DATABASE_URL (for example postgres://root@127.0.0.1:5432/postgres) to run it\n')
 } else {
-  passes.push(['PostgreSQL', tap(`Pass 2: PostgreSQL on ${describe(serverUrl)}`, { TEST_DATABASE_URL: serverUrl }, ['--disable-coverage'])])
+  passes.push(['PostgreSQL', tap(`Pass 2: PostgreSQL on ${describe(serverUrl)}`, { TEST_DATABASE_URL: serverUrl }, ['--disable-coverage'], entries)])
 }
 
 const failed = passes.filter(([, status]) => status !== 0).map(([name]) => name)

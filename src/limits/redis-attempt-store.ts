@@ -6,10 +6,16 @@ import { sharedKey } from './shared-key.js'
 // A fixed window in one atomic step: the first attempt (or a key that somehow lost its expiry) sets
 // the window's end; later attempts do not push it back. Lua rather than INCR + PEXPIRE NX in a MULTI:
 // EXPIRE's NX flag needs Redis 7, and managed services still run 6.
+// A key in the last millisecond of its window (PTTL 0: Redis expires a key only once its time has
+// passed) is a window that has ended, as READ says: the attempt opens a new one. Counted on, it
+// would add to the old count and get no expiry of its own.
 const INCREMENT = `
-local count = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
+if ttl == 0 then
+  redis.call('DEL', KEYS[1])
+end
+local count = redis.call('INCR', KEYS[1])
+if ttl <= 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   ttl = tonumber(ARGV[1])
 end

@@ -1,5 +1,6 @@
 // Three real server processes (`node dist/src/server.js`) on one PostgreSQL database and one Redis:
 // what must hold however many instances run behind the load balancer.
+// test-process: own — starts its cluster in a root-level t.before, and ends the root test when it is skipped
 import t from 'tap'
 import { waitUntil } from '../wait-until.js'
 import { startCluster, type Cluster, type Instance } from './cluster.js'

@@ -1,4 +1,5 @@
 // The packed @portcullis/verify in an empty project: it installs, type-checks and runs on its own.
+// test-process: own — the package is packed once, in a root-level t.before, before this file's tests
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
