@@ -28,8 +28,8 @@ function testFilesUnder (directory) {
 // runs in a process of its own, as tap would run it. Options go to tap.
 const options = process.argv.slice(2).filter(arg => arg.startsWith('-'))
 const named = process.argv.slice(2).filter(arg => !arg.startsWith('-'))
-const files = named.length === 0 ? testFilesUnder('test') : named.flatMap(arg => isDirectory(arg) ? testFilesUnder(relative(root, arg)) : [arg])
-const alone = new Set(named.filter(arg => !isDirectory(arg)))
+const files = named.length === 0 ? testFilesUnder('test') : named.flatMap(arg => isDirectory(arg) ? testFilesUnder(relative(root, arg)) : [relative(root, arg)])
+const alone = new Set(named.filter(arg => !isDirectory(arg)).map(arg => relative(root, arg)))
 const groups = [
   ...groupTestFiles(root, files.filter(file => !alone.has(file))),
   ...[...alone].map(file => ({ name: file, files: [file] }))
