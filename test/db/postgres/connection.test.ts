@@ -156,5 +156,9 @@ t.test('the app: /health/ready is 503 while PostgreSQL refuses it, 200 once it i
   t.equal((await app.inject({ url: '/health/live' })).statusCode, 200, 'the process lives on')
 
   await admin.run(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`)
-  t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200, 'it recovers without a restart')
+  // pg_terminate_backend only signals: on a busy machine an idle connection of the pool may still
+  // look alive here and fail the next check when its backend exits. Ready again, without a restart,
+  // once the pool has dropped what is dead.
+  await waitUntil(async () => (await app.inject({ url: '/health/ready' })).statusCode === 200, 10_000, '/health/ready to answer 200 again', t)
+  t.pass('it recovers without a restart')
 })
