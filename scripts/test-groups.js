@@ -16,7 +16,7 @@
 //
 // (a root-level teardown or `t.before` that must run before or after that file's tests only, or a
 // test of process-wide state).
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -44,14 +44,19 @@ export function groupTestFiles (root, files) {
 }
 
 /**
- * The test files tap runs for `groups`: a group of one file is that file; a larger group is an entry
- * written into `directory` (emptied first) that imports its files one after another.
+ * The test file tap runs for each of `groups`, as `{ group, entry }`: a group of one file is that
+ * file; a larger group is an entry written into `directory` (emptied first) that imports its files
+ * one after another.
+ * @param {string} root
+ * @param {{ name: string, files: string[] }[]} groups
+ * @param {string} directory
+ * @returns {{ group: { name: string, files: string[] }, entry: string }[]}
  */
 export function writeGroupEntries (root, groups, directory) {
   rmSync(directory, { recursive: true, force: true })
   mkdirSync(directory, { recursive: true })
   return groups.map(group => {
-    if (group.files.length === 1) return group.files[0]
+    if (group.files.length === 1) return { group, entry: group.files[0] }
     const entry = join(directory, `${group.name.replaceAll(sep, '-')}.test.mjs`)
     const urls = group.files.map(file => pathToFileURL(join(root, file)).href)
     writeFileSync(entry, `// Written by scripts/test.js (scripts/test-groups.js): the test files of ${group.name}${sep}, in one process.
@@ -64,15 +69,6 @@ for (const file of ${JSON.stringify(urls, null, 2)}) {
   await import(file)
 }
 `)
-    return relative(root, entry)
+    return { group, entry: relative(root, entry) }
   })
-}
-
-/** Whether `path` is a directory (an argument that stands for the test files under it). */
-export function isDirectory (path) {
-  try {
-    return statSync(path).isDirectory()
-  } catch {
-    return false
-  }
 }

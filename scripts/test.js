@@ -8,11 +8,11 @@
 // thresholds per run and each run replaces the previous run's coverage data, so the two passes cannot
 // be added up, and a second figure would mostly measure the same domain, route and plugin code again.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, realpathSync } from 'node:fs'
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import { generateKeyPairSync } from 'node:crypto'
 import { warmCache } from '../test/typescript-loader/hooks.mjs'
-import { groupTestFiles, isDirectory, writeGroupEntries } from './test-groups.js'
+import { groupTestFiles, writeGroupEntries } from './test-groups.js'
 
 const root = realpathSync(new URL('../', import.meta.url).pathname)
 const tapBin = join(root, 'node_modules/.bin/tap')
@@ -28,12 +28,11 @@ function testFilesUnder (directory) {
 // runs in a process of its own, as tap would run it. Options go to tap.
 const options = process.argv.slice(2).filter(arg => arg.startsWith('-'))
 const named = process.argv.slice(2).filter(arg => !arg.startsWith('-'))
-const files = named.length === 0 ? testFilesUnder('test') : named.flatMap(arg => isDirectory(arg) ? testFilesUnder(relative(root, arg)) : [relative(root, arg)])
-const alone = new Set(named.filter(arg => !isDirectory(arg)).map(arg => relative(root, arg)))
-const groups = [
-  ...groupTestFiles(root, files.filter(file => !alone.has(file))),
-  ...[...alone].map(file => ({ name: file, files: [file] }))
-]
+const isDirectory = path => existsSync(path) && statSync(path).isDirectory()
+const folders = named.filter(isDirectory).map(arg => relative(root, arg))
+const namedFiles = named.filter(arg => !isDirectory(arg)).map(arg => relative(root, arg))
+const grouped = (named.length === 0 ? ['test'] : folders).flatMap(testFilesUnder).filter(file => !namedFiles.includes(file))
+const groups = [...groupTestFiles(root, grouped), ...namedFiles.map(file => ({ name: file, files: [file] }))]
 const serverUrl = process.env.TEST_DATABASE_URL?.trim() || undefined
 
 /** host:port/database of a PostgreSQL URL: never its password. */
@@ -87,13 +86,12 @@ warmCache(['src', 'plugins', 'routes', 'db', 'test', 'examples', 'packages'].fla
 // run on the PostgreSQL pass only: on the SQLite pass they would test the same PostgreSQL code a
 // second time.
 const entries = writeGroupEntries(root, groups, join(root, '.test-groups'))
-const postgresOnly = ({ name }) => name === join('test', 'db', 'postgres') || name.startsWith(join('test', 'db', 'postgres') + sep)
-const sqliteEntries = entries.filter((_, index) => !postgresOnly(groups[index]))
-const passes = [['SQLite', tap('Pass 1: SQLite (coverage thresholds from .taprc)', {}, [], sqliteEntries)]]
+const postgresOnly = ({ name }) => `${name}${sep}`.startsWith(join('test', 'db', 'postgres') + sep)
+const passes = [['SQLite', tap('Pass 1: SQLite (coverage thresholds from .taprc)', {}, [], entries.filter(({ group }) => !postgresOnly(group)).map(({ entry }) => entry))]]
 if (serverUrl === undefined) {
   process.stdout.write('\n# The PostgreSQL pass is skipped: set TEST_DATABASE_URL (for example postgres://root@127.0.0.1:5432/postgres) to run it\n')
 } else {
-  passes.push(['PostgreSQL', tap(`Pass 2: PostgreSQL on ${describe(serverUrl)}`, { TEST_DATABASE_URL: serverUrl }, ['--disable-coverage'], entries)])
+  passes.push(['PostgreSQL', tap(`Pass 2: PostgreSQL on ${describe(serverUrl)}`, { TEST_DATABASE_URL: serverUrl }, ['--disable-coverage'], entries.map(({ entry }) => entry))])
 }
 
 const failed = passes.filter(([, status]) => status !== 0).map(([name]) => name)

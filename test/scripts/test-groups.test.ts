@@ -50,7 +50,7 @@ t.test('files group by folder, a file marked "test-process: own" is alone, and a
     { name: 'test/a', files: ['test/a/one.test.mjs', 'test/a/two.test.mjs'] },
     { name: 'test/b', files: ['test/b/three.test.mjs'] }
   ])
-  const entries = writeGroupEntries(dir, groups, join(dir, '.test-groups'))
+  const entries = writeGroupEntries(dir, groups, join(dir, '.test-groups')).map(({ entry }) => entry)
   t.same(entries, ['test/a/alone.test.mjs', '.test-groups/test-a.test.mjs', 'test/b/three.test.mjs'], 'a group of one is its file')
 
   const { code, output } = await run(dir, entries[1])
@@ -64,7 +64,7 @@ t.test('a file that ends the root test fails its group instead of leaving the ne
     'test/c/ends.test.mjs': 'import t from \'tap\'\nt.pass(\'skipped\')\nt.end()\n',
     'test/c/lost.test.mjs': passing('c lost')
   })
-  const [entry] = writeGroupEntries(dir, groupTestFiles(dir, ['test/c/ends.test.mjs', 'test/c/lost.test.mjs']), join(dir, '.test-groups'))
+  const [{ entry }] = writeGroupEntries(dir, groupTestFiles(dir, ['test/c/ends.test.mjs', 'test/c/lost.test.mjs']), join(dir, '.test-groups'))
   t.match(readFileSync(join(dir, entry), 'utf8'), /ends\.test\.mjs[\s\S]*lost\.test\.mjs/)
   const { code, output } = await run(dir, entry)
   t.not(code, 0, 'the group fails')
